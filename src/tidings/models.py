@@ -1,0 +1,105 @@
+"""Plain domain types shared by every pipeline stage (no I/O, no ORM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass
+class RelatedLink:
+    """A teaser pointing at another story, lifted out of an article body."""
+
+    title: str
+    url: str | None = None
+
+
+@dataclass
+class ExtractedArticle:
+    """What extraction makes of one page or plain-text document."""
+
+    title: str
+    text: str  # clean body, paragraphs separated by blank lines
+    html: str = ""  # sanitised display HTML ("" when the source was plain text)
+    url: str | None = None
+    canonical_url: str | None = None
+    standfirst: str | None = None
+    byline: str | None = None
+    published_at: datetime | None = None
+    source: str | None = None  # site name
+    language: str | None = None
+    captions: list[str] = field(default_factory=list)
+    related_links: list[RelatedLink] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    lead_image: str | None = None
+    status: str = "ok"  # "ok" | "not_article" | "empty"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Entity:
+    """A named entity resolved within one document, with a cross-document key."""
+
+    key: str  # stable across documents, e.g. "person:kim-jong-un"
+    name: str  # canonical display name, e.g. "Kim Jong-un"
+    type: str  # PERSON, GPE, ORG, LOC, NORP, EVENT, ...
+    count: int = 1
+
+
+@dataclass
+class EnrichInput:
+    """The slice of an article that enrichment reads."""
+
+    title: str
+    text: str
+    standfirst: str | None = None
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class Enrichment:
+    """Everything enrichment derives from one article."""
+
+    language: str | None = None
+    entities: list[Entity] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)  # display names, e.g. "politics", "North Korea"
+    iptc_topic: str | None = None  # the IPTC top level chosen
+    key_points: list[str] = field(default_factory=list)
+    embedding: Vector | None = None  # float32, L2-normalised
+    embedding_model: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # enricher name -> version
+    skipped: list[str] = field(default_factory=list)  # human-readable notes of what did not apply
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FeedEntry:
+    """One item read from a feed document."""
+
+    title: str
+    url: str | None
+    summary_html: str = ""
+    content_html: str = ""
+    published_at: datetime | None = None
+    byline: str | None = None
+    tags: list[str] = field(default_factory=list)
+    guid: str | None = None
+
+
+@dataclass
+class ParsedFeed:
+    """A feed document parsed as far as possible, with what could not be read."""
+
+    title: str | None
+    site_url: str | None
+    entries: list[FeedEntry]
+    warnings: list[str] = field(default_factory=list)
+    ttl_seconds: int | None = None
