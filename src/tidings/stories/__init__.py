@@ -1,0 +1,43 @@
+"""Stories: near-duplicates and incremental event clustering over plain data (no database I/O)."""
+
+from tidings.stories.cluster import (
+    Decision,
+    add_to_story,
+    assign,
+    maybe_split,
+    new_story,
+    remove_from_story,
+    replace_member,
+)
+from tidings.stories.index import CandidateIndex, EntityIdf, StoryClusterer
+from tidings.stories.neardup import NearDupIndex, fingerprint_similarity, near_duplicate_of, text_fingerprint
+from tidings.stories.related import related
+from tidings.stories.scoring import MatchScore, Weights, pair_match, pair_score, same_story, score_match
+from tidings.stories.signature import ArticleSignature, StoryState, entity_counts_from
+
+__all__ = [
+    "ArticleSignature",
+    "CandidateIndex",
+    "Decision",
+    "EntityIdf",
+    "MatchScore",
+    "NearDupIndex",
+    "StoryClusterer",
+    "StoryState",
+    "Weights",
+    "add_to_story",
+    "assign",
+    "entity_counts_from",
+    "fingerprint_similarity",
+    "maybe_split",
+    "near_duplicate_of",
+    "new_story",
+    "pair_match",
+    "pair_score",
+    "related",
+    "remove_from_story",
+    "replace_member",
+    "same_story",
+    "score_match",
+    "text_fingerprint",
+]

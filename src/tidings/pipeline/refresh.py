@@ -1,0 +1,141 @@
+"""`tidings fetch` and the background scheduler: refresh due feeds, then retry teasers' full text."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from tidings.ingest.health import next_due
+
+from tidings.config import Settings
+from tidings.ingest.documents import read_feed
+from tidings.ingest.fetcher import Fetcher, FetchError
+from tidings.pipeline.ingest import IngestReport, batched, store_batch
+from tidings.store import sources as source_repo
+from tidings.store.tables import articles
+from tidings.store.util import utcnow
+
+log = logging.getLogger(__name__)
+FULLTEXT_BATCH = 20
+FULLTEXT_MAX_ATTEMPTS = 6
+
+
+def refresh_source(
+    engine: Engine, settings: Settings, fetcher: Fetcher, source: dict[str, Any], report: IngestReport
+) -> None:
+    """Fetch one feed conditionally, store its new entries and record the feed's health."""
+    now = utcnow()
+    failures = int(source.get("consecutive_failures") or 0)
+    try:
+        result = fetcher.fetch(
+            source["url"], etag=source.get("etag"), last_modified=source.get("last_modified")
+        )
+    except FetchError as exc:
+        report.add_error(source["url"], str(exc))
+        due = next_due(
+            now,
+            ok=False,
+            consecutive_failures=failures + 1,
+            ttl_seconds=None,
+            max_age_seconds=None,
+            default_seconds=settings.default_refresh_seconds,
+            max_backoff_seconds=settings.max_backoff_seconds,
+            retry_after=exc.retry_after,
+        )
+        with engine.begin() as conn:
+            source_repo.record_fetch(
+                conn,
+                source["id"],
+                {
+                    "last_fetched": now,
+                    "last_error": str(exc),
+                    "consecutive_failures": failures + 1,
+                    "next_due": due,
+                },
+            )
+        return
+    values: dict[str, Any] = {
+        "last_fetched": now,
+        "last_success": now,
+        "last_error": None,
+        "consecutive_failures": 0,
+    }
+    ttl = None
+    if not result.not_modified:
+        doc = read_feed(result.content, source["url"], result.url, source_id=source["id"])
+        for warning in doc.warnings:
+            report.add_error(source["url"], warning)
+        ttl = getattr(doc, "ttl_seconds", None)
+        if doc.feed_title and not source.get("title"):
+            values["title"] = doc.feed_title
+        for batch in batched(doc.items, settings.batch_size):
+            store_batch(engine, settings, batch, report)
+        values.update(etag=result.etag, last_modified=result.last_modified)
+    values["next_due"] = next_due(
+        now,
+        ok=True,
+        consecutive_failures=0,
+        ttl_seconds=ttl,
+        max_age_seconds=result.max_age_seconds,
+        default_seconds=settings.default_refresh_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+        retry_after=None,
+    )
+    with engine.begin() as conn:
+        source_repo.record_fetch(conn, source["id"], values)
+
+
+def refresh_due(engine: Engine, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Fetch every due feed once, then retry pending full texts; the contract's `fetch --json` output."""
+    report = IngestReport()
+    with engine.connect() as conn:
+        due = source_repo.due_sources(conn, now or utcnow())
+    with Fetcher(settings) as fetcher:
+        for source in due:
+            try:
+                refresh_source(engine, settings, fetcher, source, report)
+            except Exception as exc:
+                log.debug("refresh failed for %s", source["url"], exc_info=True)
+                report.add_error(source["url"], f"refresh failed: {exc}")
+        fetched = retry_full_text(engine, settings, fetcher) if settings.fetch_full_text else 0
+    return {
+        "feeds": len(due),
+        "new": report.count("new"),
+        "updated": report.count("updated"),
+        "full_text": fetched,
+        "errors": report.errors,
+    }
+
+
+def retry_full_text(engine: Engine, settings: Settings, fetcher: Fetcher, limit: int = FULLTEXT_BATCH) -> int:
+    """Fetch the pages of teaser articles whose retry time has come; returns how many got full text."""
+    from tidings.pipeline.fulltext import upgrade_teaser
+
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(articles.c.id, articles.c.url, articles.c.fulltext_attempts)
+                .where(
+                    articles.c.is_teaser.is_(True),
+                    articles.c.fulltext_next_try <= now,
+                    articles.c.fulltext_attempts < FULLTEXT_MAX_ATTEMPTS,
+                )
+                .order_by(articles.c.fulltext_next_try)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    done = 0
+    for row in rows:
+        if upgrade_teaser(engine, settings, fetcher, dict(row)):
+            done += 1
+    return done
+
+
+def backoff_after(attempts: int) -> timedelta:
+    """Wait before the next full-text try: 10 min doubling per attempt, at most a day."""
+    return min(timedelta(minutes=10 * 2 ** max(attempts - 1, 0)), timedelta(days=1))

@@ -1,0 +1,105 @@
+"""Candidate generation: the time window, hard filters, and the shortlist drawn from several generators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tidings.rank.features import CandidatePool, Rows
+from tidings.rank.scoring import COL, Context, FeatureBlock
+
+SHORTLIST_MIN = 300
+NEIGHBOURS = 60
+TRENDING = 60
+EXPLORE_POOL = 100
+
+
+@dataclass
+class Window:
+    """The rows in play and the clock the features use."""
+
+    rows: Rows
+    now_ts: float
+    anchored: bool  # True when the window was moved back to the newest article
+
+
+def select_window(pool: CandidatePool, now_ts: float, window_hours: float) -> Window:
+    """Rows published in the window before `now`; anchors at the newest article when that is empty."""
+    if window_hours <= 0:
+        raise ValueError(f"window_hours must be positive, got {window_hours}")
+    span = window_hours * 3600.0
+    if pool.size == 0:
+        return Window(slice(0, 0), now_ts, False)
+    if not pool.is_sorted:
+        mask = (pool.timestamps <= now_ts) & (pool.timestamps >= now_ts - span)
+        if mask.any():
+            return Window(np.flatnonzero(mask), now_ts, False)
+        past = pool.timestamps[pool.timestamps <= now_ts]
+        anchor = float(past.max()) if past.size else float(pool.timestamps.max())
+        mask = (pool.timestamps <= anchor) & (pool.timestamps >= anchor - span)
+        return Window(np.flatnonzero(mask), anchor, True)
+    rows = pool.window(now_ts - span, now_ts)
+    if rows.stop > rows.start:
+        return Window(rows, now_ts, False)
+    # Archive replays and the offline demo: never show an empty feed just because the news is old.
+    last = int(np.searchsorted(pool.timestamps, now_ts, side="right")) - 1
+    anchor = float(pool.timestamps[last if last >= 0 else pool.size - 1])
+    return Window(pool.window(anchor - span, anchor), anchor, True)
+
+
+def hidden_by_reader(ctx: Context, block: FeatureBlock) -> npt.NDArray[np.bool_]:
+    """Rows the reader hid, directly or through a hidden story."""
+    pool, profile = ctx.pool, ctx.profile
+    out = np.zeros(block.rows.shape[0], dtype=bool)
+    if ctx.hidden_stories.size:
+        out |= np.isin(pool.story_codes[block.rows], ctx.hidden_stories)
+    if profile.hidden_ids:
+        hidden_rows = np.array([pool.row_of_id[a] for a in profile.hidden_ids if a in pool.row_of_id])
+        if hidden_rows.size:
+            out |= np.isin(block.rows, hidden_rows)
+    return out
+
+
+def _top(values: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], k: int) -> npt.NDArray[np.int64]:
+    """Indices of the k largest valid values (unordered)."""
+    idx = np.flatnonzero(valid)
+    if idx.size <= k:
+        return idx
+    part = np.argpartition(-values[idx], k - 1)[:k]
+    return idx[part]
+
+
+def shortlist(
+    block: FeatureBlock,
+    scores: npt.NDArray[np.float64],
+    valid: npt.NDArray[np.bool_],
+    limit: int,
+) -> npt.NDArray[np.int64]:
+    """Union of the generators: best scores (follows rank there), nearest neighbours and trending stories."""
+    f = block.values
+    size = max(SHORTLIST_MIN, 15 * limit)
+    similar = f[:, COL["sim_long"]] + f[:, COL["sim_short"]] + f[:, COL["sim_item"]]
+    trending = f[:, COL["story_size"]] + f[:, COL["story_velocity"]] + 0.5 * f[:, COL["freshness"]]
+    parts = [_top(scores, valid, size)]
+    if similar.any():
+        parts.append(_top(similar.astype(np.float64), valid, NEIGHBOURS))
+    parts.append(_top(trending.astype(np.float64), valid, TRENDING))
+    return np.unique(np.concatenate(parts))
+
+
+def exploration_pool(
+    block: FeatureBlock, valid: npt.NDArray[np.bool_], exclude: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Fresh, well-covered items the reader shows no sign of liking yet: material for exploration slots."""
+    f = block.values
+    ok = valid.copy()
+    ok[exclude] = False
+    unfamiliar = (f[:, COL["topic_affinity"]] <= 0) & (f[:, COL["sim_long"]] < 0.3)
+    for col in ("follow_topic", "follow_entity", "follow_source", "seen", "read"):
+        unfamiliar &= f[:, COL[col]] == 0
+    if (ok & unfamiliar).any():
+        ok &= unfamiliar
+    prior = f[:, COL["freshness"]] + f[:, COL["story_size"]] + f[:, COL["popularity"]]
+    return _top(prior.astype(np.float64), ok, EXPLORE_POOL)

@@ -1,0 +1,344 @@
+"""`build_feed`: window -> features -> filters -> shortlist -> reasons -> one card per story -> MMR and caps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from tidings.config import Settings
+from tidings.rank.candidates import exploration_pool, hidden_by_reader, select_window, shortlist
+from tidings.rank.controls import UserControls
+from tidings.rank.diversity import CapState, cap_count, collapse_stories, interleave, mmr_select
+from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
+from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, to_timestamp
+from tidings.rank.profile import Profile
+from tidings.rank.scoring import (
+    Context,
+    FeatureBlock,
+    build_context,
+    compute_features,
+    keyword_rule,
+    mute_rule_index,
+    resolve_weights,
+    score_rows,
+)
+
+MAX_HIDDEN_REPORTED = 50
+EXPLORATION_DETAIL = "Exploring: something outside your usual reading, to learn what else you like"
+
+
+@dataclass
+class FeedItem:
+    """One card of the feed."""
+
+    article_id: str | int
+    story_id: str | int | None
+    title: str
+    source: str
+    score: float  # exactly sum(r.contribution for r in reasons)
+    reasons: list[Reason]
+    other_sources: int = 0  # "+N sources"
+    is_exploration: bool = False
+
+
+@dataclass
+class HiddenItem:
+    """Something a mute, a hide or a cap removed, with the rule that removed it."""
+
+    article_id: str | int
+    title: str
+    rule: str
+
+
+@dataclass
+class FeedResult:
+    """A feed, what was hidden from it, and whether the window had to be anchored at the newest article."""
+
+    items: list[FeedItem]
+    hidden: list[HiddenItem] = field(default_factory=list)
+    window_anchored: bool = False
+    as_of: datetime | None = None  # the clock the features used (the anchor when anchored)
+    candidates_considered: int = 0
+
+
+def as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
+    """Accept either candidate records or an already built columnar pool."""
+    return candidates if isinstance(candidates, CandidatePool) else CandidatePool.from_candidates(candidates)
+
+
+def build_feed(
+    profile: Profile,
+    controls: UserControls,
+    candidates: Sequence[Candidate] | CandidatePool,
+    now: datetime,
+    limit: int = 20,
+    weights: Mapping[str, float] | None = None,
+    seed: int = 0,
+    settings: Settings | None = None,
+    window_hours: float | None = None,
+) -> FeedResult:
+    """Rank the candidates for one reader; every item explains itself and obeys the reader's controls."""
+    if limit <= 0:
+        raise ValueError(f"limit must be positive, got {limit}")
+    pool = as_pool(candidates)
+    hours = window_hours or (settings.window_hours if settings is not None else 72.0)
+    window = select_window(pool, to_timestamp(now), hours)
+    ctx = build_context(pool, profile, controls, window.now_ts)
+    w = resolve_weights(weights, controls)
+    block = compute_features(ctx, window.rows)
+    scores = score_rows(block, w)
+    rules = mute_rule_index(ctx, window.rows)
+    by_reader = hidden_by_reader(ctx, block)
+    valid = (rules < 0) & ~by_reader
+    picked = shortlist(block, scores, valid, limit)
+    hidden = _report_filtered(ctx, block, scores, rules, by_reader)
+    picked, keyword_hidden = _apply_keyword_mutes(ctx, block, picked)
+    hidden += keyword_hidden
+    n_explore = round(controls.exploration_share * limit)
+    explore = exploration_pool(block, valid, picked)
+    items, cap_hidden = _rerank(ctx, block, picked, explore, w, limit, n_explore, seed)
+    hidden += cap_hidden
+    return FeedResult(
+        items=items,
+        hidden=hidden[:MAX_HIDDEN_REPORTED],
+        window_anchored=window.anchored,
+        as_of=datetime.fromtimestamp(window.now_ts, tz=now.tzinfo or None) if pool.size else now,
+        candidates_considered=int(block.rows.shape[0]),
+    )
+
+
+def _report_filtered(
+    ctx: Context,
+    block: FeatureBlock,
+    scores: npt.NDArray[np.float64],
+    rules: npt.NDArray[np.int64],
+    by_reader: npt.NDArray[np.bool_],
+) -> list[HiddenItem]:
+    """The best-scoring items that mutes and hides removed (the ones the reader would have seen)."""
+    removed = np.flatnonzero((rules >= 0) | by_reader)
+    if removed.size == 0:
+        return []
+    top = removed[np.argsort(-scores[removed], kind="stable")[:MAX_HIDDEN_REPORTED]]
+    out = []
+    for i in top:
+        row = int(block.rows[i])
+        rule = ctx.mute_rules[int(rules[i])] if rules[i] >= 0 else "hidden by you"
+        out.append(HiddenItem(ctx.pool.article_ids[row], ctx.pool.titles[row], rule))
+    return out
+
+
+def _apply_keyword_mutes(
+    ctx: Context, block: FeatureBlock, picked: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], list[HiddenItem]]:
+    """Whole-word keyword mutes, checked on the shortlist only (a text scan)."""
+    if not ctx.keyword_mutes:
+        return picked, []
+    keep, hidden = [], []
+    for i in picked:
+        row = int(block.rows[i])
+        r = keyword_rule(ctx, row)
+        if r < 0:
+            keep.append(int(i))
+        else:
+            hidden.append(HiddenItem(ctx.pool.article_ids[row], ctx.pool.titles[row], ctx.mute_rules[r]))
+    return np.array(keep, dtype=np.int64), hidden
+
+
+def _caps(ctx: Context, limit: int) -> CapState:
+    c = ctx.controls
+    sole_source, sole_topic = c.sole_followed_source(), c.sole_followed_topic()
+    return CapState(
+        source_cap=cap_count(c.source_cap, limit, c.cap_window),
+        topic_cap=cap_count(c.topic_cap, limit, c.cap_window),
+        exempt_source=normalise_source(sole_source) if sole_source else None,
+        exempt_topic=normalise_key(sole_topic) if sole_topic else None,
+    )
+
+
+def _rerank(
+    ctx: Context,
+    block: FeatureBlock,
+    picked: npt.NDArray[np.int64],
+    explore: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+    limit: int,
+    n_explore: int,
+    seed: int,
+) -> tuple[list[FeedItem], list[HiddenItem]]:
+    """One card per story, MMR under caps, then exploration cards in marked slots."""
+    pool = ctx.pool
+    scored = [reasons_for(ctx, block, int(i), w) for i in picked]
+    exact = np.array([s for s, _ in scored], dtype=np.float64)
+    rows = block.rows[picked]
+    best = collapse_stories(pool.story_codes[rows], exact)
+    sources = [pool.source_names[int(pool.source_codes[rows[i]])] for i in best]
+    topics = [pool.topics_of(int(rows[i])) for i in best]
+    emb = None if pool.embeddings is None else pool.embeddings[rows[best]]
+    caps = _caps(ctx, limit)
+    chosen, capped = mmr_select(
+        exact[best], emb, sources, topics, limit - n_explore, ctx.controls.mmr_lambda, caps
+    )
+    main = [best[k] for k in chosen]
+    hidden = [
+        HiddenItem(
+            pool.article_ids[int(rows[best[k]])],
+            pool.titles[int(rows[best[k]])],
+            hidden_rule_for_cap(
+                kind, name, ctx.controls.source_cap if kind == "source" else ctx.controls.topic_cap
+            ),
+        )
+        for k, (kind, name) in capped
+    ]
+    used_stories = {int(pool.story_codes[rows[i]]) for i in main}
+    n_explore = max(n_explore, limit - len(main)) if explore.size else 0
+    extra = _pick_exploration(ctx, block, explore, used_stories, caps, n_explore, seed)
+    cards: list[FeedItem] = []
+    for idx, is_exp in interleave(main, list(range(len(extra)))):
+        if is_exp:
+            cards.append(_card(ctx, block, int(extra[idx]), w, exploration=True))
+        else:
+            score, reasons = scored[idx]
+            cards.append(_make_item(ctx, int(rows[idx]), score, reasons, False))
+    if ctx.controls.fill_short_feed and len(cards) < limit:
+        cards += _fill(ctx, block, picked, scored, cards, limit)
+    return cards[:limit], hidden
+
+
+def _pick_exploration(
+    ctx: Context,
+    block: FeatureBlock,
+    explore: npt.NDArray[np.int64],
+    used_stories: set[int],
+    caps: CapState,
+    count: int,
+    seed: int,
+) -> list[int]:
+    """Random picks (seeded) from the exploration pool that respect story uniqueness and caps."""
+    pool = ctx.pool
+    rng = np.random.default_rng(seed)
+    out: list[int] = []
+    for i in rng.permutation(explore):
+        if len(out) >= count:
+            break
+        row = int(block.rows[i])
+        story = int(pool.story_codes[row])
+        source = pool.source_names[int(pool.source_codes[row])]
+        topics = pool.topics_of(row)
+        if story in used_stories or caps.violation(source, topics) is not None:
+            continue
+        used_stories.add(story)
+        caps.add(source, topics)
+        out.append(int(i))
+    return out
+
+
+def _card(ctx: Context, block: FeatureBlock, i: int, w: npt.NDArray[np.float64], exploration: bool) -> FeedItem:
+    score, reasons = reasons_for(ctx, block, i, w)
+    if exploration:
+        reasons.append(Reason("exploration", 0.0, EXPLORATION_DETAIL))
+    return _make_item(ctx, int(block.rows[i]), score, reasons, exploration)
+
+
+def _make_item(ctx: Context, row: int, score: float, reasons: list[Reason], exploration: bool) -> FeedItem:
+    pool = ctx.pool
+    return FeedItem(
+        article_id=pool.article_ids[row],
+        story_id=pool.story_ids[int(pool.story_codes[row])],
+        title=pool.titles[row],
+        source=pool.source_names[int(pool.source_codes[row])],
+        score=score,
+        reasons=reasons,
+        other_sources=max(0, int(pool.story_size[row]) - 1),
+        is_exploration=exploration,
+    )
+
+
+def _fill(
+    ctx: Context,
+    block: FeatureBlock,
+    picked: npt.NDArray[np.int64],
+    scored: list[tuple[float, list[Reason]]],
+    cards: list[FeedItem],
+    limit: int,
+) -> list[FeedItem]:
+    """Capped items appended when the reader chose a full feed over strict caps."""
+    have_stories = {str(c.story_id) for c in cards}
+    order = np.argsort([-s for s, _ in scored], kind="stable")
+    extra: list[FeedItem] = []
+    for k in order:
+        row = int(block.rows[picked[k]])
+        story = str(ctx.pool.story_ids[int(ctx.pool.story_codes[row])])
+        if story in have_stories:
+            continue
+        have_stories.add(story)
+        extra.append(_make_item(ctx, row, scored[k][0], scored[k][1], False))
+        if len(cards) + len(extra) >= limit:
+            break
+    return extra
+
+
+@dataclass
+class PreviewDay:
+    """How one day's feed would change."""
+
+    as_of: datetime
+    removed: list[FeedItem]
+    added: list[FeedItem]
+
+
+@dataclass
+class PreviewResult:
+    """What a new mute, follow or weight would have changed over the last days."""
+
+    days: list[PreviewDay]
+
+    @property
+    def removed_count(self) -> int:
+        """Items that would have left the feeds."""
+        return sum(len(d.removed) for d in self.days)
+
+    @property
+    def added_count(self) -> int:
+        """Items that would have entered the feeds."""
+        return sum(len(d.added) for d in self.days)
+
+
+def preview(
+    profile: Profile,
+    controls_before: UserControls,
+    controls_after: UserControls,
+    candidates_by_day: Mapping[datetime, Sequence[Candidate] | CandidatePool] | CandidatePool,
+    now: datetime | None = None,
+    days: int = 7,
+    limit: int = 20,
+    weights_before: Mapping[str, float] | None = None,
+    weights_after: Mapping[str, float] | None = None,
+    window_hours: float | None = None,
+) -> PreviewResult:
+    """Replay the last `days` feeds with the old and the new controls, before the change is saved."""
+    if isinstance(candidates_by_day, CandidatePool):
+        if now is None:
+            raise ValueError("preview over one pool needs `now`")
+        plan: dict[datetime, CandidatePool] = {
+            now - timedelta(days=k): candidates_by_day for k in range(days - 1, -1, -1)
+        }
+    else:
+        plan = {day: as_pool(c) for day, c in sorted(candidates_by_day.items())}
+    out = []
+    for as_of, pool in plan.items():
+        before = build_feed(profile, controls_before, pool, as_of, limit, weights_before, window_hours=window_hours)
+        after = build_feed(profile, controls_after, pool, as_of, limit, weights_after, window_hours=window_hours)
+        ids_before = {str(i.article_id) for i in before.items}
+        ids_after = {str(i.article_id) for i in after.items}
+        out.append(
+            PreviewDay(
+                as_of=as_of,
+                removed=[i for i in before.items if str(i.article_id) not in ids_after],
+                added=[i for i in after.items if str(i.article_id) not in ids_before],
+            )
+        )
+    return PreviewResult(out)

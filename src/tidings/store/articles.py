@@ -1,0 +1,156 @@
+"""Article and enrichment rows: lookups, inserts, updates and the contract's article object."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from tidings.models import Enrichment
+from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources
+from tidings.store.util import as_utc, iso, utcnow
+
+
+def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
+    """The article stored under this canonical URL, if any."""
+    row = conn.execute(select(articles).where(articles.c.canonical_url == canonical_url)).mappings().first()
+    return dict(row) if row else None
+
+
+def find_by_content_hash(conn: Connection, content_hash: str) -> dict[str, Any] | None:
+    """The article whose normalised content hashes to this value, if any."""
+    row = conn.execute(select(articles).where(articles.c.content_hash == content_hash)).mappings().first()
+    return dict(row) if row else None
+
+
+def insert_article(conn: Connection, values: dict[str, Any]) -> int:
+    """Insert one article row and return its id."""
+    result = conn.execute(insert(articles).values(**values))
+    article_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    if values.get("source_id"):
+        conn.execute(
+            update(sources)
+            .where(sources.c.id == values["source_id"])
+            .values(article_count=sources.c.article_count + 1)
+        )
+    return article_id
+
+
+def update_article(conn: Connection, article_id: int, values: dict[str, Any]) -> None:
+    """Update columns of one article."""
+    conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
+
+
+def save_enrichment(conn: Connection, article_id: int, enrichment: Enrichment, packed: bytes | None) -> None:
+    """Replace the enrichment of one article, with its entity and topic index rows."""
+    conn.execute(delete(enrichments).where(enrichments.c.article_id == article_id))
+    conn.execute(delete(article_entities).where(article_entities.c.article_id == article_id))
+    conn.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
+    conn.execute(
+        insert(enrichments).values(
+            article_id=article_id,
+            language=enrichment.language,
+            entities=[asdict(e) for e in enrichment.entities],
+            topics=list(enrichment.topics),
+            iptc_topic=enrichment.iptc_topic,
+            key_points=list(enrichment.key_points),
+            embedding=packed,
+            embedding_model=enrichment.embedding_model,
+            versions=dict(enrichment.versions),
+            skipped=list(enrichment.skipped),
+            updated_at=utcnow(),
+        )
+    )
+    seen: set[str] = set()
+    for entity in enrichment.entities:
+        if entity.key in seen:
+            continue
+        seen.add(entity.key)
+        conn.execute(
+            insert(article_entities).values(
+                article_id=article_id,
+                entity_key=entity.key,
+                name=entity.name,
+                type=entity.type,
+                count=entity.count,
+            )
+        )
+    for topic in dict.fromkeys(enrichment.topics):
+        conn.execute(insert(article_topics).values(article_id=article_id, topic=topic))
+
+
+def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
+    """One article row merged with its enrichment columns, or None."""
+    query = (
+        select(
+            articles,
+            enrichments.c.entities,
+            enrichments.c.topics,
+            enrichments.c.key_points,
+            enrichments.c.iptc_topic,
+            enrichments.c.skipped,
+            enrichments.c.versions,
+        )
+        .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
+        .where(articles.c.id == article_id)
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """The newest articles (by published time, else ingest time), duplicates left out."""
+    query = (
+        select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.source,
+            articles.c.url,
+            articles.c.sort_time,
+            articles.c.standfirst,
+            articles.c.story_id,
+            articles.c.is_teaser,
+            articles.c.text,
+        )
+        .where(articles.c.duplicate_of.is_(None))
+        .order_by(articles.c.sort_time.desc(), articles.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count_articles(conn: Connection) -> int:
+    """How many articles are stored."""
+    return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
+
+
+def to_contract(row: dict[str, Any]) -> dict[str, Any]:
+    """The contract's article object for a row from get_article."""
+    entities = row.get("entities") or []
+    return {
+        "id": row["id"],
+        "url": row.get("url"),
+        "canonical_url": row.get("canonical_url"),
+        "title": row["title"],
+        "standfirst": row.get("standfirst"),
+        "byline": row.get("byline"),
+        "published_at": iso(as_utc(row.get("published_at"))),
+        "source": row.get("source"),
+        "language": row.get("language"),
+        "text": row.get("text") or "",
+        "captions": list(row.get("captions") or []),
+        "related_links": list(row.get("related_links") or []),
+        "topics": list(row.get("topics") or row.get("tags") or []),
+        "tags": list(row.get("tags") or []),
+        "entities": [
+            {"name": e["name"], "type": e["type"], "count": e["count"], "key": e["key"]} for e in entities
+        ],
+        "key_points": list(row.get("key_points") or []),
+        "story_id": row.get("story_id"),
+        "status": row.get("status"),
+        "is_teaser": bool(row.get("is_teaser")),
+        "duplicate_of": row.get("duplicate_of"),
+        "enrichment_skipped": list(row.get("skipped") or []),
+    }

@@ -1,0 +1,222 @@
+"""Table definitions (SQLAlchemy Core); the migrations under migrations/ create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False, default="feed"),  # feed | page | file
+    Column("title", Text),
+    Column("site_url", String(2048)),
+    Column("category", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("ttl_seconds", Integer),
+    Column("last_fetched", DateTime(timezone=True)),
+    Column("last_success", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_due", DateTime(timezone=True)),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("size", Integer, nullable=False, default=0),
+    Column("source_count", Integer, nullable=False, default=0),
+    Column("first_seen", DateTime(timezone=True)),
+    Column("last_updated", DateTime(timezone=True)),
+    Column("centroid", LargeBinary),
+    Column("state", JSON),  # the stories stage's serialised StoryState
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_stories_last_updated", "last_updated"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2048)),
+    Column("canonical_url", String(2048), unique=True),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("source", Text),  # display name / host of the publisher
+    Column("title", Text, nullable=False),
+    Column("standfirst", Text),
+    Column("byline", Text),
+    Column("published_at", DateTime(timezone=True)),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("language", String(16)),
+    Column("section", Text),
+    Column("text", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),
+    Column("captions", JSON),
+    Column("related_links", JSON),
+    Column("tags", JSON),
+    Column("lead_image", String(2048)),
+    Column("status", String(16), nullable=False, default="ok"),
+    Column("is_teaser", Boolean, nullable=False, default=False),
+    Column("fulltext_attempts", Integer, nullable=False, default=0),
+    Column("fulltext_next_try", DateTime(timezone=True)),
+    Column("fulltext_error", Text),
+    Column("meta", JSON),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
+    Column("duplicate_of", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("fingerprint", LargeBinary),
+    Column("sort_time", DateTime(timezone=True), nullable=False),  # published_at, else ingested_at
+    Index("ix_articles_sort_time", "sort_time"),
+    Index("ix_articles_story", "story_id"),
+    Index("ix_articles_source", "source_id"),
+    Index("ix_articles_fulltext", "is_teaser", "fulltext_next_try"),
+)
+
+enrichments = Table(
+    "enrichments",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(16)),
+    Column("entities", JSON),
+    Column("topics", JSON),
+    Column("iptc_topic", Text),
+    Column("key_points", JSON),
+    Column("embedding", LargeBinary),
+    Column("embedding_model", Text),
+    Column("versions", JSON),
+    Column("skipped", JSON),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+article_entities = Table(
+    "article_entities",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_key", String(255), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("count", Integer, nullable=False, default=1),
+    Index("ix_article_entities_key", "entity_key"),
+)
+
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(255), primary_key=True),
+    Index("ix_article_topics_topic", "topic"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("profile", JSON),  # the ranking stage's serialised Profile
+    Column("controls", JSON),  # weights, switches, diversity and exploration settings
+    Column("onboarded", Boolean, nullable=False, default=False),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_follows_target"),
+)
+
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_mutes_target"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("story_id", Integer),
+    Column("kind", String(16), nullable=False),
+    Column("dwell_seconds", Float),
+    Column("features", JSON),  # ranking features at impression time, for `tidings train`
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_events_user_time", "user_id", "created_at"),
+    Index("ix_events_article", "article_id"),
+)
+
+story_reads = Table(
+    "story_reads",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_article_ids", JSON),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+user_sources = Table(
+    "user_sources",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", Text),
+)
+
+read_state = Table(
+    "read_state",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("is_read", Boolean, nullable=False, default=False),
+    Column("is_starred", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,194 @@
+"""Users, their follows and mutes, feedback events and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from tidings.store.tables import api_tokens, events, follows, mutes, users
+from tidings.store.util import utcnow
+
+TARGET_KINDS = ("topic", "entity", "source", "keyword", "story")
+EVENT_KINDS = ("impression", "click", "read", "like", "dislike", "hide", "save", "share", "more", "fewer")
+
+
+class NotFoundError(LookupError):
+    """A named user, article or target does not exist."""
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """Split 'kind:value' (e.g. 'topic:North Korea'); raises ValueError naming the allowed kinds."""
+    kind, sep, value = target.partition(":")
+    kind, value = kind.strip().lower(), value.strip()
+    if not sep or kind not in TARGET_KINDS or not value:
+        raise ValueError(
+            f"target must be KIND:VALUE with KIND one of {', '.join(TARGET_KINDS)}; got {target!r}"
+        )
+    if len(value) > 500:
+        raise ValueError("target value is longer than 500 characters")
+    return kind, value
+
+
+def create_user(conn: Connection, name: str, password_hash: str | None, is_admin: bool = False) -> int:
+    """Insert a user; raises ValueError when the name is taken or invalid."""
+    name = name.strip()
+    if not name or len(name) > 64 or any(c.isspace() for c in name):
+        raise ValueError("user names are 1-64 characters without spaces")
+    if get_user_by_name(conn, name):
+        raise ValueError(f"user {name!r} already exists")
+    result = conn.execute(
+        insert(users).values(
+            name=name, password_hash=password_hash, is_admin=is_admin, created_at=utcnow(), onboarded=False
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_user_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
+    """The user with this name, or None."""
+    row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def get_user(conn: Connection, user_id: int) -> dict[str, Any] | None:
+    """The user with this id, or None."""
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def require_user(conn: Connection, name: str) -> dict[str, Any]:
+    """The user with this name; raises NotFoundError."""
+    user = get_user_by_name(conn, name)
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    return user
+
+
+def count_users(conn: Connection) -> int:
+    """How many users exist."""
+    return len(conn.execute(select(users.c.id)).all())
+
+
+def set_user_fields(conn: Connection, user_id: int, values: dict[str, Any]) -> None:
+    """Update columns of one user (profile, controls, password, onboarding)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+def _table(kind: str) -> Any:
+    return follows if kind == "follow" else mutes
+
+
+def add_target(conn: Connection, user_id: int, which: str, kind: str, value: str) -> bool:
+    """Add a follow or mute (which = 'follow' | 'mute'); False when it already existed."""
+    table = _table(which)
+    exists = conn.execute(
+        select(table.c.id).where(table.c.user_id == user_id, table.c.kind == kind, table.c.value == value)
+    ).first()
+    if exists:
+        return False
+    conn.execute(insert(table).values(user_id=user_id, kind=kind, value=value, created_at=utcnow()))
+    return True
+
+
+def remove_target(conn: Connection, user_id: int, which: str, kind: str, value: str) -> bool:
+    """Remove a follow or mute; False when there was none."""
+    table = _table(which)
+    result = conn.execute(
+        delete(table).where(table.c.user_id == user_id, table.c.kind == kind, table.c.value == value)
+    )
+    return bool(result.rowcount)
+
+
+def list_targets(conn: Connection, user_id: int, which: str) -> list[dict[str, Any]]:
+    """A user's follows or mutes as [{"id", "kind", "value", "target"}]."""
+    table = _table(which)
+    rows = conn.execute(select(table).where(table.c.user_id == user_id).order_by(table.c.id)).mappings()
+    return [
+        {"id": r["id"], "kind": r["kind"], "value": r["value"], "target": f"{r['kind']}:{r['value']}"}
+        for r in rows
+    ]
+
+
+def record_event(
+    conn: Connection,
+    user_id: int,
+    article_id: int | None,
+    story_id: int | None,
+    kind: str,
+    dwell: float | None,
+    features: dict[str, float] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one feedback event."""
+    result = conn.execute(
+        insert(events).values(
+            user_id=user_id,
+            article_id=article_id,
+            story_id=story_id,
+            kind=kind,
+            dwell_seconds=dwell,
+            features=features,
+            created_at=at or utcnow(),
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_events(conn: Connection, user_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    """A user's newest events first."""
+    rows = conn.execute(
+        select(events)
+        .where(events.c.user_id == user_id)
+        .order_by(events.c.created_at.desc(), events.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token (SHA-256; tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(conn: Connection, user_id: int, name: str) -> tuple[int, str]:
+    """Create an API token; returns (id, the token shown once)."""
+    token = "tid_" + secrets.token_urlsafe(32)
+    result = conn.execute(
+        insert(api_tokens).values(
+            user_id=user_id, name=name[:128] or "token", token_hash=hash_token(token), created_at=utcnow()
+        )
+    )
+    return int(result.inserted_primary_key[0]), token  # type: ignore[index]
+
+
+def user_for_token(conn: Connection, token: str) -> dict[str, Any] | None:
+    """The user owning a live (not revoked) token, or None."""
+    row = (
+        conn.execute(
+            select(api_tokens).where(
+                api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    conn.execute(update(api_tokens).where(api_tokens.c.id == row["id"]).values(last_used=utcnow()))
+    return get_user(conn, int(row["user_id"]))
+
+
+def revoke_token(conn: Connection, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's tokens; False when it is not theirs or already revoked."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(
+            api_tokens.c.id == token_id, api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None)
+        )
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)

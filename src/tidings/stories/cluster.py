@@ -1,0 +1,155 @@
+"""Incremental event clustering: assign an article to a story or start one; update, shrink and split stories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering
+
+from tidings.stories.scoring import DEFAULT_WEIGHTS, MatchScore, Weights, score_match
+from tidings.stories.signature import ArticleSignature, StoryState, unit_vector
+
+UNKNOWN_SOURCE = "unknown"
+
+MAX_STORY_SIZE = 80  # larger stories are re-examined for a split
+SPLIT_COHESION = 0.45  # mean member-to-centroid cosine below which a story has drifted apart
+SPLIT_DISTANCE = 0.62  # average-linkage cosine distance that separates sub-stories
+
+
+@dataclass
+class Decision:
+    """Where an article goes: story_id of the story to join, or None to start a new story."""
+
+    story_id: int | None
+    score: MatchScore | None = None
+    runner_up: int | None = None
+    considered: int = 0
+    reason: str = ""
+
+    @property
+    def is_new(self) -> bool:
+        """Whether the article starts a story."""
+        return self.story_id is None
+
+
+def assign(
+    sig: ArticleSignature,
+    candidates: Sequence[StoryState],
+    idf: Mapping[str, float] | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Decision:
+    """Pick the best-scoring candidate story above threshold, else decide to start a new story."""
+    scored = sorted(
+        ((score_match(sig, story, idf, weights), story.story_id) for story in candidates if story.size > 0),
+        key=lambda pair: -pair[0].score,
+    )
+    if not scored:
+        return Decision(None, reason="no candidate stories", considered=0)
+    best, best_id = scored[0]
+    runner = scored[1][1] if len(scored) > 1 else None
+    if best.is_match:
+        return Decision(best_id, best, runner, len(scored), "joined best-scoring story")
+    return Decision(None, best, best_id, len(scored), "no story scored above threshold")
+
+
+def new_story(story_id: int, sig: ArticleSignature) -> StoryState:
+    """A one-article story."""
+    return add_to_story(StoryState(story_id=story_id), sig)
+
+
+def _bump(counts: dict[str, int], keys: Iterable[str], delta: int) -> None:
+    for key in keys:
+        value = counts.get(key, 0) + delta
+        if value > 0:
+            counts[key] = value
+        else:
+            counts.pop(key, None)
+
+
+def add_to_story(story: StoryState, sig: ArticleSignature) -> StoryState:
+    """Add an article and update centroid, entity, headline, source and time aggregates; mutates and returns story.
+
+    An article already in the story must be taken out first with its old signature (see remove_from_story).
+    """
+    if sig.article_id in story.member_titles:
+        raise ValueError(f"article {sig.article_id} is already in story {story.story_id}; remove its old version")
+    if sig.embedding is not None:
+        base = story.vector_sum if story.vector_sum is not None else np.zeros_like(sig.embedding)
+        story.vector_sum = (base + sig.embedding).astype(np.float32)
+        story.embedded_count += 1
+    _bump(story.entity_counts, set(sig.entity_keys), 1)
+    _bump(story.term_counts, sig.terms, 1)
+    _bump(story.source_counts, [sig.source or UNKNOWN_SOURCE], 1)
+    story.member_times[sig.article_id] = sig.event_time
+    story.member_titles[sig.article_id] = sig.title
+    return story
+
+
+def remove_from_story(story: StoryState, old: ArticleSignature) -> StoryState:
+    """Undo an article's contribution, given the signature it was added with; mutates and returns the story.
+
+    A story left with size 0 must be deleted by the caller (no orphans).
+    """
+    if old.article_id not in story.member_titles:
+        return story
+    if old.embedding is not None and story.vector_sum is not None:
+        story.embedded_count = max(0, story.embedded_count - 1)
+        # Rounding would leave a tiny non-zero vector: reset exactly when the last embedding leaves.
+        story.vector_sum = None if story.embedded_count == 0 else (story.vector_sum - old.embedding).astype(np.float32)
+    _bump(story.entity_counts, set(old.entity_keys), -1)
+    _bump(story.term_counts, old.terms, -1)
+    _bump(story.source_counts, [old.source or UNKNOWN_SOURCE], -1)
+    story.member_times.pop(old.article_id, None)
+    story.member_titles.pop(old.article_id, None)
+    return story
+
+
+def replace_member(
+    story: StoryState,
+    old: ArticleSignature,
+    new: ArticleSignature,
+    candidates: Sequence[StoryState],
+    idf: Mapping[str, float] | None = None,
+) -> Decision:
+    """Handle changed content: take the old version out of its story, then assign the new one afresh.
+
+    The returned decision may name the same story, another one or a new one; `story` is mutated.
+    """
+    remove_from_story(story, old)
+    pool = [c for c in candidates if c.story_id != story.story_id]
+    if story.size > 0:
+        pool.append(story)
+    return assign(new, pool, idf)
+
+
+def cohesion(member_sigs: Sequence[ArticleSignature]) -> float:
+    """Mean cosine of member embeddings to their centroid (1 for tight stories)."""
+    vectors = [s.embedding for s in member_sigs if s.embedding is not None]
+    if len(vectors) < 2:
+        return 1.0
+    matrix = np.vstack(vectors)
+    centroid = unit_vector(matrix.sum(axis=0))
+    return 1.0 if centroid is None else float((matrix @ centroid).mean())
+
+
+def maybe_split(story: StoryState, member_sigs: Sequence[ArticleSignature]) -> list[list[int]]:
+    """Article-id groups the story should become: one group when it holds together, several when it drifted apart."""
+    ids = [s.article_id for s in member_sigs if s.article_id in story.member_titles]
+    embedded = [s for s in member_sigs if s.article_id in story.member_titles and s.embedding is not None]
+    needs_look = story.size > MAX_STORY_SIZE or cohesion(embedded) < SPLIT_COHESION
+    if not needs_look or len(embedded) < 4:
+        return [ids]
+    matrix = np.vstack([s.embedding for s in embedded if s.embedding is not None])
+    labels = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=SPLIT_DISTANCE
+    ).fit_predict(matrix)
+    groups: dict[int, list[int]] = {}
+    for sig, label in zip(embedded, labels, strict=True):
+        groups.setdefault(int(label), []).append(sig.article_id)
+    ordered = sorted(groups.values(), key=len, reverse=True)
+    # Members without an embedding stay with the largest part.
+    leftovers = [i for i in ids if all(i not in g for g in ordered)]
+    ordered[0].extend(leftovers)
+    return ordered

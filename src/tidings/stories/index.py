@@ -1,0 +1,212 @@
+"""In-memory candidate search over recent story centroids, and an in-memory incremental clusterer built on it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from tidings.stories.cluster import Decision, add_to_story, assign, new_story, remove_from_story
+from tidings.stories.neardup import NearDupIndex
+from tidings.stories.signature import ArticleSignature, StoryState
+
+DEFAULT_WINDOW_HOURS = 96.0
+DEFAULT_LIMIT = 12
+RARE_STORY_KEY = 40  # an entity shared by more stories than this is too common to pull candidates
+_INITIAL_ROWS = 1024
+
+
+class EntityIdf(Mapping[str, float]):
+    """Live entity IDF over the articles observed so far (unseen keys are absent: callers weigh them 1)."""
+
+    def __init__(self) -> None:
+        self.document_frequency: dict[str, int] = {}
+        self.documents = 0
+
+    def observe(self, keys: Sequence[str] | set[str], delta: int = 1) -> None:
+        """Count one article's entity keys in (delta=1) or out (delta=-1)."""
+        self.documents = max(0, self.documents + delta)
+        for key in keys:
+            value = self.document_frequency.get(key, 0) + delta
+            if value > 0:
+                self.document_frequency[key] = value
+            else:
+                self.document_frequency.pop(key, None)
+
+    def __getitem__(self, key: str) -> float:
+        df = self.document_frequency[key]
+        n = max(1, self.documents)
+        return max(0.2, math.log(1.0 + n / df) / math.log(1.0 + n))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.document_frequency)
+
+    def __len__(self) -> int:
+        return len(self.document_frequency)
+
+
+def _epoch(moment: datetime | None) -> float:
+    return math.nan if moment is None else moment.timestamp()
+
+
+class CandidateIndex:
+    """Story centroids in one float32 matrix plus time and entity look-ups, for fast candidate retrieval."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.stories: dict[int, StoryState] = {}
+        self._matrix = np.zeros((_INITIAL_ROWS, dim), dtype=np.float32)
+        self._first = np.full(_INITIAL_ROWS, np.nan)
+        self._last = np.full(_INITIAL_ROWS, np.nan)
+        self._row_of: dict[int, int] = {}
+        self._story_at: list[int | None] = []
+        self._free: list[int] = []
+        self._keys_of: dict[int, set[str]] = {}
+        self._stories_with: dict[str, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.stories)
+
+    def _grow(self) -> None:
+        rows = self._matrix.shape[0] * 2
+        self._matrix = np.resize(self._matrix, (rows, self.dim))
+        self._first = np.concatenate([self._first, np.full(rows - len(self._first), np.nan)])
+        self._last = np.concatenate([self._last, np.full(rows - len(self._last), np.nan)])
+
+    def _row_for(self, story_id: int) -> int:
+        if story_id in self._row_of:
+            return self._row_of[story_id]
+        if self._free:
+            row = self._free.pop()
+            self._story_at[row] = story_id
+        else:
+            row = len(self._story_at)
+            if row >= self._matrix.shape[0]:
+                self._grow()
+            self._story_at.append(story_id)
+        self._row_of[story_id] = row
+        return row
+
+    def upsert(self, story: StoryState) -> None:
+        """Add or refresh one story (call after every change to it)."""
+        if story.size == 0:
+            self.remove(story.story_id)
+            return
+        row = self._row_for(story.story_id)
+        centroid = story.centroid
+        self._matrix[row] = 0.0 if centroid is None else centroid
+        self._first[row] = _epoch(story.first_seen)
+        self._last[row] = _epoch(story.last_updated)
+        self.stories[story.story_id] = story
+        keys = set(story.entity_counts)
+        old = self._keys_of.get(story.story_id, set())
+        for key in old - keys:
+            self._stories_with.get(key, set()).discard(story.story_id)
+        for key in keys - old:
+            self._stories_with.setdefault(key, set()).add(story.story_id)
+        self._keys_of[story.story_id] = keys
+
+    def remove(self, story_id: int) -> None:
+        """Drop one story."""
+        row = self._row_of.pop(story_id, None)
+        if row is None:
+            return
+        self._matrix[row] = 0.0
+        self._first[row] = self._last[row] = np.nan
+        self._story_at[row] = None
+        self._free.append(row)
+        self.stories.pop(story_id, None)
+        for key in self._keys_of.pop(story_id, set()):
+            self._stories_with.get(key, set()).discard(story_id)
+
+    def _in_window(self, when: datetime | None, window_hours: float) -> np.ndarray:
+        used = len(self._story_at)
+        first, last = self._first[:used], self._last[:used]
+        if when is None:
+            return np.ones(used, dtype=bool)
+        t, slack = when.timestamp(), window_hours * 3600.0
+        # Unknown story times stay eligible; otherwise the article must fall near the story's span.
+        return np.isnan(last) | ((first - slack <= t) & (t <= last + slack))
+
+    def candidates(
+        self, sig: ArticleSignature, limit: int = DEFAULT_LIMIT, window_hours: float = DEFAULT_WINDOW_HOURS
+    ) -> list[StoryState]:
+        """The stories worth scoring: nearest centroids in the time window, plus stories sharing rare entities."""
+        ids: list[int] = []
+        used = len(self._story_at)
+        if used and sig.embedding is not None:
+            sims = self._matrix[:used] @ sig.embedding
+            sims[~self._in_window(sig.event_time, window_hours)] = -2.0
+            top = np.argpartition(-sims, limit)[:limit] if used > limit else np.arange(used)
+            ids = [s for r in top if sims[r] > -2.0 and (s := self._story_at[r]) is not None]
+        for key in sig.entity_keys:
+            holders = self._stories_with.get(key, ())
+            if 0 < len(holders) <= RARE_STORY_KEY:
+                ids.extend(holders)
+        seen: set[int] = set()
+        return [self.stories[i] for i in ids if i in self.stories and not (i in seen or seen.add(i))]
+
+
+@dataclass
+class Placement:
+    """Where the in-memory clusterer put one article."""
+
+    article_id: int
+    story_id: int
+    decision: Decision
+    duplicate_of: int | None = None
+
+
+class StoryClusterer:
+    """In-memory incremental clustering (evaluation, benchmarks, and a reference for the stored version)."""
+
+    def __init__(self, dim: int = 384, window_hours: float = DEFAULT_WINDOW_HOURS) -> None:
+        self.index = CandidateIndex(dim)
+        self.idf = EntityIdf()
+        self.dups = NearDupIndex()
+        self.window_hours = window_hours
+        self.story_of: dict[int, int] = {}
+        self.signatures: dict[int, ArticleSignature] = {}
+        self._next_story = 1
+
+    def add(self, sig: ArticleSignature) -> Placement:
+        """Place one new article: a near-duplicate joins its original's story, anything else is assigned."""
+        if sig.article_id in self.signatures:
+            return self.update(sig)
+        self.idf.observe(set(sig.entity_keys))
+        self.signatures[sig.article_id] = sig
+        original = self.dups.find(sig.fingerprint)
+        self.dups.add(sig.article_id, sig.fingerprint)
+        if original is not None and original in self.story_of:
+            story = self.index.stories[self.story_of[original]]
+            decision = Decision(story.story_id, reason=f"near-duplicate of article {original}")
+        else:
+            decision = assign(sig, self.index.candidates(sig, window_hours=self.window_hours), self.idf)
+        if decision.story_id is None:
+            story = new_story(self._next_story, sig)
+            self._next_story += 1
+        else:
+            story = add_to_story(self.index.stories[decision.story_id], sig)
+        self.index.upsert(story)
+        self.story_of[sig.article_id] = story.story_id
+        return Placement(sig.article_id, story.story_id, decision, original)
+
+    def update(self, sig: ArticleSignature) -> Placement:
+        """Re-place an article whose content changed: remove the old version, then add the new one."""
+        old = self.signatures.pop(sig.article_id)
+        self.idf.observe(set(old.entity_keys), -1)
+        self.dups.remove(sig.article_id)
+        home = self.index.stories[self.story_of.pop(sig.article_id)]
+        self.index.upsert(remove_from_story(home, old))
+        return self.add(sig)
+
+    def clusters(self) -> dict[int, int]:
+        """Article id -> story id."""
+        return dict(self.story_of)
+
+    def stories(self) -> Sequence[StoryState]:
+        """Every live story."""
+        return list(self.index.stories.values())

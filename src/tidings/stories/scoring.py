@@ -1,0 +1,169 @@
+"""Scored same-story comparison: embedding similarity, shared entities, headline overlap and time gap."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+
+from tidings.stories.signature import ArticleSignature, StoryState
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins)."""
+
+    cosine: float = 1.0
+    entity: float = 0.50
+    title: float = 0.30
+    time: float = 0.15  # penalty at a full decay (gap >> TIME_SCALE_HOURS)
+    bias: float = 0.76
+    min_cosine: float = 0.30  # below this no amount of overlap joins two articles
+    time_scale_hours: float = 36.0
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass
+class MatchScore:
+    """One comparison, with the components that explain it."""
+
+    cosine: float
+    entity: float
+    title: float
+    time_decay: float  # 1 = same moment, -> 0 as the gap grows; 1 when a time is unknown
+    gap_hours: float | None
+    score: float  # linear combination minus the threshold: > 0 means same story
+
+    @property
+    def probability(self) -> float:
+        """A squashed score in (0, 1), monotone in `score` (what AUC is measured on)."""
+        return 1.0 / (1.0 + math.exp(-8.0 * self.score))
+
+    @property
+    def is_match(self) -> bool:
+        """Whether this comparison says "same story"."""
+        return self.score > 0.0
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Components as a plain dict, for explanations."""
+        return {**asdict(self), "probability": self.probability}
+
+
+def idf_weight(key: str, idf: Mapping[str, float] | None) -> float:
+    """An entity's weight: its IDF (scaled to at most 1) when known; unseen keys are rare, so weigh 1."""
+    return 1.0 if idf is None else idf.get(key, 1.0)
+
+
+def weighted_overlap(
+    mine: Mapping[str, int] | set[str],
+    theirs: Mapping[str, int],
+    theirs_size: int,
+    idf: Mapping[str, float] | None = None,
+) -> float:
+    """Share of my weighted keys that the other side carries, each scaled by how many of its members carry it."""
+    total = sum(idf_weight(k, idf) for k in mine)
+    if total == 0.0 or theirs_size <= 0:
+        return 0.0
+    shared = sum(idf_weight(k, idf) * min(1.0, theirs.get(k, 0) / theirs_size * 2.0) for k in mine)
+    # A story member counts fully once half the story mentions the key.
+    return shared / total
+
+
+def weighted_cosine(
+    mine: Mapping[str, int],
+    theirs: Mapping[str, int],
+    theirs_size: int = 1,
+    idf: Mapping[str, float] | None = None,
+) -> float:
+    """IDF-weighted cosine of two entity profiles (sub-linear counts; a story's counts are shares of members)."""
+    if not mine or not theirs:
+        return 0.0
+    a = {k: (1.0 + math.log(max(1, c))) * idf_weight(k, idf) for k, c in mine.items()}
+    if theirs_size > 1:
+        b = {k: c / theirs_size * idf_weight(k, idf) for k, c in theirs.items()}
+    else:
+        b = {k: (1.0 + math.log(max(1, c))) * idf_weight(k, idf) for k, c in theirs.items()}
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    return 0.0 if norm == 0.0 else dot / norm
+
+
+def time_decay(a: datetime | None, b_first: datetime | None, b_last: datetime | None, scale: float) -> tuple[float, float | None]:
+    """exp(-gap/scale) for the gap between a moment and an interval; (1, None) when either is unknown."""
+    if a is None or b_first is None or b_last is None:
+        return 1.0, None
+    if b_first <= a <= b_last:
+        gap = 0.0
+    else:
+        gap = min(abs((a - b_first).total_seconds()), abs((a - b_last).total_seconds())) / 3600.0
+    return math.exp(-gap / scale), gap
+
+
+def combine(cosine: float, entity: float, title: float, decay: float, w: Weights) -> float:
+    """The linear same-story score minus the threshold."""
+    if cosine < w.min_cosine:
+        return min(-0.01, cosine - w.min_cosine)
+    return w.cosine * cosine + w.entity * entity + w.title * title - w.time * (1.0 - decay) - w.bias
+
+
+def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Dot product of two unit vectors (0 when either is missing)."""
+    return 0.0 if a is None or b is None else float(np.dot(a, b))
+
+
+def score_match(
+    sig: ArticleSignature,
+    story: StoryState,
+    idf: Mapping[str, float] | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> MatchScore:
+    """Score how well an article fits a story (centroid, entities, headline stems, time gap)."""
+    cos = cosine(sig.embedding, story.centroid)
+    ent = weighted_cosine(sig.entity_keys, story.entity_counts, story.size, idf)
+    ttl = weighted_overlap(sig.terms, story.term_counts, story.size)
+    decay, gap = time_decay(sig.event_time, story.first_seen, story.last_updated, weights.time_scale_hours)
+    return MatchScore(cos, ent, ttl, decay, gap, combine(cos, ent, ttl, decay, weights))
+
+
+def symmetric_overlap(a: Mapping[str, int] | set[str], b: Mapping[str, int] | set[str], idf: Mapping[str, float] | None) -> float:
+    """Mean of the two one-sided weighted overlaps of two key sets."""
+    a_counts = {k: 1 for k in a}
+    b_counts = {k: 1 for k in b}
+    return 0.5 * (weighted_overlap(a, b_counts, 1, idf) + weighted_overlap(b, a_counts, 1, idf))
+
+
+def pair_match(
+    a: ArticleSignature,
+    b: ArticleSignature,
+    idf: Mapping[str, float] | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> MatchScore:
+    """Score two articles against each other with the same components as score_match."""
+    cos = cosine(a.embedding, b.embedding)
+    ent = weighted_cosine(a.entity_keys, b.entity_keys, 1, idf)
+    ttl = symmetric_overlap(a.terms, b.terms, None)
+    tb = b.event_time
+    decay, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+    return MatchScore(cos, ent, ttl, decay, gap, combine(cos, ent, ttl, decay, weights))
+
+
+def pair_score(a: ArticleSignature, b: ArticleSignature, idf: Mapping[str, float] | None = None) -> float:
+    """Same-story probability-like score of two articles, in (0, 1)."""
+    return pair_match(a, b, idf).probability
+
+
+def same_story(a: ArticleSignature, b: ArticleSignature, idf: Mapping[str, float] | None = None) -> bool:
+    """Whether two articles report the same event."""
+    return pair_match(a, b, idf).is_match
+
+
+def idf_from_counts(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:
+    """Smoothed IDF of entity keys, scaled so a key in every document weighs ~0.2 and a unique one ~1."""
+    n = max(1, documents)
+    top = math.log(1.0 + n)
+    return {k: max(0.2, math.log(1.0 + n / max(1, df)) / top) for k, df in document_frequency.items()}

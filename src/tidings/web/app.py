@@ -1,0 +1,40 @@
+"""FastAPI app factory: pages, API routers, health and metrics, and the start-up work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tidings.config import Settings, get_settings
+from tidings.store import open_engine
+from tidings.web import background, pages
+from tidings.web.ops import router as ops_router
+
+log = logging.getLogger(__name__)
+UI_DIR = Path(__file__).parent / "ui"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web app for settings (default: the environment's)."""
+    cfg = settings or get_settings()
+    engine = open_engine(cfg)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = background.start(engine, cfg, app.state.status)
+        yield
+        worker.stop()
+
+    app = FastAPI(title="Tidings", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app.state.settings = cfg
+    app.state.engine = engine
+    app.state.status = background.Status()
+    app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
+    app.include_router(ops_router)
+    app.include_router(pages.router)
+    return app

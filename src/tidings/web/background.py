@@ -1,0 +1,119 @@
+"""Start-up and background work in the server process: seeding, starter feeds and periodic refresh."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tidings.config import Settings
+from tidings.store.articles import count_articles
+from tidings.store.sources import list_sources
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Status:
+    """What the background worker is doing, shown on pages and /healthz."""
+
+    seeding: bool = False
+    seeded: int = 0
+    refreshing: bool = False
+    last_refresh: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+class Worker:
+    """A daemon thread that seeds an empty database, then refreshes due feeds on an interval."""
+
+    def __init__(self, engine: Engine, settings: Settings, status: Status) -> None:
+        self.engine, self.settings, self.status = engine, settings, status
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tidings-refresh", daemon=True)
+
+    def start(self) -> Worker:
+        """Start the thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the thread to stop and wait briefly for it."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        try:
+            seed_if_empty(self.engine, self.settings, self.status)
+            subscribe_starter_if_empty(self.engine, self.settings)
+        except Exception:
+            log.exception("start-up ingestion failed")
+        while self.settings.background_refresh and not self._stop.is_set():
+            self._refresh_once()
+            self._stop.wait(self.settings.refresh_interval_seconds)
+
+    def _refresh_once(self) -> None:
+        from tidings.pipeline.refresh import refresh_due
+        from tidings.store.util import iso, utcnow
+
+        self.status.refreshing = True
+        try:
+            result = refresh_due(self.engine, self.settings)
+            self.status.errors = result["errors"][-50:]
+        except Exception:
+            log.exception("background refresh failed")
+        finally:
+            self.status.refreshing = False
+            self.status.last_refresh = iso(utcnow())
+
+
+def start(engine: Engine, settings: Settings, status: Status) -> Worker:
+    """Start the background worker for this server process."""
+    return Worker(engine, settings, status).start()
+
+
+def seed_if_empty(engine: Engine, settings: Settings, status: Status) -> None:
+    """Ingest TIDINGS_SEED_PATHS when the database holds no article yet."""
+    paths = [str(p) for p in settings.seed_path_list if p.exists()]
+    if not paths:
+        return
+    with engine.connect() as conn:
+        if count_articles(conn):
+            return
+    from tidings.pipeline.ingest import ingest_sources
+
+    status.seeding = True
+    try:
+        report = ingest_sources(paths, settings, engine, lambda n: _bump(status, n))
+        status.errors = report.errors[-50:]
+    finally:
+        status.seeding = False
+
+
+def _bump(status: Status, n: int) -> None:
+    status.seeded += n
+
+
+def starter_opml_path(settings: Settings) -> Path:
+    """The starter OPML: TIDINGS_STARTER_OPML or the bundled list."""
+    if settings.starter_opml:
+        return settings.starter_opml
+    return Path(str(resources.files("tidings") / "data" / "starter.opml"))
+
+
+def subscribe_starter_if_empty(engine: Engine, settings: Settings) -> None:
+    """Subscribe a new install (no feeds, no seed paths) to the starter list."""
+    if not settings.subscribe_starter or settings.seed_path_list:
+        return
+    with engine.connect() as conn:
+        if list_sources(conn):
+            return
+    from tidings.ingest.opml import parse_opml
+
+    from tidings.pipeline.subscriptions import subscribe_opml_feeds
+
+    subscribe_opml_feeds(engine, parse_opml(starter_opml_path(settings).read_bytes()))
