@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,10 +31,9 @@ class LoopbackServer:
                 if route is None:
                     send_bytes(self, 404, b"not here", "text/plain")
                     return
-                try:
+                # The client may hang up on purpose (size or time limits).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on purpose (size or time limits)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

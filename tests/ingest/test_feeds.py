@@ -21,7 +21,10 @@ def test_rss20_entries_and_metadata() -> None:
     feed = parse_feed(_read("rss20.xml"), "https://gazette.example/rss")
     assert feed.title == "Harbour Town Gazette" and feed.site_url == "https://gazette.example/"
     assert feed.ttl_seconds == 45 * 60 and feed.warnings == []
-    assert [e.title for e in feed.entries][:2] == ["Ferry timetable changes for the winter", "Library opens a repair café"]
+    assert [e.title for e in feed.entries][:2] == [
+        "Ferry timetable changes for the winter",
+        "Library opens a repair café",
+    ]
     first = feed.entries[0]
     assert first.guid == "gazette-1001" and first.byline == "Mira Okafor"
     assert first.tags == ["Transport", "Harbour"]
@@ -76,7 +79,14 @@ def test_broken_xml_recovers_entries_with_one_warning() -> None:
 
 @pytest.mark.parametrize(
     "junk",
-    [b"", b"   ", b"\x00\x01\x02garbage", b"<html><body><p>a page</p></body></html>", b"{not json", b"[1, 2]"],
+    [
+        b"",
+        b"   ",
+        b"\x00\x01\x02garbage",
+        b"<html><body><p>a page</p></body></html>",
+        b"{not json",
+        b"[1, 2]",
+    ],
 )
 def test_junk_gives_an_empty_feed_with_a_warning(junk: bytes) -> None:
     feed = parse_feed(junk)
@@ -110,7 +120,10 @@ def test_repair_mojibake(text: str, expected: str) -> None:
 def test_decode_text_handles_boms_labels_and_detection() -> None:
     assert decode_text("\ufeffhola".encode()) == "hola"
     assert decode_text("año".encode("cp1252")) == "año"
-    assert decode_text('<meta charset="iso-8859-1"><p>Crónica</p>'.encode()) == '<meta charset="iso-8859-1"><p>Crónica</p>'
+    assert (
+        decode_text('<meta charset="iso-8859-1"><p>Crónica</p>'.encode())
+        == '<meta charset="iso-8859-1"><p>Crónica</p>'
+    )
     long_latin = ("El niño comió paella en la playa durante el verano. " * 8).encode("latin-1")
     assert "niño" in decode_text(long_latin)
 

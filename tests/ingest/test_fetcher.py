@@ -5,19 +5,31 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 
 import brotli
 import pytest
 
 from tests.ingest.conftest import LoopbackServer, loopback_settings, send_bytes
-from tidings.ingest.fetcher import FetchError, Fetcher, FetchResult, decode_body
+from tidings.ingest.fetcher import (
+    Fetcher,
+    FetchError,
+    FetchResult,
+    decode_body,
+    parse_max_age,
+    parse_retry_after,
+)
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
 
 def test_plain_fetch_reports_metadata(server: LoopbackServer) -> None:
-    headers = {"ETag": '"v1"', "Cache-Control": "public, max-age=600", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}
+    headers = {
+        "ETag": '"v1"',
+        "Cache-Control": "public, max-age=600",
+        "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT",
+    }
     server.routes["/feed"] = lambda h: send_bytes(h, 200, FEED, "application/rss+xml; charset=utf-8", headers)
     with Fetcher(loopback_settings()) as fetcher:
         result = fetcher.fetch(server.url("/feed"))
@@ -39,9 +51,7 @@ def _conditional(handler: BaseHTTPRequestHandler) -> None:
     send_bytes(handler, 200, FEED, headers={"ETag": '"v1"'})
 
 
-@pytest.mark.parametrize(
-    ("etag", "last_modified"), [('"v1"', None), (None, "Mon, 01 Jan 2024 00:00:00 GMT")]
-)
+@pytest.mark.parametrize(("etag", "last_modified"), [('"v1"', None), (None, "Mon, 01 Jan 2024 00:00:00 GMT")])
 def test_conditional_get_gives_not_modified(
     server: LoopbackServer, etag: str | None, last_modified: str | None
 ) -> None:
@@ -203,7 +213,10 @@ def test_missing_robots_allows_everything(server: LoopbackServer) -> None:
 
 def test_loopback_is_refused_by_default(server: LoopbackServer) -> None:
     server.routes["/feed"] = lambda h: send_bytes(h, 200, FEED)
-    with Fetcher(loopback_settings(allow_private_networks=False)) as fetcher, pytest.raises(FetchError) as info:
+    with (
+        Fetcher(loopback_settings(allow_private_networks=False)) as fetcher,
+        pytest.raises(FetchError) as info,
+    ):
         fetcher.fetch(server.url("/feed"))
     assert info.value.kind == "private_address"
     assert "private address" in str(info.value) and "TIDINGS_ALLOW_PRIVATE_NETWORKS" in str(info.value)
@@ -243,7 +256,8 @@ def test_per_host_concurrency_is_limited(server: LoopbackServer) -> None:
     results: list[FetchResult] = []
     with Fetcher(loopback_settings(per_host_concurrency=2, respect_robots=False)) as fetcher:
         threads = [
-            threading.Thread(target=lambda: results.append(fetcher.fetch(server.url("/slow")))) for _ in range(6)
+            threading.Thread(target=lambda: results.append(fetcher.fetch(server.url("/slow"))))
+            for _ in range(6)
         ]
         for thread in threads:
             thread.start()
@@ -258,3 +272,15 @@ def test_decode_body_prefers_utf8_over_a_false_latin1_label(server: LoopbackServ
     with Fetcher(loopback_settings()) as fetcher:
         result = fetcher.fetch(server.url("/page"))
     assert decode_body(result) == "Crónica de España"
+
+
+def test_cache_headers_are_parsed() -> None:
+    date = "Sat, 01 Jun 2024 12:00:00 GMT"
+    assert parse_max_age({"cache-control": "public, s-maxage=10, max-age=300"}) == 300
+    assert parse_max_age({"cache-control": "no-store"}) == 0
+    assert parse_max_age({"expires": "Sat, 01 Jun 2024 13:00:00 GMT", "date": date}) == 3600
+    assert parse_max_age({"expires": "0"}) is None and parse_max_age({}) is None
+    now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Sat, 01 Jun 2024 12:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("soon") is None

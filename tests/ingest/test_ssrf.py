@@ -8,7 +8,7 @@ import pytest
 
 from tests.ingest.conftest import LoopbackServer, loopback_settings, send_bytes
 from tidings.ingest import ssrf
-from tidings.ingest.fetcher import FetchError, Fetcher
+from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.ssrf import blocked_reason, check_url_allowed
 
 
@@ -53,7 +53,9 @@ def test_host_resolving_to_any_private_address_is_refused() -> None:
 
 
 def test_public_host_passes_and_allow_private_skips_resolution() -> None:
-    check_url_allowed("https://news.test/", allow_private=False, resolver=_resolver({"news.test": ["8.8.4.4"]}))
+    check_url_allowed(
+        "https://news.test/", allow_private=False, resolver=_resolver({"news.test": ["8.8.4.4"]})
+    )
     check_url_allowed("http://127.0.0.1:9/", allow_private=True, resolver=_resolver({}))
 
 
@@ -71,15 +73,13 @@ def test_redirect_to_a_private_address_is_refused(
 ) -> None:
     # Pretend 127.0.0.1 is public so the first hop connects, while 127.0.0.2 keeps the real policy.
     real = ssrf.blocked_reason
-    monkeypatch.setattr(
-        ssrf, "blocked_reason", lambda a: None if str(a) == "127.0.0.1" else real(a)
-    )
+    monkeypatch.setattr(ssrf, "blocked_reason", lambda a: None if str(a) == "127.0.0.1" else real(a))
     target = f"http://127.0.0.2:{server.port}/internal"
     server.routes["/start"] = lambda h: send_bytes(h, 302, b"", headers={"Location": target})
     server.routes["/internal"] = lambda h: send_bytes(h, 200, b"secret")
-    with Fetcher(loopback_settings(allow_private_networks=False, respect_robots=False)) as fetcher:
-        with pytest.raises(FetchError) as info:
-            fetcher.fetch(server.url("/start"))
+    settings = loopback_settings(allow_private_networks=False, respect_robots=False)
+    with Fetcher(settings) as fetcher, pytest.raises(FetchError) as info:
+        fetcher.fetch(server.url("/start"))
     assert info.value.kind == "private_address" and "127.0.0.2" in str(info.value)
     assert server.hits("/start") == 1 and server.hits("/internal") == 0
 

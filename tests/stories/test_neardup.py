@@ -15,7 +15,10 @@ ORIGINAL = (
     "the old sea wall. Ferries will use the southern berth for at least two weeks while engineers decide "
     "whether the wall can be repaired or must be rebuilt, the authority said in a statement."
 )
-REWRITE = ORIGINAL.replace("Monday", "Tuesday").replace("in a statement", "on its website") + " Fares are unchanged."
+REWRITE = (
+    ORIGINAL.replace("Monday", "Tuesday").replace("in a statement", "on its website")
+    + " Fares are unchanged."
+)
 OTHER = (
     "A new library opened in the village of Brackwater with three thousand books donated by residents, a "
     "reading garden and a small room for evening classes run by volunteers from the parish council."
@@ -42,7 +45,12 @@ def test_near_duplicate_of_picks_the_copy() -> None:
     ]
     new = ArticleSignature(3, "Port Elling quay shut", fingerprint=text_fingerprint(REWRITE))
     assert near_duplicate_of(new, recent) == 2
-    assert near_duplicate_of(ArticleSignature(4, "x", fingerprint=text_fingerprint(OTHER + " More.")), recent[1:]) is None
+    assert (
+        near_duplicate_of(
+            ArticleSignature(4, "x", fingerprint=text_fingerprint(OTHER + " More.")), recent[1:]
+        )
+        is None
+    )
 
 
 def test_textless_articles_match_only_on_identical_long_headlines() -> None:

@@ -51,14 +51,21 @@ def cli_errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except UserError as exc:
-        STDERR.print(f"error: {exc}", markup=False, highlight=False)
+        STDERR.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except Exception as exc:
         if STATE["debug"]:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        STDERR.print(f"error: {type(exc).__name__}: {message[:400]}", markup=False, highlight=False)
+        STDERR.print(
+            f"error: {type(exc).__name__}: {message[:400]}", markup=False, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr, never wrapped."""
+    STDERR.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def configure_logging(debug: bool) -> None:

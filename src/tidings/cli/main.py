@@ -16,8 +16,9 @@ from rich.progress import (
 )
 
 from tidings.cli import feeds as feeds_cli
+from tidings.cli import stories as stories_cli
 from tidings.cli import users as users_cli
-from tidings.cli.common import STDERR, UserError, cli_errors, configure_logging, emit, engine, settings
+from tidings.cli.common import STDERR, UserError, cli_errors, configure_logging, emit, engine, settings, warn
 
 app = typer.Typer(
     help="Tidings: a self-hosted, personalised news feed.",
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(feeds_cli.app, name="feeds")
 users_cli.register(app)
+stories_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
@@ -81,7 +83,7 @@ def ingest(
             task = progress.add_task("ingesting", total=None)
             report = ingest_sources(sources, settings(), eng, lambda n: progress.advance(task, n))
         for err in report.errors:
-            STDERR.print(f"warning: {err['source']}: {err['error']}", markup=False, highlight=False)
+            warn(f"{err['source']}: {err['error']}")
         emit(report.to_json(), as_json, _render_ingest)
         if not report.articles and not report.subscribed and report.errors:
             raise typer.Exit(1)
@@ -124,7 +126,7 @@ def fetch(as_json: JsonOpt = False) -> None:
 
         result = refresh_due(engine(), settings())
         for err in result["errors"]:
-            STDERR.print(f"warning: {err['source']}: {err['error']}", markup=False, highlight=False)
+            warn(f"{err['source']}: {err['error']}")
         emit(
             result, as_json, lambda d: print(f"{d['feeds']} feeds, {d['new']} new, {len(d['errors'])} errors")
         )

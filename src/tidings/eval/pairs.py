@@ -98,7 +98,7 @@ def corpus_idf(signatures: Sequence[ArticleSignature]) -> dict[str, float]:
 def read_pairs(path: Path) -> list[tuple[TextItem, TextItem, bool]]:
     """Parse a pairs JSONL file (blank lines skipped)."""
     rows: list[tuple[TextItem, TextItem, bool]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines: U+2028 may sit inside JSON strings
         if not line.strip():
             continue
         row = json.loads(line)

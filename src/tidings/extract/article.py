@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tidings.extract import body
-from tidings.extract.blocks import Block, blocks_from_html, render_html, render_text
+from tidings.extract.blocks import Block, render_html, render_text
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
 from tidings.extract.metadata import PageMetadata, read_metadata
 from tidings.extract.sanitize import sanitize_html
@@ -38,6 +38,8 @@ def judge_status(blocks: list[Block], tree: Any, url: str | None) -> tuple[str, 
     if words == 0:
         return "empty", "no body text found"
     paragraphs = sum(1 for b in blocks if b.kind == "p" and count_words(b.text) >= 15)
+    if paragraphs >= 3 and not is_listing_url(url):
+        return "ok", None
     _, link_share = body.count_links_share(tree)
     if words < MIN_ARTICLE_WORDS and (link_share > LISTING_LINK_SHARE or is_listing_url(url)):
         return "not_article", "short body on a page made mostly of links"
@@ -97,7 +99,7 @@ def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
     meta = read_metadata(tree, url)
     body.drop_hidden(tree)
     _, chosen = body.choose_body(body.run_trafilatura(tree, url), body.run_readability(tree))
-    return _assemble(meta, blocks_from_html(chosen), url, tree)
+    return _assemble(meta, chosen, url, tree)
 
 
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedArticle:

@@ -14,7 +14,7 @@ from charset_normalizer import from_bytes
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 
 from tidings.eval.extraction import count_shingles
-from tidings.extract.blocks import blocks_from_html, render_text
+from tidings.extract.blocks import Block, blocks_from_html, render_text
 
 MAX_HTML_CHARS = 3_000_000  # bigger pages are cut: articles sit in the first megabytes
 BINARY_SAMPLE = 4096
@@ -96,6 +96,7 @@ def run_trafilatura(tree: Any, url: str | None) -> str:
             url=url,
             output_format="html",
             favor_recall=True,
+            fast=True,  # trafilatura's own fallbacks are skipped: choose_body compares with Readability
             include_tables=True,
             include_links=True,
             include_comments=False,
@@ -123,18 +124,18 @@ def containment(inner: str, outer: str) -> float:
     return sum(min(n, b.get(k, 0)) for k, n in a.items()) / total
 
 
-def choose_body(trafilatura_html: str, readability_html: str) -> tuple[str, str]:
+def choose_body(trafilatura_html: str, readability_html: str) -> tuple[str, list[Block]]:
     """Pick one body: Readability's when it holds nearly all of trafilatura's and is not bloated."""
-    tra = render_text(blocks_from_html(trafilatura_html))
-    rea = render_text(blocks_from_html(readability_html))
+    tra_blocks, rea_blocks = blocks_from_html(trafilatura_html), blocks_from_html(readability_html)
+    tra, rea = render_text(tra_blocks), render_text(rea_blocks)
     if not tra.strip():
-        return ("readability", readability_html) if rea.strip() else ("none", "")
+        return ("readability", rea_blocks) if rea.strip() else ("none", [])
     if not rea.strip():
-        return "trafilatura", trafilatura_html
+        return "trafilatura", tra_blocks
     grows_sanely = len(rea) <= READABILITY_MAX_GROWTH * len(tra)
     if grows_sanely and containment(tra, rea) >= READABILITY_CONTAINMENT:
-        return "readability", readability_html
-    return "trafilatura", trafilatura_html
+        return "readability", rea_blocks
+    return "trafilatura", tra_blocks
 
 
 def count_links_share(tree: Any) -> tuple[int, float]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from trafilatura.metadata import extract_metadata
+from urllib.parse import urljoin
+
+from htmldate import find_date
 
 from tidings.extract.blocks import normalise_space
 
@@ -194,13 +196,11 @@ def _choose_title(jsonld: dict[str, Any], values: dict[str, str], tree: Any) -> 
     )
 
 
-def _choose_tags(values: dict[str, str], fallback: Any) -> list[str]:
+def _choose_tags(values: dict[str, str]) -> list[str]:
     tags: list[str] = []
-    for raw in [values.get("article:section"), values.get("article:tag")]:
+    for raw in [values.get("article:section"), values.get("article:tag"), values.get("keywords")]:
         if raw:
             tags.extend(t.strip() for t in raw.split(","))
-    tags.extend(t for t in (getattr(fallback, "categories", None) or []) if isinstance(t, str))
-    tags.extend(t for t in (getattr(fallback, "tags", None) or []) if isinstance(t, str))
     unique: dict[str, str] = {}
     for tag in tags:
         if tag and len(tag) <= 60:
@@ -208,28 +208,51 @@ def _choose_tags(values: dict[str, str], fallback: Any) -> list[str]:
     return list(unique.values())[:20]
 
 
+def find_date_in_page(tree: Any, url: str | None) -> datetime | None:
+    """The publication date found by htmldate's quick (non-extensive) search."""
+    try:
+        found = find_date(tree, url=url, extensive_search=False, original_date=True)
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return None
+    return parse_date(found)
+
+
+def find_canonical_url(tree: Any, values: dict[str, str], url: str | None) -> str | None:
+    """The canonical URL: <link rel=canonical>, then og:url, made absolute against the page URL."""
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            return urljoin(url or "", link.get("href").strip()) or None
+    og_url = values.get("og:url")
+    return urljoin(url or "", og_url) if og_url else url
+
+
+def find_language(tree: Any, values: dict[str, str]) -> str | None:
+    """The declared language: <html lang>, then og:locale, as a lower-case primary tag."""
+    html_el = tree if tree.tag == "html" else tree.find(".//html")
+    declared = (html_el.get("lang") if html_el is not None else None) or values.get("og:locale")
+    if not declared:
+        return None
+    return re.split(r"[-_]", declared.strip())[0].lower() or None
+
+
 def read_metadata(tree: Any, url: str | None = None) -> PageMetadata:
     """Everything the page says about itself; never raises on odd markup."""
     values = read_meta_values(tree)
     jsonld = read_jsonld(tree)
-    try:
-        fallback: Any = extract_metadata(tree, default_url=url)
-    except (ValueError, TypeError, AttributeError, RecursionError):
-        fallback = None
     published = parse_date(_string(jsonld.get("datePublished")) or _first(values, DATE_KEYS))
-    if published is None and fallback is not None:
-        published = parse_date(fallback.date)
-    byline = _person_names(jsonld.get("author")) or _first(values, BYLINE_KEYS) or find_byline_in_page(tree)
-    html_el = tree if tree.tag == "html" else tree.find(".//html")
-    language = html_el.get("lang") if html_el is not None else None
+    if published is None:
+        published = find_date_in_page(tree, url)
+    image = jsonld.get("image")
+    image_url = image.get("url") if isinstance(image, dict) else image if isinstance(image, str) else None
+    publisher = jsonld.get("publisher")
     return PageMetadata(
-        title=_choose_title(jsonld, values, tree) or (fallback.title if fallback else None),
-        byline=byline or (fallback.author if fallback else None),
+        title=_choose_title(jsonld, values, tree),
+        byline=_person_names(jsonld.get("author")) or _first(values, BYLINE_KEYS) or find_byline_in_page(tree),
         published_at=published,
-        site_name=values.get("og:site_name") or (fallback.sitename if fallback else None),
-        language=(language or (fallback.language if fallback else None) or None),
-        lead_image=values.get("og:image") or (fallback.image if fallback else None),
-        canonical_url=(fallback.url if fallback else None) or url,
+        site_name=values.get("og:site_name") or (_string(publisher.get("name")) if isinstance(publisher, dict) else None),
+        language=find_language(tree, values),
+        lead_image=values.get("og:image") or values.get("twitter:image") or image_url,
+        canonical_url=find_canonical_url(tree, values, url),
         description=values.get("og:description") or values.get("description"),
-        tags=_choose_tags(values, fallback),
+        tags=_choose_tags(values),
     )

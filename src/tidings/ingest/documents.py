@@ -201,7 +201,7 @@ JSONL_KNOWN = {
 def read_jsonl(data: bytes, origin: str) -> Document:
     """JSONL articles as the contract defines them; bad lines become warnings, not failures."""
     doc = Document(origin, "jsonl")
-    for number, line in enumerate(decode_bytes(data).splitlines(), start=1):
+    for number, line in enumerate(decode_bytes(data).split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -248,7 +248,9 @@ def _str_or_none(value: Any) -> str | None:
 def read_mind_news(data: bytes, origin: str) -> Document:
     """MIND news.tsv rows (id, category, subcategory, title, abstract, url, ...) as articles."""
     doc = Document(origin, "mind")
-    for number, line in enumerate(decode_bytes(data).splitlines(), start=1):
+    for number, line in enumerate(decode_bytes(data).split("\n"), start=1):
+        if not line.strip():
+            continue
         cols = line.split("\t")
         if len(cols) < 6 or not cols[3].strip():
             doc.warnings.append(f"line {number}: expected at least 6 tab-separated columns")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 import re
 import time
@@ -30,7 +31,13 @@ XML_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|RDF)[\s>]", re.IGNORECASE)
 HTML_ROOT = re.compile(rb"<(html|!doctype\s+html)[\s>]", re.IGNORECASE)
 XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
 JSON_FEED_VERSION = "jsonfeed.org/version/"
-SY_PERIOD_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+SY_PERIOD_SECONDS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 7 * 86400,
+    "monthly": 30 * 86400,
+    "yearly": 365 * 86400,
+}
 # Errors from feedparser that describe the charset or media type, not the XML structure.
 ENCODING_BOZOS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -155,10 +162,8 @@ def _clean_text(value: str | None) -> str:
         return ""
     text = value
     if "<" in text and ">" in text:
-        try:
+        with contextlib.suppress(etree.ParserError, ValueError):
             text = lxml.html.fromstring(f"<div>{text}</div>").text_content()
-        except (etree.ParserError, ValueError):
-            pass
     return " ".join(repair_mojibake(text).split())
 
 
@@ -200,7 +205,7 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
     except (ValueError, UnicodeDecodeError) as exc:
         return ParsedFeed(title=None, site_url=None, entries=[], warnings=[f"not valid JSON: {exc}"])
     if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-        return ParsedFeed(title=None, site_url=None, entries=[], warnings=["JSON document is not a JSON Feed"])
+        return ParsedFeed(title=None, site_url=None, entries=[], warnings=["JSON is not a JSON Feed"])
     warnings = [] if JSON_FEED_VERSION in str(doc.get("version", "")) else ["JSON Feed version missing"]
     base = url or ""
     entries = [e for item in doc.get("items", []) if isinstance(item, dict) if (e := _json_item(item, base))]

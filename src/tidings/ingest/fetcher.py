@@ -123,7 +123,7 @@ class Fetcher:
             headers={
                 "User-Agent": settings.user_agent,
                 "Accept": ACCEPT,
-                "Accept-Encoding": "gzip, deflate, br",
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
         )
         self._robots = RobotsCache(settings.user_agent)
@@ -192,20 +192,14 @@ class Fetcher:
         started = time.monotonic()
         current, redirects = url.strip(), []
         while True:
-            check_url_allowed(
-                current, allow_private=self._settings.allow_private_networks, resolver=self._resolver
-            )
-            if check_robots and not self._robots.is_allowed(
-                current, lambda u: self._download_robots(u, deadline)
-            ):
-                raise FetchError("robots", f"refused: robots.txt disallows {current}", url=current)
+            self._check_hop(current, check_robots, deadline)
             response = self._get_with_retries(current, headers, deadline, max_bytes, max_retries)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
                 break
             redirects.append(current)
             current = self._next_hop(current, location, redirects)
-        if response.status >= 400 or (response.status not in (304,) and response.status >= 300):
+        if not (200 <= response.status < 300 or response.status == 304):
             raise FetchError(
                 "http_status", f"HTTP {response.status} from {current}", url=current, status=response.status
             )

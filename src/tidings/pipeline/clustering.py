@@ -1,15 +1,228 @@
-"""Glue between stored articles and the stories stage (runs inside the ingest write transaction)."""
+"""Glue between stored articles and the stories stage, run inside the ingest write transaction.
+
+Each process keeps the stories stage's in-memory indexes (story centroids, entity IDF, near-duplicate LSH) and
+brings them up to date from the database at the start of every locked write: stories changed since the last
+revision seen and articles added since the last id seen. Holding the write lock while syncing and assigning
+means two ingesters never cluster against a stale view.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+import logging
+from dataclasses import dataclass, field
+from typing import Any
 
-from tidings.config import Settings
+import numpy as np
+from sqlalchemy import Connection, Engine, select
+
 from tidings.models import Enrichment
+from tidings.store import stories as story_repo
+from tidings.store.tables import article_entities, articles, enrichments
+from tidings.store.util import as_utc
+from tidings.stories import (
+    ArticleSignature,
+    CandidateIndex,
+    EntityIdf,
+    NearDupIndex,
+    StoryState,
+    add_to_story,
+    assign,
+    entity_counts_from,
+    text_fingerprint,
+)
+
+log = logging.getLogger(__name__)
+CLUSTER_WINDOW_HOURS = 96.0
+
+
+@dataclass
+class ClusterCache:
+    """The in-memory view of stored stories for one database."""
+
+    index: CandidateIndex = field(default_factory=CandidateIndex)
+    idf: EntityIdf = field(default_factory=EntityIdf)
+    dups: NearDupIndex = field(default_factory=NearDupIndex)
+    revision: int = 0
+    max_article_id: int = 0
+    story_of: dict[int, int] = field(default_factory=dict)
+
+
+_CACHES: dict[str, ClusterCache] = {}
+
+
+def cache_for(conn: Connection) -> ClusterCache:
+    """This process's cache for the connection's database."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    return _CACHES.setdefault(key, ClusterCache())
+
+
+def forget_cache(conn: Connection) -> None:
+    """Drop the cache (after a rolled-back write it may hold what never landed)."""
+    forget_cache_for(conn.engine)
+
+
+def forget_cache_for(engine: Engine) -> None:
+    """Drop the cache of one database."""
+    _CACHES.pop(engine.url.render_as_string(hide_password=True), None)
+
+
+def sync_cache(conn: Connection, cache: ClusterCache) -> None:
+    """Bring the cache up to date with stories and articles written by any process."""
+    for row in story_repo.stories_since(conn, cache.revision):
+        cache.revision = max(cache.revision, int(row["revision"]))
+        if not row["size"] or not row["state"]:
+            cache.index.remove(int(row["id"]))
+            continue
+        cache.index.upsert(StoryState.from_json(row["state"]))
+    rows = conn.execute(
+        select(articles.c.id, articles.c.fingerprint, articles.c.story_id)
+        .where(articles.c.id > cache.max_article_id)
+        .order_by(articles.c.id)
+    ).all()
+    if not rows:
+        return
+    keys = entity_keys_for(conn, [r[0] for r in rows])
+    for article_id, fingerprint, story_id in rows:
+        cache.max_article_id = max(cache.max_article_id, article_id)
+        cache.idf.observe(set(keys.get(article_id, {})))
+        if fingerprint:
+            cache.dups.add(article_id, fingerprint)
+        if story_id:
+            cache.story_of[article_id] = story_id
+
+
+def entity_keys_for(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Normalised entity counts of each article."""
+    out: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(
+                article_entities.c.article_id, article_entities.c.entity_key, article_entities.c.count
+            ).where(article_entities.c.article_id.in_(chunk))
+        ).all()
+        grouped: dict[int, dict[str, int]] = {}
+        for aid, key, count in rows:
+            grouped.setdefault(aid, {})[key] = count
+        out.update({aid: entity_counts_from(raw) for aid, raw in grouped.items()})
+    return out
+
+
+def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | None) -> ArticleSignature:
+    """The stories stage's signature of a stored article (its enrichment passed in or read back)."""
+    row = conn.execute(
+        select(
+            articles.c.title,
+            articles.c.text,
+            articles.c.published_at,
+            articles.c.source,
+            articles.c.ingested_at,
+        ).where(articles.c.id == article_id)
+    ).one()
+    embedding = None
+    entities: dict[str, int] = {}
+    if enrichment is not None:
+        embedding = enrichment.embedding
+        entities = entity_counts_from(enrichment.entities)
+    else:
+        stored = conn.execute(
+            select(enrichments.c.embedding).where(enrichments.c.article_id == article_id)
+        ).first()
+        if stored and stored[0]:
+            from tidings.enrich.embeddings import unpack_vector
+
+            embedding = unpack_vector(stored[0])
+        entities = entity_keys_for(conn, [article_id]).get(article_id, {})
+    return ArticleSignature(
+        article_id=article_id,
+        title=row.title,
+        embedding=None if embedding is None else np.asarray(embedding),
+        entity_keys=entities,
+        published_at=as_utc(row.published_at),
+        source=row.source or "",
+        fingerprint=text_fingerprint(row.text or ""),
+        topics=list(enrichment.topics) if enrichment else [],
+        ingested_at=as_utc(row.ingested_at),
+    )
+
+
+def persist_story(conn: Connection, story: StoryState) -> None:
+    """Write a story's state and aggregates."""
+    centroid = story.packed_vector() or None
+    story_repo.save_story(
+        conn,
+        story.story_id,
+        title=story.headline()[:1000],
+        size=story.size,
+        source_count=len(story.sources),
+        first_seen=story.first_seen,
+        last_updated=story.last_updated,
+        centroid=centroid,
+        state=story.to_json(),
+    )
+
+
+def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) -> dict[str, Any]:
+    """Join the article to a story (its near-duplicate original's, or the best match) or start a new one."""
+    original = cache.dups.find(sig.fingerprint, exclude=sig.article_id)
+    cache.dups.add(sig.article_id, sig.fingerprint)
+    cache.idf.observe(set(sig.entity_keys))
+    cache.max_article_id = max(cache.max_article_id, sig.article_id)
+    target = cache.story_of.get(original) if original is not None else None
+    if target is None or target not in cache.index.stories:
+        decision = assign(sig, cache.index.candidates(sig, window_hours=CLUSTER_WINDOW_HOURS), cache.idf)
+        target = decision.story_id
+    if target is None:
+        story = StoryState(story_id=story_repo.insert_story(conn))
+    else:
+        story = cache.index.stories[target]
+    story = add_to_story(story, sig)
+    persist_story(conn, story)
+    cache.index.upsert(story)
+    cache.story_of[sig.article_id] = story.story_id
+    values: dict[str, Any] = {"story_id": story.story_id, "fingerprint": sig.fingerprint}
+    if original is not None:
+        values["duplicate_of"] = original
+    conn.execute(articles.update().where(articles.c.id == sig.article_id).values(**values))
+    return {"story_id": story.story_id, "duplicate_of": original}
+
+
+def rebuild_story(conn: Connection, cache: ClusterCache, story_id: int) -> None:
+    """Recompute a story from its stored members (after one of them changed)."""
+    member_ids = [
+        r[0]
+        for r in conn.execute(
+            select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
+        )
+    ]
+    story = StoryState(story_id=story_id)
+    for member in member_ids:
+        story = add_to_story(story, signature_for(conn, member, None))
+    persist_story(conn, story)
+    cache.index.upsert(story)
+
+
+def synced_cache(conn: Connection) -> ClusterCache:
+    """This process's cache, brought up to date; call under the write lock before writing articles."""
+    cache = cache_for(conn)
+    try:
+        sync_cache(conn, cache)
+    except Exception:
+        forget_cache(conn)
+        raise
+    return cache
 
 
 def assign_stories(
-    conn: Connection, written: list[tuple[int, Enrichment | None]], settings: Settings
-) -> None:
-    """Join each newly written article to a story or start one (placeholder until the stories stage lands)."""
-    return None
+    conn: Connection, cache: ClusterCache, written: list[tuple[int, str, Enrichment | None]]
+) -> dict[int, dict[str, Any]]:
+    """Cluster newly written or updated articles; returns article id -> {"story_id", "duplicate_of"}."""
+    placed: dict[int, dict[str, Any]] = {}
+    for article_id, status, enrichment in written:
+        existing_story = conn.execute(select(articles.c.story_id).where(articles.c.id == article_id)).scalar()
+        if status == "updated" and existing_story:
+            rebuild_story(conn, cache, int(existing_story))
+            placed[article_id] = {"story_id": existing_story, "duplicate_of": None}
+            continue
+        placed[article_id] = place_article(conn, cache, signature_for(conn, article_id, enrichment))
+    return placed

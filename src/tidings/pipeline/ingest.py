@@ -111,25 +111,39 @@ def store_batch(engine: Engine, settings: Settings, items: list[RawItem], report
     flags = needs_enrichment(engine, prepared)
     to_enrich = [p for p, flag in zip(prepared, flags, strict=True) if flag]
     enrichments = dict(zip(map(id, to_enrich), enrich_prepared(to_enrich, settings), strict=True))
-    from tidings.pipeline.clustering import assign_stories
+    from tidings.pipeline import clustering
 
-    with engine.begin() as conn, write_lock(conn):
-        written = []
-        for p in prepared:
-            status, article_id = write_article(conn, p, enrichments.get(id(p)))
-            written.append((p, status, article_id))
-            report.articles.append(
-                {"id": article_id, "url": p.article.url, "title": p.article.title, "status": status}
+    try:
+        with engine.begin() as conn, write_lock(conn):
+            cache = clustering.synced_cache(conn)
+            written = []
+            for p in prepared:
+                status, article_id = write_article(conn, p, enrichments.get(id(p)))
+                written.append((p, status, article_id))
+            placed = clustering.assign_stories(
+                conn,
+                cache,
+                [
+                    (aid, status, enrichments.get(id(p)))
+                    for p, status, aid in written
+                    if status != "duplicate"
+                ],
             )
-        assign_stories(
-            conn,
-            [
-                (article_id, enrichments.get(id(p)))
-                for p, status, article_id in written
-                if status != "duplicate"
-            ],
-            settings,
-        )
+    except Exception:
+        clustering.forget_cache_for(engine)
+        raise
+    for p, status, article_id in written:
+        where = placed.get(article_id, {})
+        entry: dict[str, Any] = {
+            "id": article_id,
+            "url": p.article.url,
+            "title": p.article.title,
+            "status": status,
+        }
+        if where.get("duplicate_of"):
+            entry.update(status="duplicate", duplicate_of=where["duplicate_of"])
+        entry["story_id"] = where.get("story_id")
+        report.articles.append(entry)
 
 
 def ingest_sources(
@@ -145,7 +159,11 @@ def ingest_sources(
 
             report.subscribed.extend(subscribe_opml_feeds(engine, doc.feeds))
         for batch in batched(doc.items, settings.batch_size):
-            store_batch(engine, settings, batch, report)
+            try:
+                store_batch(engine, settings, batch, report)
+            except Exception as exc:
+                log.debug("batch from %s failed", doc.origin, exc_info=True)
+                report.add_error(doc.origin, f"{len(batch)} items not stored: {type(exc).__name__}: {exc}")
             if progress:
                 progress(len(batch))
     return report

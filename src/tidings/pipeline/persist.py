@@ -39,7 +39,14 @@ def is_update(existing: dict[str, Any], prepared: PreparedArticle) -> bool:
         return True
     stored = as_utc(existing.get("published_at"))
     incoming = as_utc(prepared.article.published_at)
-    return bool(stored and incoming and incoming > stored)
+    if not stored or not incoming or is_date_only(stored):
+        return False  # a date without a time says nothing about which version is newer
+    return incoming > stored
+
+
+def is_date_only(moment: datetime) -> bool:
+    """True for midnight-exact timestamps, which usually come from a bare date."""
+    return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
 
 
 def article_values(prepared: PreparedArticle, now: datetime) -> dict[str, Any]:

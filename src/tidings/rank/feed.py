@@ -100,7 +100,7 @@ def build_feed(
     hidden += keyword_hidden
     n_explore = round(controls.exploration_share * limit)
     explore = exploration_pool(block, valid, picked)
-    items, cap_hidden = _rerank(ctx, block, picked, explore, w, limit, n_explore, seed)
+    items, cap_hidden = _rerank(ctx, block, scores, picked, explore, w, limit, n_explore, seed)
     hidden += cap_hidden
     return FeedResult(
         items=items,
@@ -162,6 +162,7 @@ def _caps(ctx: Context, limit: int) -> CapState:
 def _rerank(
     ctx: Context,
     block: FeatureBlock,
+    scores: npt.NDArray[np.float64],
     picked: npt.NDArray[np.int64],
     explore: npt.NDArray[np.int64],
     w: npt.NDArray[np.float64],
@@ -171,8 +172,8 @@ def _rerank(
 ) -> tuple[list[FeedItem], list[HiddenItem]]:
     """One card per story, MMR under caps, then exploration cards in marked slots."""
     pool = ctx.pool
-    scored = [reasons_for(ctx, block, int(i), w) for i in picked]
-    exact = np.array([s for s, _ in scored], dtype=np.float64)
+    # Vectorised scores order the shortlist; full reasons are built only for the cards shown.
+    exact = scores[picked]
     rows = block.rows[picked]
     best = collapse_stories(pool.story_codes[rows], exact)
     sources = [pool.source_names[int(pool.source_codes[rows[i]])] for i in best]
@@ -201,10 +202,9 @@ def _rerank(
         if is_exp:
             cards.append(_card(ctx, block, int(extra[idx]), w, exploration=True))
         else:
-            score, reasons = scored[idx]
-            cards.append(_make_item(ctx, int(rows[idx]), score, reasons, False))
+            cards.append(_card(ctx, block, int(picked[idx]), w, exploration=False))
     if ctx.controls.fill_short_feed and len(cards) < limit:
-        cards += _fill(ctx, block, picked, scored, cards, limit)
+        cards += _fill(ctx, block, picked, exact, w, cards, limit)
     return cards[:limit], hidden
 
 
@@ -261,13 +261,14 @@ def _fill(
     ctx: Context,
     block: FeatureBlock,
     picked: npt.NDArray[np.int64],
-    scored: list[tuple[float, list[Reason]]],
+    scores: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
     cards: list[FeedItem],
     limit: int,
 ) -> list[FeedItem]:
     """Capped items appended when the reader chose a full feed over strict caps."""
     have_stories = {str(c.story_id) for c in cards}
-    order = np.argsort([-s for s, _ in scored], kind="stable")
+    order = np.argsort(-scores, kind="stable")
     extra: list[FeedItem] = []
     for k in order:
         row = int(block.rows[picked[k]])
@@ -275,7 +276,7 @@ def _fill(
         if story in have_stories:
             continue
         have_stories.add(story)
-        extra.append(_make_item(ctx, row, scored[k][0], scored[k][1], False))
+        extra.append(_card(ctx, block, int(picked[k]), w, exploration=False))
         if len(cards) + len(extra) >= limit:
             break
     return extra

@@ -53,9 +53,11 @@ stories = Table(
     Column("first_seen", DateTime(timezone=True)),
     Column("last_updated", DateTime(timezone=True)),
     Column("centroid", LargeBinary),
-    Column("state", JSON),  # the stories stage's serialised StoryState
+    Column("state", Text),  # the stories stage's serialised StoryState (JSON text)
+    Column("revision", Integer, nullable=False, default=0),  # global change counter, for cache syncing
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_stories_last_updated", "last_updated"),
+    Index("ix_stories_revision", "revision"),
 )
 
 articles = Table(

@@ -14,7 +14,7 @@ from tidings.stories.signature import ArticleSignature, StoryState, unit_vector
 UNKNOWN_SOURCE = "unknown"
 
 MAX_STORY_SIZE = 80  # larger stories are re-examined for a split
-SPLIT_COHESION = 0.45  # mean member-to-centroid cosine below which a story has drifted apart
+TIGHT_COHESION = 0.85  # mean member-to-centroid cosine above which a story cannot hold two events
 SPLIT_DISTANCE = 0.62  # average-linkage cosine distance that separates sub-stories
 
 
@@ -138,8 +138,7 @@ def maybe_split(story: StoryState, member_sigs: Sequence[ArticleSignature]) -> l
     """Article-id groups the story should become: one group when it holds together, several when it drifted apart."""
     ids = [s.article_id for s in member_sigs if s.article_id in story.member_titles]
     embedded = [s for s in member_sigs if s.article_id in story.member_titles and s.embedding is not None]
-    needs_look = story.size > MAX_STORY_SIZE or cohesion(embedded) < SPLIT_COHESION
-    if not needs_look or len(embedded) < 4:
+    if len(embedded) < 4 or (story.size <= MAX_STORY_SIZE and cohesion(embedded) >= TIGHT_COHESION):
         return [ids]
     matrix = np.vstack([s.embedding for s in embedded if s.embedding is not None])
     labels = AgglomerativeClustering(
@@ -149,6 +148,10 @@ def maybe_split(story: StoryState, member_sigs: Sequence[ArticleSignature]) -> l
     for sig, label in zip(embedded, labels, strict=True):
         groups.setdefault(int(label), []).append(sig.article_id)
     ordered = sorted(groups.values(), key=len, reverse=True)
+    if sum(len(g) >= 2 for g in ordered) < 2:
+        return [ids]  # one body plus stray outliers: not worth breaking a story for
+    # Singletons rejoin the main part rather than becoming one-article stories.
+    ordered = [ordered[0] + [i for g in ordered[1:] if len(g) == 1 for i in g]] + [g for g in ordered[1:] if len(g) > 1]
     # Members without an embedding stay with the largest part.
     leftovers = [i for i in ids if all(i not in g for g in ordered)]
     ordered[0].extend(leftovers)

@@ -137,15 +137,18 @@ class CandidateIndex:
         """The stories worth scoring: nearest centroids in the time window, plus stories sharing rare entities."""
         ids: list[int] = []
         used = len(self._story_at)
-        if used and sig.embedding is not None:
+        if not used:
+            return []
+        eligible = self._in_window(sig.event_time, window_hours)
+        if sig.embedding is not None:
             sims = self._matrix[:used] @ sig.embedding
-            sims[~self._in_window(sig.event_time, window_hours)] = -2.0
+            sims[~eligible] = -2.0
             top = np.argpartition(-sims, limit)[:limit] if used > limit else np.arange(used)
             ids = [s for r in top if sims[r] > -2.0 and (s := self._story_at[r]) is not None]
         for key in sig.entity_keys:
             holders = self._stories_with.get(key, ())
             if 0 < len(holders) <= RARE_STORY_KEY:
-                ids.extend(holders)
+                ids.extend(h for h in holders if eligible[self._row_of[h]])
         seen: set[int] = set()
         return [self.stories[i] for i in ids if i in self.stories and not (i in seen or seen.add(i))]
 

@@ -28,12 +28,14 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_updated", sa.DateTime(timezone=True), nullable=True),
         sa.Column("centroid", sa.LargeBinary(), nullable=True),
-        sa.Column("state", sa.JSON(), nullable=True),
+        sa.Column("state", sa.Text(), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.create_index("ix_stories_last_updated", ["last_updated"], unique=False)
+        batch_op.create_index("ix_stories_revision", ["revision"], unique=False)
 
     op.create_table(
         "users",
@@ -247,10 +249,10 @@ FTS_TRIGGERS = [
         INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.text);
     END""",
     """CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN
-        INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.text);
+        DELETE FROM articles_fts WHERE rowid = old.id;
     END""",
     """CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, text ON articles BEGIN
-        INSERT INTO articles_fts(articles_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.text);
+        DELETE FROM articles_fts WHERE rowid = old.id;
         INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.text);
     END""",
 ]

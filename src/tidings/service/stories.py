@@ -1,0 +1,113 @@
+"""Story views and related articles, read from the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from tidings.store import stories as story_repo
+from tidings.store.tables import articles, enrichments
+from tidings.store.util import as_utc, iso
+
+RELATED_NEIGHBOURS = 200
+
+
+def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
+    """A story with its timeline and key points attributed to outlets."""
+    story = story_repo.get_story(conn, story_id)
+    if story is None:
+        return None
+    rows = (
+        conn.execute(
+            select(
+                articles.c.id,
+                articles.c.title,
+                articles.c.source,
+                articles.c.sort_time,
+                articles.c.url,
+                articles.c.duplicate_of,
+                enrichments.c.key_points,
+            )
+            .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
+            .where(articles.c.story_id == story_id)
+            .order_by(articles.c.sort_time, articles.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    timeline = [
+        {
+            "article_id": r["id"],
+            "title": r["title"],
+            "source": r["source"],
+            "url": r["url"],
+            "time": iso(as_utc(r["sort_time"])),
+            "duplicate_of": r["duplicate_of"],
+        }
+        for r in rows
+    ]
+    points: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for r in rows:
+        for point in (r["key_points"] or [])[:2]:
+            norm = " ".join(point.lower().split())
+            if norm not in seen:
+                seen.add(norm)
+                points.append({"text": point, "source": r["source"], "article_id": r["id"]})
+    return {**story, "article_count": len(rows), "timeline": timeline, "key_points": points[:8]}
+
+
+def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[dict[str, Any]] | None:
+    """Same-story articles first, then nearest neighbours by embedding in a recent window."""
+    from tidings.pipeline.clustering import signature_for
+    from tidings.stories import related
+
+    row = conn.execute(
+        select(articles.c.story_id, articles.c.sort_time).where(articles.c.id == article_id)
+    ).first()
+    if row is None:
+        return None
+    sig = signature_for(conn, article_id, None)
+    same_ids = (
+        [
+            r[0]
+            for r in conn.execute(
+                select(articles.c.id).where(articles.c.story_id == row.story_id, articles.c.id != article_id)
+            )
+        ]
+        if row.story_id
+        else []
+    )
+    neighbour_ids = nearest_ids(conn, sig.embedding, exclude=article_id) if sig.embedding is not None else []
+    ids = list(dict.fromkeys([*same_ids, *neighbour_ids]))
+    candidates = [signature_for(conn, i, None) for i in ids]
+    ranked = related(sig, set(same_ids), candidates, limit=limit)
+    titles = dict(
+        conn.execute(
+            select(articles.c.id, articles.c.title).where(articles.c.id.in_([r[0] for r in ranked]))
+        ).all()
+    )
+    return [
+        {"article_id": aid, "title": titles.get(aid, ""), "score": round(float(score), 4), "same_story": same}
+        for aid, score, same in ranked
+    ]
+
+
+def nearest_ids(conn: Connection, vector: np.ndarray, exclude: int, limit: int = 30) -> list[int]:
+    """Ids of the stored articles whose embeddings are closest to vector (exact, over the newest ones)."""
+    from tidings.enrich.embeddings import unpack_vector
+
+    rows = conn.execute(
+        select(enrichments.c.article_id, enrichments.c.embedding)
+        .where(enrichments.c.embedding.is_not(None), enrichments.c.article_id != exclude)
+        .order_by(enrichments.c.article_id.desc())
+        .limit(RELATED_NEIGHBOURS * 50)
+    ).all()
+    if not rows:
+        return []
+    matrix = np.stack([unpack_vector(r[1]) for r in rows])
+    sims = matrix @ vector
+    order = np.argsort(-sims)[:limit]
+    return [int(rows[i][0]) for i in order]

@@ -1,0 +1,171 @@
+"""build_feed: follows, mutes, hides, feedback, exact reasons, one card per story, caps, window anchoring."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from tidings.rank import (
+    CandidatePool,
+    FeedbackEvent,
+    Profile,
+    UserControls,
+    build_feed,
+    preview,
+    update_profile,
+)
+from tidings.rank.features import Candidate
+
+from .factory import NOW, TOPICS, make_candidates
+
+
+def _by_id(cands: list[Candidate]) -> dict[str, Candidate]:
+    return {str(c.article_id): c for c in cands}
+
+
+def _reader(cands: list[Candidate], topic: str, n: int = 8) -> Profile:
+    """A profile that has read `n` articles on one topic."""
+    profile = Profile()
+    for c in [c for c in cands if topic in c.topics][:n]:
+        profile = update_profile(profile, FeedbackEvent("read", c.article_id, NOW, 90.0), c, NOW)
+    return profile
+
+
+def test_new_user_follow_puts_followed_items_on_top() -> None:
+    cands = make_candidates()
+    result = build_feed(Profile(), UserControls(follows=[("topic", "North Korea")]), cands, NOW)
+    top3 = result.items[:3]
+    assert all("North Korea" in _by_id(cands)[str(i.article_id)].topics for i in top3)
+    assert top3[0].reasons[0].detail == "You follow North Korea"
+
+
+def test_new_user_without_signals_gets_popular_and_fresh() -> None:
+    result = build_feed(Profile(), UserControls(), make_candidates(), NOW)
+    assert len(result.items) == 20
+    signals = {r.signal for item in result.items[:5] for r in item.reasons}
+    assert {"freshness", "story_size"} <= signals or {"freshness", "popularity"} <= signals
+
+
+def test_score_is_exact_sum_of_reasons_over_many_feeds() -> None:
+    rng = np.random.default_rng(7)
+    for seed in range(25):
+        cands = make_candidates(200, seed=seed)
+        profile = Profile()
+        for c in rng.choice(np.array(cands, dtype=object), size=10):
+            kind = str(rng.choice(["read", "like", "fewer", "impression", "click", "hide"]))
+            profile = update_profile(profile, FeedbackEvent(kind, c.article_id, NOW, 30.0), c, NOW)
+        follows = [("topic", TOPICS[seed % len(TOPICS)])] if seed % 2 else []
+        result = build_feed(profile, UserControls(follows=follows), cands, NOW, seed=seed)
+        assert result.items
+        for item in result.items:
+            assert abs(item.score - sum(r.contribution for r in item.reasons)) <= 1e-6
+
+
+def test_one_card_per_story_and_source_cap() -> None:
+    for seed in range(5):
+        cands = make_candidates(400, seed=seed)
+        result = build_feed(_reader(cands, "sport"), UserControls(), cands, NOW)
+        top = result.items[:20]
+        assert len({str(i.story_id) for i in top}) == len(top)
+        assert max(Counter(i.source for i in top).values()) <= 6
+        assert all(i.other_sources == _by_id(cands)[str(i.article_id)].story_size - 1 for i in top)
+
+
+def test_sole_followed_source_escapes_the_cap() -> None:
+    cands = make_candidates(400, n_sources=4)
+    result = build_feed(Profile(), UserControls(follows=[("source", "site1.example")]), cands, NOW)
+    assert Counter(i.source for i in result.items)["site1.example"] > 6
+    capped = build_feed(Profile(), UserControls(), cands, NOW)
+    assert max(Counter(i.source for i in capped.items).values()) <= 6
+    assert any(h.rule.startswith("cap: source") for h in capped.hidden)
+
+
+@pytest.mark.parametrize(
+    ("target", "is_hit"),
+    [
+        (("source", "site3.example"), lambda c: c.source == "site3.example"),
+        (("entity", "Figure 4"), lambda c: "person:figure-4" in c.entity_keys),
+        (("keyword", "missile"), lambda c: "missile" in c.title.split()),
+        (("topic", "sport"), lambda c: "sport" in c.topics),
+    ],
+)
+def test_mutes_never_appear_and_are_listed_with_their_rule(target: tuple[str, str], is_hit: object) -> None:
+    cands = make_candidates()
+    by_id = _by_id(cands)
+    controls = UserControls(mutes=[target], follows=[("entity", "Figure 4"), ("topic", "North Korea")])
+    result = build_feed(_reader(cands, "North Korea"), controls, cands, NOW, limit=50)
+    assert not any(is_hit(by_id[str(i.article_id)]) for i in result.items)  # type: ignore[operator]
+    rule = f"mute {target[0]}:{target[1]}"
+    assert any(h.rule == rule for h in result.hidden)
+
+
+def test_fewer_lowers_similar_articles_on_the_next_request() -> None:
+    cands = make_candidates()
+    profile = _reader(cands, "science", 3)
+    before = build_feed(profile, UserControls(), cands, NOW, limit=40)
+    target = next(i for i in before.items if "science" in _by_id(cands)[str(i.article_id)].topics)
+    c = _by_id(cands)[str(target.article_id)]
+    after_profile = update_profile(profile, FeedbackEvent("fewer", c.article_id, NOW), c, NOW)
+    after = build_feed(after_profile, UserControls(), cands, NOW, limit=40)
+    science = {str(x.article_id) for x in cands if "science" in x.topics}
+    rank_before = [k for k, i in enumerate(before.items) if str(i.article_id) in science]
+    rank_after = [k for k, i in enumerate(after.items) if str(i.article_id) in science]
+    assert len(rank_after) < len(rank_before) or np.mean(rank_after) > np.mean(rank_before)
+
+
+def test_hide_removes_the_whole_story() -> None:
+    cands = make_candidates()
+    story = next(c.story_id for c in cands if c.story_size >= 3)
+    member = next(c for c in cands if c.story_id == story)
+    controls = UserControls(follows=[("story", str(story))])
+    assert any(i.story_id == story for i in build_feed(Profile(), controls, cands, NOW).items)
+    profile = update_profile(Profile(), FeedbackEvent("hide", member.article_id, NOW), member, NOW)
+    result = build_feed(profile, controls, cands, NOW, limit=60)
+    assert all(i.story_id != story for i in result.items)
+    assert any(h.rule == "hidden by you" for h in result.hidden)
+
+
+def test_old_news_anchors_the_window_instead_of_an_empty_feed() -> None:
+    cands = make_candidates(100)
+    result = build_feed(Profile(), UserControls(), cands, NOW + timedelta(days=400))
+    assert result.window_anchored and len(result.items) == 20
+    assert not build_feed(Profile(), UserControls(), cands, NOW).window_anchored
+
+
+def test_exploration_slots_are_marked() -> None:
+    cands = make_candidates(400)
+    result = build_feed(_reader(cands, "sport"), UserControls(exploration_share=0.2), cands, NOW)
+    explored = [i for i in result.items if i.is_exploration]
+    assert explored and all(i.reasons[-1].signal == "exploration" for i in explored)
+    assert not result.items[0].is_exploration
+
+
+def test_switches_and_weights_per_reader() -> None:
+    cands = make_candidates()
+    off = UserControls(disabled={"freshness", "popularity"})
+    result = build_feed(Profile(), off, cands, NOW)
+    assert all(r.signal not in {"freshness", "popularity"} for i in result.items for r in i.reasons)
+    with pytest.raises(ValueError, match="unknown signal"):
+        build_feed(Profile(), UserControls(weights={"astrology": 1.0}), cands, NOW)
+
+
+def test_pool_and_records_give_the_same_feed() -> None:
+    cands = make_candidates()
+    profile = _reader(cands, "business")
+    a = build_feed(profile, UserControls(), cands, NOW)
+    b = build_feed(profile, UserControls(), CandidatePool.from_candidates(cands), NOW)
+    assert [i.article_id for i in a.items] == [i.article_id for i in b.items]
+
+
+def test_preview_shows_what_a_mute_would_remove() -> None:
+    cands = make_candidates()
+    pool = CandidatePool.from_candidates(cands)
+    before = UserControls()
+    after = UserControls(mutes=[("source", "site2.example")])
+    result = preview(Profile(), before, after, pool, now=NOW, days=3)
+    assert len(result.days) == 3
+    assert result.removed_count > 0
+    assert all(i.source == "site2.example" for d in result.days for i in d.removed)

@@ -1,0 +1,82 @@
+"""Model-backed checks: pairs evaluation on our own fixture and on demo-corpus dev pairs, and the gold same-day set."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from tidings.config import Settings
+from tidings.eval.pairs import TextItem, evaluate_pairs, score_pairs, summarise
+from tidings.eval.story_gold import evaluate_gold, load_gold_entries
+from tests.conftest import TEST_DATA, shared_path
+
+OWN_PAIRS = TEST_DATA / "stories" / "pairs-own-words.jsonl"
+# Dev labels (ids only): two same-event follow-up threads plus same-country distractors.
+DEV_GROUPS = {
+    "romanian-journalists": ["wikinews-8875", "wikinews-8945", "wikinews-9106", "wikinews-9433", "wikinews-10446", "wikinews-10511"],
+    "yerevan-bar-arson": ["gv-319583", "gv-319916", "gv-320485", "gv-320923", "gv-321851", "gv-322443"],
+}
+DEV_DISTRACTORS = [
+    "wikinews-7622", "wikinews-7623", "wikinews-7928", "wikinews-8816", "wikinews-9110", "wikinews-9366",
+    "wikinews-9783", "wikinews-10186", "wikinews-10169", "gv-317021", "gv-318351", "gv-319217", "gv-320964",
+    "gv-323482", "gv-316447", "gv-317579", "gv-317709", "gv-321945",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings()
+
+
+def _dev_items() -> tuple[list[TextItem], list[str]]:
+    wanted = {i: g for g, ids in DEV_GROUPS.items() for i in ids} | {i: i for i in DEV_DISTRACTORS}
+    items, labels = [], []
+    for folder in ("wikinews-2005-04-05", "globalvoices-2012-05"):
+        path = shared_path("data", "demo-corpus", folder, "articles.jsonl")
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row["id"] in wanted:
+                items.append(TextItem(row["title"], row["text"]))  # no dates, like the held-out pairs
+                labels.append(wanted[row["id"]])
+    return items, labels
+
+
+@pytest.mark.slow
+def test_own_words_pairs(settings: Settings) -> None:
+    result = evaluate_pairs(OWN_PAIRS, settings)
+    assert result["pairs"] == 12
+    assert result["f1"] >= 0.85 and result["auc"] >= 0.95
+
+
+def test_empty_pairs_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert evaluate_pairs(empty, Settings())["pairs"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_demo_corpus_dev_pairs(settings: Settings) -> None:
+    items, labels = _dev_items()
+    assert len(items) == 30
+    rows = [(items[i], items[j], labels[i] == labels[j]) for i, j in itertools.combinations(range(len(items)), 2)]
+    scores, decisions = score_pairs(rows, settings)
+    result = summarise([r[2] for r in rows], scores, decisions)
+    assert result["f1"] >= 0.75 and result["auc"] >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_gold_same_day_bcubed_both_orders(settings: Settings) -> None:
+    feeds = shared_path("data", "feeds-2019-2023")
+    assert len(load_gold_entries(feeds)) == 120
+    forward = evaluate_gold(settings, feeds_dir=feeds)
+    backward = evaluate_gold(settings, reverse=True, feeds_dir=feeds)
+    assert forward["f1"] >= 0.90 and backward["f1"] >= 0.90
+    assert abs(forward["f1"] - backward["f1"]) <= 0.03
+    assert forward["mixed"] == [] and backward["mixed"] == []

@@ -1,0 +1,96 @@
+"""The first web pages over real HTTP on loopback: latest articles, article view, health, metrics."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from tidings.config import Settings
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tidings_env: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    """A real uvicorn server on loopback serving a seeded database."""
+    from tidings.web.app import create_app
+
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text(
+        json.dumps(
+            {
+                "url": "https://news.example/ferry",
+                "title": "Night ferry <returns> to the island",
+                "text": "The night ferry returned on Friday after a winter break, the operator said.\n\n"
+                "Tickets sold out within hours.",
+            }
+        )
+        + "\n"
+    )
+    settings = Settings(
+        home=tidings_env,
+        seed_paths=str(seed),
+        enrich=False,
+        background_refresh=False,
+        subscribe_starter=False,
+        allow_private_networks=True,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if (
+                httpx.get(f"{base}/healthz").json().get("seeding") is False
+                and "ferry" in httpx.get(base).text
+            ):
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    yield base, settings
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def test_home_lists_seeded_articles_escaped(live_server: tuple[str, Settings]) -> None:
+    base, _ = live_server
+    page = httpx.get(base)
+    assert page.status_code == 200
+    assert "Night ferry &lt;returns&gt; to the island" in page.text
+    assert "<returns>" not in page.text
+    assert '<main id="main"' in page.text
+
+
+def test_article_page_and_404(live_server: tuple[str, Settings]) -> None:
+    base, _ = live_server
+    page = httpx.get(f"{base}/articles/1")
+    assert page.status_code == 200
+    assert "Tickets sold out within hours." in page.text
+    assert httpx.get(f"{base}/articles/999").status_code == 404
+    assert httpx.get(f"{base}/articles/not-a-number").status_code == 422
+
+
+def test_health_and_metrics(live_server: tuple[str, Settings]) -> None:
+    base, _ = live_server
+    assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+    metrics = httpx.get(f"{base}/metrics")
+    assert metrics.status_code == 200 and "python_info" in metrics.text
