@@ -1,4 +1,4 @@
-"""Benchmark: place new articles against stories built from 100,000 stored articles; prints p50/p95/p99 JSON."""
+"""Benchmark: place new articles against stories of 100,000 stored articles; prints p50/p95/p99 JSON."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def make_topics(rng: np.random.Generator, topics: int) -> np.ndarray:
     return centres / np.linalg.norm(centres, axis=1, keepdims=True)
 
 
-def make_signature(rng: np.random.Generator, aid: int, event: int, events: np.ndarray, when: datetime) -> ArticleSignature:
+def make_signature(
+    rng: np.random.Generator, aid: int, event: int, events: np.ndarray, when: datetime
+) -> ArticleSignature:
     """A synthetic article about one event: noisy event vector, a few event entities plus common ones."""
     vec = events[event] + 0.8 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
     entities = {f"event{event}-e{k}": 1 for k in rng.choice(6, size=3, replace=False)}
@@ -33,7 +35,9 @@ def make_signature(rng: np.random.Generator, aid: int, event: int, events: np.nd
     return ArticleSignature(aid, title, vec, entities, when, source=f"src{rng.integers(0, 40)}")
 
 
-def build_index(rng: np.random.Generator, articles: int, per_story: int) -> tuple[CandidateIndex, EntityIdf, np.ndarray, int]:
+def build_index(
+    rng: np.random.Generator, articles: int, per_story: int
+) -> tuple[CandidateIndex, EntityIdf, np.ndarray, int]:
     """Stories grouping `articles` synthetic articles (about `per_story` each), spread over DAYS days."""
     n_events = articles // per_story
     topics = make_topics(rng, 40)

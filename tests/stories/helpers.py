@@ -13,7 +13,7 @@ BASE_TIME = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
 
 def direction(seed: int) -> np.ndarray:
-    """Basis vector `seed` for small seeds (distinct events are orthogonal), else a reproducible random unit vector."""
+    """Basis vector `seed` for small seeds (events are orthogonal), else a reproducible random unit vector."""
     if 0 <= seed < DIM:
         return np.eye(DIM, dtype=np.float32)[seed]
     vec = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from tests.stories.helpers import BASE_TIME, direction, sig_about
 from tidings.eval.bcubed import bcubed
 from tidings.models import Entity
 from tidings.stories import (
@@ -28,7 +29,6 @@ from tidings.stories import (
     same_story,
     score_match,
 )
-from tests.stories.helpers import BASE_TIME, direction, sig_about
 
 FLOOD = {"eastbrook": 2, "marren": 1, "ortiz": 1}
 RATES = {"valtoria": 2, "olander": 1}

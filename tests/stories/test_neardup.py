@@ -11,8 +11,9 @@ from tidings.stories.neardup import (
 from tidings.stories.signature import ArticleSignature
 
 ORIGINAL = (
-    "The harbour authority in Port Elling closed the northern quay on Monday after inspectors found cracks in "
-    "the old sea wall. Ferries will use the southern berth for at least two weeks while engineers decide "
+    "The harbour authority in Port Elling closed the northern quay on Monday after inspectors found "
+    "cracks in the old sea wall. Ferries will use the southern berth for at least two weeks while engineers "
+    "decide "
     "whether the wall can be repaired or must be rebuilt, the authority said in a statement."
 )
 REWRITE = (

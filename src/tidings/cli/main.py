@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from tidings.cli import feeds as feeds_cli
+from tidings.cli import personal as personal_cli
 from tidings.cli import stories as stories_cli
 from tidings.cli import users as users_cli
 from tidings.cli.common import STDERR, UserError, cli_errors, configure_logging, emit, engine, settings, warn
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(feeds_cli.app, name="feeds")
 users_cli.register(app)
 stories_cli.register(app)
+personal_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 

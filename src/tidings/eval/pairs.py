@@ -20,7 +20,9 @@ from tidings.stories.neardup import text_fingerprint
 from tidings.stories.scoring import idf_from_counts, pair_match
 from tidings.stories.signature import ArticleSignature, entity_counts_from
 
-ENTITY_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC", "PRODUCT", "WORK_OF_ART", "LAW"})
+ENTITY_TYPES = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC", "PRODUCT", "WORK_OF_ART", "LAW"}
+)
 ENTITY_TEXT_CHARS = 3000  # entities from the headline and the opening, where the event is named
 
 
@@ -57,9 +59,16 @@ def _local_entities(texts: Sequence[str], settings: Settings) -> list[list[Entit
     out: list[list[Entity]] = []
     for doc in nlp.pipe([t[:ENTITY_TEXT_CHARS] for t in texts], batch_size=32):
         counts: Counter[tuple[str, str]] = Counter(
-            (ent.label_, ent.text.strip()) for ent in doc.ents if ent.label_ in ENTITY_TYPES and ent.text.strip()
+            (ent.label_, ent.text.strip())
+            for ent in doc.ents
+            if ent.label_ in ENTITY_TYPES and ent.text.strip()
         )
-        out.append([Entity(key=f"{lab.lower()}:{name}", name=name, type=lab, count=n) for (lab, name), n in counts.items()])
+        out.append(
+            [
+                Entity(key=f"{lab.lower()}:{name}", name=name, type=lab, count=n)
+                for (lab, name), n in counts.items()
+            ]
+        )
     return out
 
 
@@ -68,11 +77,15 @@ def encode_items(items: Sequence[TextItem], settings: Settings) -> tuple[np.ndar
     model = _sentence_model(settings.embedding_model)
     model.max_seq_length = settings.embedding_max_tokens
     texts = [f"{it.title}. {it.text}".strip() for it in items]
-    vectors = model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    vectors = model.encode(
+        texts, batch_size=settings.batch_size, normalize_embeddings=True, show_progress_bar=False
+    )
     return np.asarray(vectors, dtype=np.float32), _local_entities(texts, settings)
 
 
-def build_signatures(items: Sequence[TextItem], settings: Settings, first_id: int = 1) -> list[ArticleSignature]:
+def build_signatures(
+    items: Sequence[TextItem], settings: Settings, first_id: int = 1
+) -> list[ArticleSignature]:
     """Article signatures for items (ids first_id, first_id+1, ...)."""
     vectors, entities = encode_items(items, settings)
     return [
@@ -98,7 +111,9 @@ def corpus_idf(signatures: Sequence[ArticleSignature]) -> dict[str, float]:
 def read_pairs(path: Path) -> list[tuple[TextItem, TextItem, bool]]:
     """Parse a pairs JSONL file (blank lines skipped)."""
     rows: list[tuple[TextItem, TextItem, bool]] = []
-    for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines: U+2028 may sit inside JSON strings
+    for line in path.read_text(encoding="utf-8").split(
+        "\n"
+    ):  # not splitlines: U+2028 may sit inside JSON strings
         if not line.strip():
             continue
         row = json.loads(line)
@@ -108,7 +123,9 @@ def read_pairs(path: Path) -> list[tuple[TextItem, TextItem, bool]]:
     return rows
 
 
-def score_pairs(rows: Sequence[tuple[TextItem, TextItem, bool]], settings: Settings) -> tuple[list[float], list[bool]]:
+def score_pairs(
+    rows: Sequence[tuple[TextItem, TextItem, bool]], settings: Settings
+) -> tuple[list[float], list[bool]]:
     """Scores and decisions for labelled pairs (IDF is taken over every text in the file)."""
     sigs = build_signatures([it for a, b, _ in rows for it in (a, b)], settings)
     idf = corpus_idf(sigs)
@@ -116,7 +133,9 @@ def score_pairs(rows: Sequence[tuple[TextItem, TextItem, bool]], settings: Setti
     return [m.probability for m in matches], [m.is_match for m in matches]
 
 
-def summarise(labels: Sequence[bool], scores: Sequence[float], decisions: Sequence[bool]) -> dict[str, float | int]:
+def summarise(
+    labels: Sequence[bool], scores: Sequence[float], decisions: Sequence[bool]
+) -> dict[str, float | int]:
     """Precision, recall, F1 of decisions and AUC of scores."""
     p, r, f, _ = precision_recall_fscore_support(labels, decisions, average="binary", zero_division=0.0)
     auc = float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")

@@ -53,7 +53,9 @@ def load_gold_entries(feeds_dir: Path = FEEDS_DIR, labels_path: Path = GOLD_LABE
         for entry in feedparser.parse(str(feeds_dir / name)).entries:
             url = entry.get("link")
             if url in labels:
-                item = TextItem(entry.get("title", ""), strip_html(entry.get("summary", "")), _entry_time(entry), name)
+                item = TextItem(
+                    entry.get("title", ""), strip_html(entry.get("summary", "")), _entry_time(entry), name
+                )
                 entries.append(GoldEntry(url, labels[url], item))
     return entries
 

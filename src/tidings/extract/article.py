@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from tidings.extract import body
-from tidings.extract.blocks import Block, render_html, render_text
+from tidings.extract.blocks import Block, normalise_space, render_html, render_text
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
 from tidings.extract.metadata import PageMetadata, read_metadata
 from tidings.extract.sanitize import sanitize_html
-from tidings.models import ExtractedArticle
+from tidings.models import ExtractedArticle, RelatedLink
 
 LOGGER = logging.getLogger(__name__)
 MIN_ARTICLE_WORDS = 60  # less body text than this is no article
+MAX_CAPTIONS = 20
+MIN_BRIEF_WORDS = 25  # even a news brief has a few sentences
 LISTING_LINK_SHARE = 0.5  # pages whose text is mostly links are listings
 LISTING_PATH_RE = re.compile(r"^/?(search|tag|tags|category|categories|topics?|section|page/\d+)?/?$", re.I)
 
@@ -37,6 +39,8 @@ def judge_status(blocks: list[Block], tree: Any, url: str | None) -> tuple[str, 
     words = sum(count_words(b.text) for b in blocks)
     if words == 0:
         return "empty", "no body text found"
+    if words < MIN_BRIEF_WORDS:
+        return "not_article", "too little body text"
     paragraphs = sum(1 for b in blocks if b.kind == "p" and count_words(b.text) >= 15)
     if paragraphs >= 3 and not is_listing_url(url):
         return "ok", None
@@ -50,6 +54,23 @@ def judge_status(blocks: list[Block], tree: Any, url: str | None) -> tuple[str, 
     return "ok", None
 
 
+def find_page_captions(tree: Any) -> list[str]:
+    """Figure captions of the article area (<article> or <main> when the page has one)."""
+    area = next(iter(tree.iter("article", "main")), tree)
+    found: list[str] = []
+    for caption in area.iter("figcaption"):
+        text = normalise_space(caption.text_content())
+        if text and text not in found:
+            found.append(text)
+    return found[:MAX_CAPTIONS]
+
+
+def _absolute_links(links: list[RelatedLink], base: str | None) -> list[RelatedLink]:
+    if not base:
+        return links
+    return [RelatedLink(link.title, urljoin(base, link.url) if link.url else None) for link in links]
+
+
 def _standfirst(found: list[str], meta: PageMetadata, text: str) -> str | None:
     if found:
         return "\n".join(found)
@@ -59,7 +80,9 @@ def _standfirst(found: list[str], meta: PageMetadata, text: str) -> str | None:
     return None
 
 
-def _assemble(meta: PageMetadata, blocks: list[Block], url: str | None, tree: Any) -> ExtractedArticle:
+def _assemble(
+    meta: PageMetadata, blocks: list[Block], url: str | None, tree: Any, captions: list[str]
+) -> ExtractedArticle:
     cleaned = clean_blocks(blocks, meta.title)
     kept = drop_title_heading(cleaned.blocks, meta.title)
     text = render_text(kept)
@@ -76,8 +99,8 @@ def _assemble(meta: PageMetadata, blocks: list[Block], url: str | None, tree: An
         published_at=meta.published_at,
         source=meta.site_name,
         language=meta.language,
-        captions=cleaned.captions,
-        related_links=cleaned.related,
+        captions=captions + [c for c in cleaned.captions if c not in captions],
+        related_links=_absolute_links(cleaned.related, base),
         tags=meta.tags,
         lead_image=meta.lead_image,
         status=status,
@@ -97,9 +120,10 @@ def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
     if tree is None:
         return _empty(url, "empty", "unparseable page")
     meta = read_metadata(tree, url)
+    captions = find_page_captions(tree)
     body.drop_hidden(tree)
     _, chosen = body.choose_body(body.run_trafilatura(tree, url), body.run_readability(tree))
-    return _assemble(meta, chosen, url, tree)
+    return _assemble(meta, chosen, url, tree, captions)
 
 
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedArticle:

@@ -15,7 +15,7 @@ from htmldate import find_date
 from tidings.extract.blocks import normalise_space
 
 PROPERTY_RE = re.compile(
-    r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag)\s*",
+    r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag|image|url|locale)\s*",
     re.IGNORECASE,
 )
 NAME_RE = re.compile(

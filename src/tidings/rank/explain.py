@@ -122,7 +122,9 @@ def reasons_for(
     for name in FEATURES:
         contribution = float(values[COL[name]] * weights[COL[name]])
         if contribution != 0.0:
-            detail = describe(ctx, row, name, float(values[COL[name]]), contribution, int(block.best_positive[i]))
+            detail = describe(
+                ctx, row, name, float(values[COL[name]]), contribution, int(block.best_positive[i])
+            )
             reasons.append(Reason(name, contribution, detail))
     reasons.sort(key=lambda r: -abs(r.contribution))
     return float(sum(r.contribution for r in reasons)), reasons

@@ -98,9 +98,7 @@ def build_feed(
     hidden = _report_filtered(ctx, block, scores, rules, by_reader)
     picked, keyword_hidden = _apply_keyword_mutes(ctx, block, picked)
     hidden += keyword_hidden
-    n_explore = round(controls.exploration_share * limit)
-    explore = exploration_pool(block, valid, picked)
-    items, cap_hidden = _rerank(ctx, block, scores, picked, explore, w, limit, n_explore, seed)
+    items, cap_hidden = _rerank(ctx, block, scores, picked, valid, w, limit, seed)
     hidden += cap_hidden
     return FeedResult(
         items=items,
@@ -164,10 +162,9 @@ def _rerank(
     block: FeatureBlock,
     scores: npt.NDArray[np.float64],
     picked: npt.NDArray[np.int64],
-    explore: npt.NDArray[np.int64],
+    valid: npt.NDArray[np.bool_],
     w: npt.NDArray[np.float64],
     limit: int,
-    n_explore: int,
     seed: int,
 ) -> tuple[list[FeedItem], list[HiddenItem]]:
     """One card per story, MMR under caps, then exploration cards in marked slots."""
@@ -176,36 +173,46 @@ def _rerank(
     exact = scores[picked]
     rows = block.rows[picked]
     best = collapse_stories(pool.story_codes[rows], exact)
-    sources = [pool.source_names[int(pool.source_codes[rows[i]])] for i in best]
+    sources = [_source(ctx, int(rows[i])) for i in best]
     topics = [pool.topics_of(int(rows[i])) for i in best]
     emb = None if pool.embeddings is None else pool.embeddings[rows[best]]
+    lam = ctx.controls.mmr_lambda
+    chosen, capped = mmr_select(exact[best], emb, sources, topics, limit, lam, _caps(ctx, limit))
+    hidden = [_cap_hidden(ctx, int(rows[best[k]]), kind, name) for k, (kind, name) in capped]
+    ranked = [best[k] for k in chosen]  # indices into `picked`, in MMR order
+    n_explore = round(ctx.controls.exploration_share * limit)
+    head, reserve = ranked[: limit - n_explore], ranked[limit - n_explore :]
     caps = _caps(ctx, limit)
-    chosen, capped = mmr_select(
-        exact[best], emb, sources, topics, limit - n_explore, ctx.controls.mmr_lambda, caps
-    )
-    main = [best[k] for k in chosen]
-    hidden = [
-        HiddenItem(
-            pool.article_ids[int(rows[best[k]])],
-            pool.titles[int(rows[best[k]])],
-            hidden_rule_for_cap(
-                kind, name, ctx.controls.source_cap if kind == "source" else ctx.controls.topic_cap
-            ),
-        )
-        for k, (kind, name) in capped
-    ]
-    used_stories = {int(pool.story_codes[rows[i]]) for i in main}
-    n_explore = max(n_explore, limit - len(main)) if explore.size else 0
-    extra = _pick_exploration(ctx, block, explore, used_stories, caps, n_explore, seed)
+    for i in head:
+        caps.add(_source(ctx, int(rows[i])), pool.topics_of(int(rows[i])))
+    stories = {int(pool.story_codes[rows[i]]) for i in head}
+    explore = exploration_pool(block, valid, picked[head])
+    extra = _pick_exploration(ctx, block, explore, stories, caps, n_explore, seed)
+    for i in reserve[: max(0, n_explore - len(extra))]:
+        row = int(rows[i])
+        if (
+            int(pool.story_codes[row]) not in stories
+            and caps.violation(_source(ctx, row), pool.topics_of(row)) is None
+        ):
+            caps.add(_source(ctx, row), pool.topics_of(row))
+            stories.add(int(pool.story_codes[row]))
+            head.append(i)
     cards: list[FeedItem] = []
-    for idx, is_exp in interleave(main, list(range(len(extra)))):
-        if is_exp:
-            cards.append(_card(ctx, block, int(extra[idx]), w, exploration=True))
-        else:
-            cards.append(_card(ctx, block, int(picked[idx]), w, exploration=False))
+    for idx, is_exp in interleave(head, list(range(len(extra)))):
+        block_index = int(extra[idx]) if is_exp else int(picked[idx])
+        cards.append(_card(ctx, block, block_index, w, exploration=is_exp))
     if ctx.controls.fill_short_feed and len(cards) < limit:
         cards += _fill(ctx, block, picked, exact, w, cards, limit)
     return cards[:limit], hidden
+
+
+def _source(ctx: Context, row: int) -> str:
+    return ctx.pool.source_names[int(ctx.pool.source_codes[row])]
+
+
+def _cap_hidden(ctx: Context, row: int, kind: str, name: str) -> HiddenItem:
+    share = ctx.controls.source_cap if kind == "source" else ctx.controls.topic_cap
+    return HiddenItem(ctx.pool.article_ids[row], ctx.pool.titles[row], hidden_rule_for_cap(kind, name, share))
 
 
 def _pick_exploration(
@@ -228,7 +235,7 @@ def _pick_exploration(
         story = int(pool.story_codes[row])
         source = pool.source_names[int(pool.source_codes[row])]
         topics = pool.topics_of(row)
-        if story in used_stories or caps.violation(source, topics) is not None:
+        if story in used_stories or caps.violation(source, topics) is not None or keyword_rule(ctx, row) >= 0:
             continue
         used_stories.add(story)
         caps.add(source, topics)
@@ -236,7 +243,9 @@ def _pick_exploration(
     return out
 
 
-def _card(ctx: Context, block: FeatureBlock, i: int, w: npt.NDArray[np.float64], exploration: bool) -> FeedItem:
+def _card(
+    ctx: Context, block: FeatureBlock, i: int, w: npt.NDArray[np.float64], exploration: bool
+) -> FeedItem:
     score, reasons = reasons_for(ctx, block, i, w)
     if exploration:
         reasons.append(Reason("exploration", 0.0, EXPLORATION_DETAIL))
@@ -331,8 +340,12 @@ def preview(
         plan = {day: as_pool(c) for day, c in sorted(candidates_by_day.items())}
     out = []
     for as_of, pool in plan.items():
-        before = build_feed(profile, controls_before, pool, as_of, limit, weights_before, window_hours=window_hours)
-        after = build_feed(profile, controls_after, pool, as_of, limit, weights_after, window_hours=window_hours)
+        before = build_feed(
+            profile, controls_before, pool, as_of, limit, weights_before, window_hours=window_hours
+        )
+        after = build_feed(
+            profile, controls_after, pool, as_of, limit, weights_after, window_hours=window_hours
+        )
         ids_before = {str(i.article_id) for i in before.items}
         ids_after = {str(i.article_id) for i in after.items}
         out.append(

@@ -192,7 +192,9 @@ def mute_rule_index(ctx: Context, rows: Rows) -> npt.NDArray[np.int64]:
     if not ctx.controls.mutes:
         return out
     assert ctx.mute_topic is not None and ctx.mute_entity is not None and ctx.mute_source is not None
-    hits = np.asarray(pool.topic_matrix[rows] @ ctx.mute_topic) + np.asarray(pool.entity_matrix[rows] @ ctx.mute_entity)
+    hits = np.asarray(pool.topic_matrix[rows] @ ctx.mute_topic) + np.asarray(
+        pool.entity_matrix[rows] @ ctx.mute_entity
+    )
     hits += ctx.mute_source[pool.source_codes[rows]]
     for r, codes in enumerate(ctx.mute_story):
         if codes.size:
@@ -276,7 +278,9 @@ def _keyword_follows(ctx: Context, f: npt.NDArray[np.float32], index: npt.NDArra
     f[:, COL["follow_keyword"]] = [any(p.search(texts[i]) for p in patterns) for i in index]
 
 
-def _history_marks(ctx: Context, f: npt.NDArray[np.float32], rows: Rows, index: npt.NDArray[np.int64]) -> None:
+def _history_marks(
+    ctx: Context, f: npt.NDArray[np.float32], rows: Rows, index: npt.NDArray[np.int64]
+) -> None:
     """Seen and read flags from the profile's (bounded) id sets, looked up through the pool's id map."""
     pool, profile = ctx.pool, ctx.profile
     found = [(pool.row_of_id[a], a in profile.read_ids) for a in profile.seen_ids if a in pool.row_of_id]

@@ -15,7 +15,9 @@ from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES
 MIN_EXAMPLES = 50
 
 
-def features_matrix(logged: Sequence[tuple[Mapping[str, float], bool]]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+def features_matrix(
+    logged: Sequence[tuple[Mapping[str, float], bool]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Feature rows in FEATURES order and 0/1 labels; unknown feature names raise ValueError."""
     x = np.zeros((len(logged), len(FEATURES)), dtype=np.float64)
     y = np.zeros(len(logged), dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Incremental event clustering: assign an article to a story or start one; update, shrink and split stories."""
+"""Incremental event clustering: assign an article to a story or start one; update and split stories."""
 
 from __future__ import annotations
 
@@ -69,12 +69,14 @@ def _bump(counts: dict[str, int], keys: Iterable[str], delta: int) -> None:
 
 
 def add_to_story(story: StoryState, sig: ArticleSignature) -> StoryState:
-    """Add an article and update centroid, entity, headline, source and time aggregates; mutates and returns story.
+    """Add an article, updating centroid, entity, headline, source and time aggregates (mutates story).
 
     An article already in the story must be taken out first with its old signature (see remove_from_story).
     """
     if sig.article_id in story.member_titles:
-        raise ValueError(f"article {sig.article_id} is already in story {story.story_id}; remove its old version")
+        raise ValueError(
+            f"article {sig.article_id} is already in story {story.story_id}; remove its old version"
+        )
     if sig.embedding is not None:
         base = story.vector_sum if story.vector_sum is not None else np.zeros_like(sig.embedding)
         story.vector_sum = (base + sig.embedding).astype(np.float32)
@@ -97,7 +99,9 @@ def remove_from_story(story: StoryState, old: ArticleSignature) -> StoryState:
     if old.embedding is not None and story.vector_sum is not None:
         story.embedded_count = max(0, story.embedded_count - 1)
         # Rounding would leave a tiny non-zero vector: reset exactly when the last embedding leaves.
-        story.vector_sum = None if story.embedded_count == 0 else (story.vector_sum - old.embedding).astype(np.float32)
+        story.vector_sum = (
+            None if story.embedded_count == 0 else (story.vector_sum - old.embedding).astype(np.float32)
+        )
     _bump(story.entity_counts, set(old.entity_keys), -1)
     _bump(story.term_counts, old.terms, -1)
     _bump(story.source_counts, [old.source or UNKNOWN_SOURCE], -1)
@@ -135,7 +139,7 @@ def cohesion(member_sigs: Sequence[ArticleSignature]) -> float:
 
 
 def maybe_split(story: StoryState, member_sigs: Sequence[ArticleSignature]) -> list[list[int]]:
-    """Article-id groups the story should become: one group when it holds together, several when it drifted apart."""
+    """Article-id groups the story should become: one when it holds together, several if it drifted."""
     ids = [s.article_id for s in member_sigs if s.article_id in story.member_titles]
     embedded = [s for s in member_sigs if s.article_id in story.member_titles and s.embedding is not None]
     if len(embedded) < 4 or (story.size <= MAX_STORY_SIZE and cohesion(embedded) >= TIGHT_COHESION):
@@ -151,7 +155,9 @@ def maybe_split(story: StoryState, member_sigs: Sequence[ArticleSignature]) -> l
     if sum(len(g) >= 2 for g in ordered) < 2:
         return [ids]  # one body plus stray outliers: not worth breaking a story for
     # Singletons rejoin the main part rather than becoming one-article stories.
-    ordered = [ordered[0] + [i for g in ordered[1:] if len(g) == 1 for i in g]] + [g for g in ordered[1:] if len(g) > 1]
+    ordered = [ordered[0] + [i for g in ordered[1:] if len(g) == 1 for i in g]] + [
+        g for g in ordered[1:] if len(g) > 1
+    ]
     # Members without an embedding stay with the largest part.
     leftovers = [i for i in ids if all(i not in g for g in ordered)]
     ordered[0].extend(leftovers)

@@ -1,4 +1,4 @@
-"""In-memory candidate search over recent story centroids, and an in-memory incremental clusterer built on it."""
+"""Candidate search over recent story centroids, and an in-memory incremental clusterer built on it."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ class CandidateIndex:
     def candidates(
         self, sig: ArticleSignature, limit: int = DEFAULT_LIMIT, window_hours: float = DEFAULT_WINDOW_HOURS
     ) -> list[StoryState]:
-        """The stories worth scoring: nearest centroids in the time window, plus stories sharing rare entities."""
+        """Stories worth scoring: nearest centroids in the time window, plus stories sharing rare entities."""
         ids: list[int] = []
         used = len(self._story_at)
         if not used:

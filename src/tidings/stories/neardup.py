@@ -74,7 +74,7 @@ def near_duplicate_of(
 
 
 class NearDupIndex:
-    """An LSH index over fingerprints so a new article is checked against many stored ones in sub-linear time."""
+    """LSH over fingerprints: a new article is checked against many stored ones in sub-linear time."""
 
     def __init__(self, threshold: float = DUPLICATE_JACCARD) -> None:
         self.threshold = threshold

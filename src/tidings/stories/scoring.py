@@ -65,7 +65,7 @@ def weighted_overlap(
     theirs_size: int,
     idf: Mapping[str, float] | None = None,
 ) -> float:
-    """Share of my weighted keys that the other side carries, each scaled by how many of its members carry it."""
+    """Share of my weighted keys the other side carries, each scaled by how many of its members carry it."""
     total = sum(idf_weight(k, idf) for k in mine)
     if total == 0.0 or theirs_size <= 0:
         return 0.0
@@ -80,7 +80,7 @@ def weighted_cosine(
     theirs_size: int = 1,
     idf: Mapping[str, float] | None = None,
 ) -> float:
-    """IDF-weighted cosine of two entity profiles (sub-linear counts; a story's counts are shares of members)."""
+    """IDF-weighted cosine of two entity profiles (sub-linear counts; story counts are member shares)."""
     if not mine or not theirs:
         return 0.0
     a = {k: (1.0 + math.log(max(1, c))) * idf_weight(k, idf) for k, c in mine.items()}
@@ -93,7 +93,9 @@ def weighted_cosine(
     return 0.0 if norm == 0.0 else dot / norm
 
 
-def time_decay(a: datetime | None, b_first: datetime | None, b_last: datetime | None, scale: float) -> tuple[float, float | None]:
+def time_decay(
+    a: datetime | None, b_first: datetime | None, b_last: datetime | None, scale: float
+) -> tuple[float, float | None]:
     """exp(-gap/scale) for the gap between a moment and an interval; (1, None) when either is unknown."""
     if a is None or b_first is None or b_last is None:
         return 1.0, None
@@ -130,7 +132,9 @@ def score_match(
     return MatchScore(cos, ent, ttl, decay, gap, combine(cos, ent, ttl, decay, weights))
 
 
-def symmetric_overlap(a: Mapping[str, int] | set[str], b: Mapping[str, int] | set[str], idf: Mapping[str, float] | None) -> float:
+def symmetric_overlap(
+    a: Mapping[str, int] | set[str], b: Mapping[str, int] | set[str], idf: Mapping[str, float] | None
+) -> float:
     """Mean of the two one-sided weighted overlaps of two key sets."""
     a_counts = {k: 1 for k in a}
     b_counts = {k: 1 for k in b}

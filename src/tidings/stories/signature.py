@@ -1,4 +1,4 @@
-"""Plain-data article signatures and story state, with token and entity helpers shared by the stories stage."""
+"""Plain-data article signatures and story state, with the token and entity helpers they share."""
 
 from __future__ import annotations
 
@@ -18,7 +18,49 @@ from tidings.models import Entity, Vector
 
 # A handful of Spanish function words: the feeds mix English and Spanish outlets.
 SPANISH_STOP_WORDS = frozenset(
-    ["el", "la", "los", "las", "un", "una", "unos", "unas", "de", "del", "al", "y", "o", "en", "por", "para", "con", "sin", "sobre", "que", "se", "su", "sus", "es", "son", "ha", "han", "como", "mas", "pero", "este", "esta", "estos", "estas", "ese", "esa", "lo", "le", "les", "ya", "muy"]
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "unos",
+        "unas",
+        "de",
+        "del",
+        "al",
+        "y",
+        "o",
+        "en",
+        "por",
+        "para",
+        "con",
+        "sin",
+        "sobre",
+        "que",
+        "se",
+        "su",
+        "sus",
+        "es",
+        "son",
+        "ha",
+        "han",
+        "como",
+        "mas",
+        "pero",
+        "este",
+        "esta",
+        "estos",
+        "estas",
+        "ese",
+        "esa",
+        "lo",
+        "le",
+        "les",
+        "ya",
+        "muy",
+    ]
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | SPANISH_STOP_WORDS | {"says", "said", "new", "live", "mocks"}
 ENTITY_ARTICLES = frozenset({"the", "a", "an", "el", "la", "los", "las"})
@@ -43,7 +85,7 @@ def title_terms(title: str) -> set[str]:
 
 
 def normalize_entity_key(key: str) -> str:
-    """Collapse an entity key to a type-free form; people are keyed by surname ("person:theresa-may" -> "may")."""
+    """Collapse an entity key to a type-free form; people go by surname ("person:Theresa May" -> "may")."""
     kind, _, name = key.partition(":") if ":" in key else ("", "", key)
     tokens = tokenize(name)
     # "the European Parliament" and "European Parliament's" are one entity.

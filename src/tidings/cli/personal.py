@@ -1,0 +1,73 @@
+"""`tidings event` and `tidings feed`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from tidings.cli.common import UserError, cli_errors, emit, engine, settings
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
+
+
+def event(
+    name: str,
+    article_id: int,
+    kind: Annotated[
+        str, typer.Argument(help="impression, click, read, like, dislike, hide, save, share, more, fewer")
+    ],
+    dwell: Annotated[float | None, typer.Option("--dwell", help="Seconds spent reading.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a feedback event for a user on an article."""
+    with cli_errors():
+        from tidings.service.feed import RateLimitedError, record_event
+        from tidings.store.users import NotFoundError
+
+        try:
+            result = record_event(engine(), settings(), name, article_id, kind, dwell)
+        except (ValueError, NotFoundError, RateLimitedError) as exc:
+            raise UserError(str(exc).strip("'\"")) from None
+        emit(result, as_json, lambda d: print("ok"))
+
+
+def feed(
+    name: str,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", help="Rank as if it were this time.")] = None,
+    show_hidden: Annotated[
+        bool, typer.Option("--show-hidden", help="Also list what mutes and caps removed.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The personalised feed for a user, with the reasons for each item."""
+    with cli_errors():
+        from tidings.service.feed import feed_for
+        from tidings.store.users import NotFoundError
+
+        try:
+            data, _ = feed_for(engine(), settings(), name, limit, as_of)
+        except (ValueError, NotFoundError) as exc:
+            raise UserError(str(exc).strip("'\"")) from None
+        if not show_hidden:
+            data.pop("hidden", None)
+        emit(data, as_json, _render)
+
+
+def _render(data: dict[str, Any]) -> None:
+    if data.get("window_anchored"):
+        print(f"(the news is older than the window: ranked as of {data['as_of']})")
+    for i, item in enumerate(data["items"], 1):
+        top = item["reasons"][0]["detail"] if item["reasons"] else ""
+        extra = f" +{item['other_sources']} sources" if item["other_sources"] else ""
+        print(f"{i:>2}. {item['title']}{extra}  [{item['score']:.2f}] {top}")
+    for hidden in data.get("hidden", []):
+        print(f"    hidden: {hidden['title']} ({hidden['rule']})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the personal commands."""
+    app.command()(event)
+    app.command()(feed)

@@ -1,0 +1,134 @@
+"""The personalised feed and feedback events for one user."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy as np
+from sqlalchemy import Engine
+
+from tidings.config import Settings
+from tidings.rank import (
+    FeedbackEvent,
+    FeedResult,
+    Profile,
+    TokenBucket,
+    UserControls,
+    build_feed,
+    update_profile,
+)
+from tidings.service.candidates import candidate_pool, load_candidates
+from tidings.store import users as user_repo
+from tidings.store.util import iso, utcnow
+
+MIN_CANDIDATES_PER_ITEM = 10
+MIN_CANDIDATES_PER_ITEM = 10
+EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
+CONTROL_FIELDS = ("weights", "disabled", "source_cap", "topic_cap", "mmr_lambda", "exploration_share")
+
+
+class RateLimitedError(Exception):
+    """Too many events from one user in a short time."""
+
+
+def clock(settings: Settings, as_of: datetime | None = None) -> datetime:
+    """The injectable clock: an explicit time, else TIDINGS_NOW, else now."""
+    when = as_of or settings.now or utcnow()
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def load_profile(user: dict[str, Any]) -> Profile:
+    """The user's stored profile (a fresh one when none or when it cannot be read)."""
+    raw = user.get("profile")
+    if raw:
+        try:
+            return Profile.from_json(raw if isinstance(raw, str) else str(raw))
+        except ValueError:
+            pass
+    return Profile(user=user["name"])
+
+
+def load_controls(conn: Any, user: dict[str, Any]) -> UserControls:
+    """Follows, mutes and the reader's switches as the ranking stage's controls."""
+    stored = dict(user.get("controls") or {})
+    follows = [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, user["id"], "follow")]
+    mutes = [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, user["id"], "mute")]
+    options = {k: stored[k] for k in CONTROL_FIELDS if k in stored}
+    if "disabled" in options:
+        options["disabled"] = set(options["disabled"])
+    return UserControls(follows=follows, mutes=mutes, **options)
+
+
+def feed_for(
+    engine: Engine, settings: Settings, name: str, limit: int = 20, as_of: datetime | None = None
+) -> tuple[dict[str, Any], FeedResult]:
+    """The contract's feed JSON for user name, and the ranking result behind it."""
+    if not 1 <= limit <= 200:
+        raise ValueError("limit must be between 1 and 200")
+    with engine.connect() as conn:
+        user = user_repo.require_user(conn, name)
+        controls = load_controls(conn, user)
+        pool = candidate_pool(conn)
+    now = clock(settings, as_of)
+    hours = window_hours_for(pool.timestamps, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
+    result = build_feed(
+        load_profile(user), controls, pool, now, limit=limit, settings=settings, window_hours=hours
+    )
+    data = feed_json(name, result)
+    data["window_hours"] = round(hours, 1)
+    return data, result
+
+
+def window_hours_for(timestamps: np.ndarray, now: datetime, base_hours: float, wanted: int) -> float:
+    """The base window, widened back in time until it holds `wanted` articles (sparse or archived news)."""
+    past = np.sort(timestamps[timestamps <= now.timestamp()])
+    if len(past) <= wanted:
+        oldest = past[0] if len(past) else now.timestamp()
+    else:
+        oldest = past[-wanted]
+    return max(base_hours, (now.timestamp() - float(oldest)) / 3600.0 + 1.0)
+
+
+def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
+    """The contract's feed document."""
+    return {
+        "user": name,
+        "as_of": iso(result.as_of),
+        "window_anchored": result.window_anchored,
+        "items": [
+            {
+                "article_id": it.article_id,
+                "title": it.title,
+                "story_id": it.story_id,
+                "source": it.source,
+                "score": it.score,
+                "other_sources": it.other_sources,
+                "exploration": it.is_exploration,
+                "reasons": [asdict(r) for r in it.reasons],
+            }
+            for it in result.items
+        ],
+        "hidden": [asdict(h) for h in result.hidden],
+    }
+
+
+def record_event(
+    engine: Engine, settings: Settings, name: str, article_id: int, kind: str, dwell: float | None = None
+) -> dict[str, Any]:
+    """Validate, rate-limit and store one feedback event, folding it into the profile incrementally."""
+    with engine.begin() as conn:
+        user = user_repo.require_user(conn, name)
+        if not EVENT_LIMITER.allow(str(user["id"])):
+            raise RateLimitedError("too many events; slow down")
+        items = load_candidates(conn, [article_id])
+        if not items:
+            raise user_repo.NotFoundError(f"no article with id {article_id}")
+        now = clock(settings)
+        event = FeedbackEvent(kind=kind, article_id=article_id, at=now, dwell_seconds=dwell)
+        profile = update_profile(load_profile(user), event, items[0], now)
+        user_repo.record_event(conn, user["id"], article_id, items[0].story_id, kind, dwell, at=now)
+        user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
+    return {"ok": True}
