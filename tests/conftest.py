@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def seed_path() -> Path:
 
 
 @pytest.fixture
-def tidings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def tidings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point TIDINGS_HOME at a fresh folder and allow loopback fetches; returns the home folder."""
     home = tmp_path / "home"
     home.mkdir()

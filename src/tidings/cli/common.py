@@ -35,7 +35,7 @@ def engine() -> Engine:
     return open_engine(settings())
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None) -> None:
     """Write data as one JSON document on stdout, or render it for people."""
     if as_json or render is None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=None) + "\n")

@@ -43,7 +43,6 @@ def import_opml(path: Path, as_json: JsonOpt = False) -> None:
     """Subscribe to every feed of an OPML file (folders become categories)."""
     with cli_errors():
         from tidings.ingest.opml import OpmlError, parse_opml
-
         from tidings.pipeline.subscriptions import subscribe_opml_feeds
 
         try:

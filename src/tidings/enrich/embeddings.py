@@ -121,7 +121,7 @@ def _load_transformer(settings: Settings) -> Encoder:
 def _load_encoder(settings: Settings) -> Encoder:
     try:
         return _load_transformer(settings)
-    except Exception as exc:  # noqa: BLE001 - any failure to load must degrade, not crash
+    except Exception as exc:
         log.warning(
             "Embedding model %r could not be loaded (%s); falling back to %s lexical vectors. "
             "Similarity, topics and key points will be less accurate.",

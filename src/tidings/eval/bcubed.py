@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping
+from typing import TypeVar
+
+Item = TypeVar("Item", bound=Hashable)
 
 
-def bcubed(
-    pred: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]
-) -> tuple[float, float, float]:
+def bcubed(pred: Mapping[Item, Hashable], gold: Mapping[Item, Hashable]) -> tuple[float, float, float]:
     """(precision, recall, F1) over the items both mappings share; item -> cluster label on each side."""
     items = [item for item in gold if item in pred]
     if not items:

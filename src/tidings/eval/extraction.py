@@ -9,7 +9,7 @@ Formula (``evaluate.py`` of scrapinghub/article-extraction-benchmark, reimplemen
   FN += max(0, true[s] - pred[s]); then TP, FP and FN are divided by TP + FP + FN so that long pages
   weigh no more than short ones;
 - page precision = TP / (TP + FP) and recall = TP / (TP + FN), both 1.0 when FP = FN = 0; pages with no
-  predicted shingles are left out of the precision mean and pages with no true shingles out of the recall mean;
+  predicted shingles are left out of the precision mean, pages with no true shingles out of the recall mean;
 - precision and recall are the means over pages, and F1 = 2PR / (P + R) of those two means.
 
 Two layouts are read: Zyte (``ground-truth.json`` {id: {"articleBody": ...}} + ``html/<id>.html[.gz]``) and
@@ -38,7 +38,43 @@ Extractor = Callable[[bytes, str | None], str]
 SHINGLE_SIZE = 4
 TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 BLOCK_TAGS = frozenset(
-    ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
 
 
@@ -181,7 +217,9 @@ def extract_body_text(html: bytes, url: str | None = None) -> str:
 def evaluate_extraction(directory: Path, extractor: Extractor | None = None) -> dict[str, Any]:
     """Score an extractor (default: tidings.extract) on a gold set; returns pages, precision, recall, f1."""
     run = extractor or extract_body_text
-    scores = [score_page(page.expected_text, run(page.html, None)) for page in iter_gold_pages(Path(directory))]
+    scores = [
+        score_page(page.expected_text, run(page.html, None)) for page in iter_gold_pages(Path(directory))
+    ]
     return {"pages": len(scores), **summarise_scores(scores)}
 
 

@@ -42,7 +42,10 @@ def strip_html(markup: str) -> str:
 
 def _entry_time(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    return None if not parsed else datetime(*parsed[:6], tzinfo=UTC)
+    if not parsed:
+        return None
+    year, month, day, hour, minute, second = parsed[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def load_gold_entries(feeds_dir: Path = FEEDS_DIR, labels_path: Path = GOLD_LABELS) -> list[GoldEntry]:

@@ -104,7 +104,9 @@ def _assemble(
         tags=meta.tags,
         lead_image=meta.lead_image,
         status=status,
-        notes=[n for n in [note, f"dropped {cleaned.dropped} promo blocks" if cleaned.dropped else None] if n],
+        notes=[
+            n for n in [note, f"dropped {cleaned.dropped} promo blocks" if cleaned.dropped else None] if n
+        ],
     )
 
 

@@ -1,4 +1,4 @@
-"""Split extracted article HTML into flat text blocks (paragraphs, headings, list items) and render them back."""
+"""Split extracted article HTML into flat blocks (paragraphs, headings, list items) and render them back."""
 
 from __future__ import annotations
 
@@ -12,12 +12,34 @@ import lxml.html
 
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BLOCK_TAGS = frozenset(
-    {"p", "li", "blockquote", "pre", "table", "figcaption", "dt", "dd", "div", "section", "article", "ul", "ol"}
+    {
+        "p",
+        "li",
+        "blockquote",
+        "pre",
+        "table",
+        "figcaption",
+        "dt",
+        "dd",
+        "div",
+        "section",
+        "article",
+        "ul",
+        "ol",
+    }
     | {"figure", "header", "footer", "aside", "main", "body", "html", "dl", "caption", "address", "hr", "br"}
     | HEADING_TAGS
 )
 ATOMIC_TAGS = frozenset({"pre", "table"})  # kept whole, their markup rendered as is
-INLINE_KEEP = {"b": "strong", "strong": "strong", "i": "em", "em": "em", "code": "code", "sub": "sub", "sup": "sup"}
+INLINE_KEEP = {
+    "b": "strong",
+    "strong": "strong",
+    "i": "em",
+    "em": "em",
+    "code": "code",
+    "sub": "sub",
+    "sup": "sup",
+}
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "math", "button", "form", "select"})
 SPACE_RE = re.compile(r"\s+")
 

@@ -1,4 +1,4 @@
-"""Find the main content of a page: trafilatura and a Readability port run side by side, one is chosen per page."""
+"""Find a page's main content: trafilatura and a Readability port run side by side, one is chosen."""
 
 from __future__ import annotations
 

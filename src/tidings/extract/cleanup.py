@@ -148,7 +148,9 @@ def split_captions(blocks: list[Block]) -> tuple[list[Block], list[str]]:
     return kept, [b.text for b in blocks if is_caption(b)]
 
 
-def split_related(blocks: list[Block], title: str | None, allow_unlinked: bool) -> tuple[list[Block], list[RelatedLink]]:
+def split_related(
+    blocks: list[Block], title: str | None, allow_unlinked: bool
+) -> tuple[list[Block], list[RelatedLink]]:
     """Move related-story teasers out of the body (unlinked headline lines only when allow_unlinked)."""
     kept: list[Block] = []
     related: list[RelatedLink] = []

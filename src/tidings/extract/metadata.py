@@ -1,4 +1,4 @@
-"""Page metadata: Readability's order of sources (JSON-LD, then meta tags, then the page), trafilatura as fallback."""
+"""Page metadata in Readability's order of sources (JSON-LD, meta tags, the page), htmldate for dates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
 from urllib.parse import urljoin
 
 from htmldate import find_date
@@ -141,9 +140,7 @@ def choose_title_from_document(tree: Any) -> str | None:
     hierarchical = bool(HIERARCHY_RE.search(original)) and bool(SEPARATOR_RE.search(original))
     title = normalise_space(_strip_title_part(original, tree))
     words = _word_count(title)
-    if words <= 4 and (
-        not hierarchical or words != _word_count(re.sub(r"[\|\-\\/>»]+", "", original)) - 1
-    ):
+    if words <= 4 and (not hierarchical or words != _word_count(re.sub(r"[\|\-\\/>»]+", "", original)) - 1):
         title = original
     return title or None
 
@@ -247,9 +244,12 @@ def read_metadata(tree: Any, url: str | None = None) -> PageMetadata:
     publisher = jsonld.get("publisher")
     return PageMetadata(
         title=_choose_title(jsonld, values, tree),
-        byline=_person_names(jsonld.get("author")) or _first(values, BYLINE_KEYS) or find_byline_in_page(tree),
+        byline=_person_names(jsonld.get("author"))
+        or _first(values, BYLINE_KEYS)
+        or find_byline_in_page(tree),
         published_at=published,
-        site_name=values.get("og:site_name") or (_string(publisher.get("name")) if isinstance(publisher, dict) else None),
+        site_name=values.get("og:site_name")
+        or (_string(publisher.get("name")) if isinstance(publisher, dict) else None),
         language=find_language(tree, values),
         lead_image=values.get("og:image") or values.get("twitter:image") or image_url,
         canonical_url=find_canonical_url(tree, values, url),

@@ -11,8 +11,55 @@ import lxml.html
 import nh3
 
 ALLOWED_TAGS = frozenset(
-    "a abbr b blockquote br caption cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i img "
-    "ins kbd li mark ol p pre q s small strong sub sup table tbody td tfoot th thead time tr u ul".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+    ]
 )
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -25,8 +72,33 @@ ALLOWED_ATTRIBUTES = {
     "q": {"cite"},
 }
 DROPPED_WITH_CONTENT = frozenset(
-    "script style iframe frame frameset object embed applet svg math form input button select textarea "
-    "noscript template video audio canvas title head base link meta".split()
+    [
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "noscript",
+        "template",
+        "video",
+        "audio",
+        "canvas",
+        "title",
+        "head",
+        "base",
+        "link",
+        "meta",
+    ]
 )
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
@@ -50,7 +122,9 @@ TRACKER_HOSTS = (
     "outbrain.com",
     "taboola.com",
 )
-TRACKER_PATH_RE = re.compile(r"(^|[/._-])(pixel|beacon|tracking|track|spacer|1x1|blank)\.(gif|png|jpe?g)", re.I)
+TRACKER_PATH_RE = re.compile(
+    r"(^|[/._-])(pixel|beacon|tracking|track|spacer|1x1|blank)\.(gif|png|jpe?g)", re.I
+)
 UNSAFE_URL_RE = re.compile(r"^\s*(javascript|vbscript|data|file|about|blob):", re.IGNORECASE)
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -63,7 +137,9 @@ def is_tracking_pixel(src: str | None, width: str | None, height: str | None) ->
     if not src:
         return False
     lowered = src.lower()
-    return any(host in lowered for host in TRACKER_HOSTS) or bool(TRACKER_PATH_RE.search(urlparse(lowered).path))
+    return any(host in lowered for host in TRACKER_HOSTS) or bool(
+        TRACKER_PATH_RE.search(urlparse(lowered).path)
+    )
 
 
 def _drop_pixels(markup: str) -> str:

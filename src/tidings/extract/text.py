@@ -23,7 +23,10 @@ MAX_TEXT_CHARS = 2_000_000
 BYLINE_RE = re.compile(r"^by\s+\S", re.IGNORECASE)
 MAX_BYLINE_WORDS = 8
 MAX_TAG_WORDS = 4
-WRAPPED_LINE_CHARS = (40, 100)  # a chunk of lines this long, mostly unterminated, is one hard-wrapped paragraph
+WRAPPED_LINE_CHARS = (
+    40,
+    100,
+)  # a chunk of lines this long, mostly unterminated, is one hard-wrapped paragraph
 FALLBACK_TITLE_WORDS = 12
 
 
@@ -54,7 +57,9 @@ def split_text_blocks(text: str) -> list[Block]:
 
 
 def _is_tag_line(block: Block) -> bool:
-    return count_words(block.text) <= MAX_TAG_WORDS and not TERMINAL_RE.search(block.text) and block.kind == "p"
+    return (
+        count_words(block.text) <= MAX_TAG_WORDS and not TERMINAL_RE.search(block.text) and block.kind == "p"
+    )
 
 
 def _read_header(header: list[Block]) -> tuple[str | None, list[str], list[str], str | None]:

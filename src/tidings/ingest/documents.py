@@ -76,7 +76,15 @@ def parse_date(value: Any) -> datetime | None:
         elif isinstance(value, int | float):
             parsed = datetime.fromtimestamp(float(value), UTC)
         elif hasattr(value, "tm_year"):
-            parsed = datetime(*value[:6], tzinfo=UTC)
+            parsed = datetime(
+                value.tm_year,
+                value.tm_mon,
+                value.tm_mday,
+                value.tm_hour,
+                value.tm_min,
+                value.tm_sec,
+                tzinfo=UTC,
+            )
         else:
             parsed = dateparser.parse(str(value))
     except (ValueError, OverflowError, TypeError):

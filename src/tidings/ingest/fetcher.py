@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -294,15 +296,17 @@ class Fetcher:
             self._wait_politely(host, deadline)
             timeout = self._timeouts(url, deadline)
             request = self._client.build_request("GET", url, headers=headers, extensions={"timeout": timeout})
-            with _mapped_errors(url):
+            with _mapped_errors(url, deadline):
                 response = self._client.send(request, stream=True)
+                watchdog = _start_watchdog(response, deadline)
                 try:
                     response_headers = {k.lower(): v for k, v in response.headers.items()}
                     status = response.status_code
                     has_body = 200 <= status < 300
-                    content = _read_body(response, url, timeout, deadline, max_bytes) if has_body else b""
+                    content = _read_body(response, url, deadline, max_bytes) if has_body else b""
                     return _Response(status, response_headers, content, response.charset_encoding)
                 finally:
+                    watchdog.cancel()
                     response.close()
 
     def _timeouts(self, url: str, deadline: float) -> dict[str, float]:
@@ -346,20 +350,42 @@ def _backoff(attempt: int) -> float:
 
 
 @contextmanager
-def _mapped_errors(url: str) -> Iterator[None]:
+def _mapped_errors(url: str, deadline: float) -> Iterator[None]:
     try:
         yield
-    except httpx.TimeoutException as exc:
-        raise FetchError("timeout", f"timed out ({type(exc).__name__}): {url}", url=url) from exc
-    except httpx.DecodingError as exc:
-        raise FetchError("network", f"undecodable compressed body from {url}", url=url) from exc
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-        raise FetchError("network", f"network error ({exc or type(exc).__name__}): {url}", url=url) from exc
+        raise _fetch_error_for(exc, url, deadline) from exc
 
 
-def _read_body(
-    response: httpx.Response, url: str, timeout: dict[str, float], deadline: float, max_bytes: int
-) -> bytes:
+def _fetch_error_for(exc: Exception, url: str, deadline: float) -> FetchError:
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError("timeout", f"timed out ({type(exc).__name__}): {url}", url=url)
+    if time.monotonic() >= deadline:
+        # The watchdog cut the connection at the total deadline.
+        return FetchError("timeout", f"timed out (total deadline): {url}", url=url)
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError("network", f"undecodable compressed body from {url}", url=url)
+    return FetchError("network", f"network error ({exc or type(exc).__name__}): {url}", url=url)
+
+
+def _start_watchdog(response: httpx.Response, deadline: float) -> threading.Timer:
+    """A timer that shuts the socket down at the deadline, so a stalled body read cannot outlive it."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+
+    def cut() -> None:
+        if isinstance(sock, socket.socket):
+            # socket.socket.shutdown, not SSLSocket's, so a TLS read blocked in another thread wakes up too.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _read_body(response: httpx.Response, url: str, deadline: float, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
@@ -372,11 +398,8 @@ def _read_body(
         if size > max_bytes:
             raise FetchError("too_large", f"body exceeds the {max_bytes}-byte limit: {url}", url=url)
         chunks.append(chunk)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if time.monotonic() >= deadline:
             raise FetchError("timeout", f"timed out reading the body (total deadline): {url}", url=url)
-        # httpcore reads this dict before every socket read, so shrinking it makes the deadline a hard one.
-        timeout["read"] = min(timeout["read"], remaining)
     return b"".join(chunks)
 
 

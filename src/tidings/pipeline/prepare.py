@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lxml import html as lxml_html
-from tidings.extract.sanitize import sanitize_html
 
 from tidings.extract import extract_html, extract_text
+from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.documents import RawItem
 from tidings.ingest.urls import canonicalize_url, host_of
 from tidings.models import ExtractedArticle

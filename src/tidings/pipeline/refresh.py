@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
-from tidings.ingest.health import next_due
 
 from tidings.config import Settings
 from tidings.ingest.documents import read_feed
 from tidings.ingest.fetcher import Fetcher, FetchError
+from tidings.ingest.health import next_due
 from tidings.pipeline.ingest import IngestReport, batched, store_batch
 from tidings.store import sources as source_repo
 from tidings.store.tables import articles

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tidings.ingest.feeds import is_feed
-
 from tidings.config import Settings
 from tidings.ingest.documents import Document, RawItem, read_feed
+from tidings.ingest.feeds import is_feed
 from tidings.ingest.fetcher import Fetcher, decode_body
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
-from tidings.ingest.opml import OpmlFeed, export_opml
 
+from tidings.ingest.opml import OpmlFeed, export_opml
 from tidings.ingest.urls import canonicalize_url
 from tidings.store import sources as source_repo
 

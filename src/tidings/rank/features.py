@@ -16,6 +16,8 @@ IntArray = npt.NDArray[np.int64]
 Rows = slice | npt.NDArray[np.int64]
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+SKETCH_MIN_ROWS = 50_000
+SKETCH_DIMS = 64
 
 
 def normalise_key(text: str) -> str:
@@ -114,6 +116,8 @@ class CandidatePool:
     entity_codes_of: dict[str, list[int]] = field(default_factory=dict)  # key or alias -> codes
     source_code_of: dict[str, int] = field(default_factory=dict)  # normalised source -> code
     story_code_of: dict[str, int] = field(default_factory=dict)  # str(story id) -> code
+    sketch: FloatArray | None = None  # (n, k) low-dimensional projection for the first ranking stage
+    projection: FloatArray | None = None  # (d, k) maps full embeddings into the sketch space
 
     def __post_init__(self) -> None:
         if not self.row_of_id:
@@ -148,6 +152,24 @@ class CandidatePool:
     def dim(self) -> int:
         """Embedding dimension (0 when no article has an embedding)."""
         return 0 if self.embeddings is None else int(self.embeddings.shape[1])
+
+    def ensure_sketch(self, min_rows: int = SKETCH_MIN_ROWS, dims: int = SKETCH_DIMS) -> None:
+        """Project embeddings onto their top singular directions once, for a cheap first-stage similarity.
+
+        At 1M articles the full matrix no longer fits in cache and a window matmul is memory-bound; the
+        sketch reads a sixth of the bytes. Final scores always use the full embeddings.
+        """
+        if self.sketch is not None or self.embeddings is None or self.size < min_rows or self.dim <= dims:
+            return
+        rng = np.random.default_rng(0)
+        sample = self.embeddings[rng.choice(self.size, size=min(20_000, self.size), replace=False)]
+        _, _, vt = np.linalg.svd(sample, full_matrices=False)
+        projection = np.ascontiguousarray(vt[:dims].T.astype(np.float32))
+        sketch = np.empty((self.size, dims), dtype=np.float32)
+        for start in range(0, self.size, 100_000):
+            stop = min(start + 100_000, self.size)
+            sketch[start:stop] = self.embeddings[start:stop] @ projection
+        self.sketch, self.projection = sketch, projection
 
     def window(self, start: float, end: float) -> slice:
         """Rows published in [start, end] (needs a sorted pool)."""

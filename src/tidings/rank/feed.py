@@ -89,23 +89,32 @@ def build_feed(
     window = select_window(pool, to_timestamp(now), hours)
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
-    block = compute_features(ctx, window.rows)
-    scores = score_rows(block, w)
+    pool.ensure_sketch()
+    # Stage 1: cheap features for the whole window pick a shortlist; stage 2: exact features for it.
+    coarse = compute_features(ctx, window.rows, approximate=True)
+    coarse_scores = score_rows(coarse, w)
     rules = mute_rule_index(ctx, window.rows)
-    by_reader = hidden_by_reader(ctx, block)
+    by_reader = hidden_by_reader(ctx, coarse)
     valid = (rules < 0) & ~by_reader
-    picked = shortlist(block, scores, valid, limit)
-    hidden = _report_filtered(ctx, block, scores, rules, by_reader)
-    picked, keyword_hidden = _apply_keyword_mutes(ctx, block, picked)
+    picked = shortlist(coarse, coarse_scores, valid, limit)
+    hidden = _report_filtered(ctx, coarse, coarse_scores, rules, by_reader)
+    picked, keyword_hidden = _apply_keyword_mutes(ctx, coarse, picked)
     hidden += keyword_hidden
-    items, cap_hidden = _rerank(ctx, block, scores, picked, valid, w, limit, seed)
+    explore = exploration_pool(coarse, valid, picked)
+    chosen_rows = np.concatenate([coarse.rows[picked], coarse.rows[explore]])
+    block = compute_features(ctx, chosen_rows)
+    scores = score_rows(block, w)
+    in_shortlist = np.arange(picked.size, dtype=np.int64)
+    items, cap_hidden = _rerank(
+        ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed
+    )
     hidden += cap_hidden
     return FeedResult(
         items=items,
         hidden=hidden[:MAX_HIDDEN_REPORTED],
         window_anchored=window.anchored,
         as_of=datetime.fromtimestamp(window.now_ts, tz=now.tzinfo or None) if pool.size else now,
-        candidates_considered=int(block.rows.shape[0]),
+        candidates_considered=int(coarse.rows.shape[0]),
     )
 
 

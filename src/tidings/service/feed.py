@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import numpy as np
 from sqlalchemy import Engine
 
 from tidings.config import Settings
@@ -129,6 +128,9 @@ def record_event(
         now = clock(settings)
         event = FeedbackEvent(kind=kind, article_id=article_id, at=now, dwell_seconds=dwell)
         profile = update_profile(load_profile(user), event, items[0], now)
-        user_repo.record_event(conn, user["id"], article_id, items[0].story_id, kind, dwell, at=now)
+        story_id = items[0].story_id
+        user_repo.record_event(
+            conn, user["id"], article_id, int(story_id) if story_id is not None else None, kind, dwell, at=now
+        )
         user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
     return {"ok": True}

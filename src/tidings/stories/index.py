@@ -149,8 +149,8 @@ class CandidateIndex:
             holders = self._stories_with.get(key, ())
             if 0 < len(holders) <= RARE_STORY_KEY:
                 ids.extend(h for h in holders if eligible[self._row_of[h]])
-        seen: set[int] = set()
-        return [self.stories[i] for i in ids if i in self.stories and not (i in seen or seen.add(i))]
+        # dict.fromkeys keeps first-seen order while dropping repeats.
+        return [self.stories[i] for i in dict.fromkeys(ids) if i in self.stories]
 
 
 @dataclass

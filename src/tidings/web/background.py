@@ -113,7 +113,6 @@ def subscribe_starter_if_empty(engine: Engine, settings: Settings) -> None:
         if list_sources(conn):
             return
     from tidings.ingest.opml import parse_opml
-
     from tidings.pipeline.subscriptions import subscribe_opml_feeds
 
     subscribe_opml_feeds(engine, parse_opml(starter_opml_path(settings).read_bytes()))
