@@ -50,8 +50,8 @@ def test_ingest_jsonl_then_again_is_duplicate(no_enrich: Path, tmp_path: Path) -
         {
             "url": "https://news.example/a?utm_source=x",
             "title": "Harbour bridge reopens",
-            "text": "The bridge reopened "
-            "on Monday after three weeks of repairs to its cables, the city council said.\n\nTraffic was light.",
+            "text": "The bridge reopened on Monday after three weeks of repairs to its cables, "
+            "the city council said.\n\nTraffic was light.",
         },
         {
             "url": "https://news.example/b",

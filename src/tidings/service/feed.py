@@ -84,10 +84,9 @@ def feed_for(
 def window_hours_for(timestamps: np.ndarray, now: datetime, base_hours: float, wanted: int) -> float:
     """The base window, widened back in time until it holds `wanted` articles (sparse or archived news)."""
     past = np.sort(timestamps[timestamps <= now.timestamp()])
-    if len(past) <= wanted:
-        oldest = past[0] if len(past) else now.timestamp()
-    else:
-        oldest = past[-wanted]
+    if not len(past):
+        return base_hours
+    oldest = past[0] if len(past) <= wanted else past[-wanted]
     return max(base_hours, (now.timestamp() - float(oldest)) / 3600.0 + 1.0)
 
 
