@@ -11,7 +11,9 @@ from typing import Any
 import lxml.etree
 import trafilatura
 from charset_normalizer import from_bytes
+from trafilatura.htmlprocessing import build_html_output
 from trafilatura.readability_lxml import Document as ReadabilityDocument
+from trafilatura.settings import Document, Extractor
 
 from tidings.eval.extraction import count_shingles
 from tidings.extract.blocks import Block, blocks_from_html, render_text
@@ -88,23 +90,27 @@ def drop_hidden(tree: Any) -> None:
             el.drop_tree()
 
 
+TRAFILATURA_OPTIONS = Extractor(
+    output_format="html",
+    fast=True,  # trafilatura's own fallbacks are skipped: choose_body compares with Readability
+    recall=True,
+    comments=False,
+    links=True,
+    tables=True,
+)
+
+
 def run_trafilatura(tree: Any, url: str | None) -> str:
-    """Trafilatura's body as HTML ("" when it finds none)."""
+    """Trafilatura's body as HTML ("" when it finds none); bare_extraction skips the unused fingerprint."""
+    options = copy.copy(TRAFILATURA_OPTIONS)
+    options.url = url
     try:
-        out = trafilatura.extract(
-            copy.deepcopy(tree),
-            url=url,
-            output_format="html",
-            favor_recall=True,
-            fast=True,  # trafilatura's own fallbacks are skipped: choose_body compares with Readability
-            include_tables=True,
-            include_links=True,
-            include_comments=False,
-            with_metadata=False,
-        )
+        document = trafilatura.bare_extraction(copy.deepcopy(tree), options=options, as_dict=False)
+        if not isinstance(document, Document):
+            return ""
+        return build_html_output(document, False) or ""
     except (lxml.etree.LxmlError, ValueError, RecursionError):
         return ""
-    return out or ""
 
 
 def run_readability(tree: Any) -> str:
@@ -132,7 +138,8 @@ def choose_body(trafilatura_html: str, readability_html: str) -> tuple[str, list
         return ("readability", rea_blocks) if rea.strip() else ("none", [])
     if not rea.strip():
         return "trafilatura", tra_blocks
-    grows_sanely = len(rea) <= READABILITY_MAX_GROWTH * len(tra)
+    # containment needs Readability to be about as long as trafilatura: a cheap length test comes first
+    grows_sanely = READABILITY_CONTAINMENT * 0.9 * len(tra) <= len(rea) <= READABILITY_MAX_GROWTH * len(tra)
     if grows_sanely and containment(tra, rea) >= READABILITY_CONTAINMENT:
         return "readability", rea_blocks
     return "trafilatura", tra_blocks
