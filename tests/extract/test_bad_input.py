@@ -37,6 +37,7 @@ def test_binary_served_as_html_is_not_an_article() -> None:
     assert article.status in ("not_article", "empty")
 
 
+@pytest.mark.slow
 def test_ten_megabyte_page_is_bounded_and_keeps_the_article() -> None:
     page = "<html><body><article>" + PARAGRAPHS + "</article>" + "<div>filler text</div>" * 500_000
     page += "</body></html>"

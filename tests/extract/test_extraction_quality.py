@@ -68,6 +68,7 @@ def test_gold_page_fields(case: Path) -> None:
     assert "track.gif" not in article.html
 
 
+@pytest.mark.shared
 def test_seed_article_acceptance(seed_path: Path) -> None:
     article = extract_text(seed_path.read_text(encoding="utf-8"))
     assert _straight(article.title) == _straight(SEED_TITLE)
@@ -98,6 +99,7 @@ def test_plain_text_paragraphs_are_kept_whole() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.shared
 def test_dev_set_extraction_floor() -> None:
     result = evaluate_extraction(shared_path("data", "extraction-dev"))
     assert result["pages"] == 130
@@ -105,6 +107,7 @@ def test_dev_set_extraction_floor() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.shared
 def test_dev_set_metadata_floors() -> None:
     result = evaluate_metadata(shared_path("data", "extraction-dev"))
     assert result["title"] >= DEV_TITLE_FLOOR

@@ -191,7 +191,7 @@ class Replay:
     def _apply(self, profile: Profile, kind: str, nid: str, at: datetime) -> None:
         row = self.pool.row_of_id.get(nid)
         if row is not None:
-            update_profile(profile, FeedbackEvent(kind, nid, at), self.pool.candidate_at(row), at, copy=False)
+            update_profile(profile, FeedbackEvent(kind, nid, at), self.pool.candidate_at(row), at, in_place=True)
 
     def features(self, imp: Impression) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """Feature rows for the shown news, from what was known strictly before this impression."""
@@ -216,22 +216,12 @@ def _scores(method: str, values: npt.NDArray[np.float32], weights: npt.NDArray[n
     return values.astype(np.float64) @ weights
 
 
-def _fit_weights(impressions: list[Impression], pool: CandidatePool) -> tuple[dict[str, float], dict[str, Any]]:
-    """Replay the training logs and fit the additive weights on their features and clicks."""
-    replay = Replay(pool)
-    logged: list[tuple[dict[str, float], bool]] = []
+def _as_logged(values: npt.NDArray[np.float32], imp: Impression) -> list[tuple[dict[str, float], bool]]:
     names = list(COL)
-    for group in _by_time(impressions):
-        for imp in group:
-            if len(logged) < MAX_TRAINING_ROWS and any(lbl == 1 for _, lbl in imp.shown):
-                values, _ = replay.features(imp)
-                logged += [
-                    (dict(zip(names, map(float, v), strict=True)), lbl == 1)
-                    for v, (_, lbl) in zip(values, imp.shown, strict=True)
-                ]
-        for imp in group:
-            replay.learn(imp)
-    return train_weights(logged)
+    return [
+        (dict(zip(names, map(float, v), strict=True)), lbl == 1)
+        for v, (_, lbl) in zip(values, imp.shown, strict=True)
+    ]
 
 
 def evaluate_mind(
@@ -254,17 +244,25 @@ def evaluate_mind(
     corpus = [f"{n.title}. {n.abstract}" for n in news.values()]
     pool = build_pool(training + evaluated, news, embedder or default_embedder(settings, corpus))
     report: dict[str, Any] = {}
-    if method == "tidings" and training and weights is None:
-        weights, report = _fit_weights(training, pool)
-    w = resolve_weights(weights, UserControls())
     replay = Replay(pool)
+    logged: list[tuple[dict[str, float], bool]] = []
+    w = resolve_weights(weights, UserControls())
+    fit = method == "tidings" and bool(training) and weights is None
     scored = []
     for group in _by_time(training + evaluated):
+        if fit and any(i.is_eval for i in group):
+            # Fit on the training logs replayed so far, then score the evaluation logs with the result.
+            fitted, report = train_weights(logged)
+            w, fit = resolve_weights(fitted, UserControls()), False
         for imp in group:
-            if imp.is_eval and all(lbl >= 0 for _, lbl in imp.shown):
+            if any(lbl < 0 for _, lbl in imp.shown):
+                continue
+            if imp.is_eval:
                 values, rows = replay.features(imp)
                 labels = [lbl for _, lbl in imp.shown]
                 scored.append((labels, _scores(method, values, w, pool.popularity[rows])))
+            elif fit and len(logged) < MAX_TRAINING_ROWS and any(lbl == 1 for _, lbl in imp.shown):
+                logged += _as_logged(replay.features(imp)[0], imp)
         for imp in group:
             replay.learn(imp)
     result: dict[str, Any] = dict(evaluate_impressions(scored))

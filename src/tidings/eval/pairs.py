@@ -127,9 +127,18 @@ def score_pairs(
     rows: Sequence[tuple[TextItem, TextItem, bool]], settings: Settings
 ) -> tuple[list[float], list[bool]]:
     """Scores and decisions for labelled pairs (IDF is taken over every text in the file)."""
-    sigs = build_signatures([it for a, b, _ in rows for it in (a, b)], settings)
+    # Texts repeat across pairs: encode each distinct one once.
+    slots: dict[tuple[str, str], int] = {}
+    for first, second, _ in rows:
+        for item in (first, second):
+            slots.setdefault((item.title, item.text), len(slots))
+    sigs = build_signatures([TextItem(title, text) for title, text in slots], settings)
     idf = corpus_idf(sigs)
-    matches = [pair_match(sigs[2 * i], sigs[2 * i + 1], idf) for i in range(len(rows))]
+
+    def sig_of(item: TextItem) -> ArticleSignature:
+        return sigs[slots[(item.title, item.text)]]
+
+    matches = [pair_match(sig_of(a), sig_of(b), idf) for a, b, _ in rows]
     return [m.probability for m in matches], [m.is_match for m in matches]
 
 

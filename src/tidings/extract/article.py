@@ -17,6 +17,7 @@ from tidings.models import ExtractedArticle, RelatedLink
 LOGGER = logging.getLogger(__name__)
 MIN_ARTICLE_WORDS = 60  # less body text than this is no article
 MAX_CAPTIONS = 20
+CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 MIN_BRIEF_WORDS = 25  # even a news brief has a few sentences
 LISTING_LINK_SHARE = 0.5  # pages whose text is mostly links are listings
 LISTING_PATH_RE = re.compile(r"^/?(search|tag|tags|category|categories|topics?|section|page/\d+)?/?$", re.I)
@@ -34,14 +35,19 @@ def is_listing_url(url: str | None) -> bool:
     return bool(LISTING_PATH_RE.match(parsed.path or "/")) or "search" in parsed.path.lower().split("/")[:2]
 
 
+def count_text_units(text: str) -> int:
+    """Words, with every two CJK characters counted as one (those scripts put no spaces between words)."""
+    return max(count_words(text), len(CJK_RE.findall(text)) // 2)
+
+
 def judge_status(blocks: list[Block], tree: Any, url: str | None) -> tuple[str, str | None]:
     """ok, or not_article / empty with the reason."""
-    words = sum(count_words(b.text) for b in blocks)
+    words = sum(count_text_units(b.text) for b in blocks)
     if words == 0:
         return "empty", "no body text found"
     if words < MIN_BRIEF_WORDS:
         return "not_article", "too little body text"
-    paragraphs = sum(1 for b in blocks if b.kind == "p" and count_words(b.text) >= 15)
+    paragraphs = sum(1 for b in blocks if b.kind == "p" and count_text_units(b.text) >= 15)
     if paragraphs >= 3 and not is_listing_url(url):
         return "ok", None
     _, link_share = body.count_links_share(tree)

@@ -119,7 +119,9 @@ def related_from_link(block: Block) -> RelatedLink | None:
     if len(block.links) != 1 or linked_share(block) < 0.9 or block.kind not in ("p", "h2", "h3", "h4", "h5"):
         return None
     anchor, href = block.links[0]
-    if href.startswith("#") or not is_headline_like(block.text):
+    # a headline starts with a capital, a digit or a quote; a lower-case start is a sentence fragment
+    starts_like_headline = block.text[:1].isupper() or block.text[:1].isdigit() or block.text[:1] in "‘“'\""
+    if href.startswith("#") or not starts_like_headline or not is_headline_like(block.text):
         return None
     return RelatedLink(anchor, href)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from tidings.config import Settings
 from tidings.rank.candidates import exploration_pool, hidden_by_reader, select_window, shortlist
@@ -65,6 +67,11 @@ class FeedResult:
     candidates_considered: int = 0
 
 
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
 def as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
     """Accept either candidate records or an already built columnar pool."""
     return candidates if isinstance(candidates, CandidatePool) else CandidatePool.from_candidates(candidates)
@@ -84,6 +91,22 @@ def build_feed(
     """Rank the candidates for one reader; every item explains itself and obeys the reader's controls."""
     if limit <= 0:
         raise ValueError(f"limit must be positive, got {limit}")
+    # One BLAS thread: a feed's products are thin, and threads spinning against a busy server lose time.
+    with _blas().limit(limits=1, user_api="blas"):
+        return _build_feed(profile, controls, candidates, now, limit, weights, seed, settings, window_hours)
+
+
+def _build_feed(
+    profile: Profile,
+    controls: UserControls,
+    candidates: Sequence[Candidate] | CandidatePool,
+    now: datetime,
+    limit: int,
+    weights: Mapping[str, float] | None,
+    seed: int,
+    settings: Settings | None,
+    window_hours: float | None,
+) -> FeedResult:
     pool = as_pool(candidates)
     hours = window_hours or (settings.window_hours if settings is not None else 72.0)
     window = select_window(pool, to_timestamp(now), hours)

@@ -134,11 +134,16 @@ def signal_strength(kind: str, dwell: float) -> float:
     return weight
 
 
-def update_profile(profile: Profile, event: FeedbackEvent, item: Candidate | None, now: datetime) -> Profile:
-    """Return a new profile with one event folded in (incremental; the input is never modified)."""
+def update_profile(
+    profile: Profile, event: FeedbackEvent, item: Candidate | None, now: datetime, in_place: bool = False
+) -> Profile:
+    """Return the profile with one event folded in (incremental; the input is untouched unless in_place).
+
+    The event is validated before anything changes, so a bad event never leaves a half-updated profile.
+    """
     dwell = validate_event(event, item)
     assert item is not None  # validate_event raised otherwise
-    new = copy.deepcopy(profile)
+    new = profile if in_place else copy.deepcopy(profile)
     _decay_all(new, now)
     aid = str(item.article_id)
     new.counts[event.kind] = new.counts.get(event.kind, 0) + 1

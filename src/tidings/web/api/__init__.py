@@ -1,0 +1,37 @@
+"""The REST API under /api/v1: `router` to include, `install_error_handlers(app)` for its error bodies."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from tidings.web.api import content, personal, sources
+from tidings.web.api.errors import install_error_handlers
+from tidings.web.api.schemas import ErrorBody
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "Malformed request"),
+        (401, "Missing, wrong or revoked token"),
+        (404, "No such item"),
+        (413, "Request body over 1 MiB"),
+        (422, "Invalid parameters or body"),
+        (429, "Rate limited"),
+    )
+}
+
+router = APIRouter(prefix=API_PREFIX, max_body_size=MAX_BODY_BYTES, responses=ERROR_RESPONSES)
+router.include_router(content.router, tags=["reading"])
+router.include_router(personal.router, tags=["personal"])
+router.include_router(sources.router, tags=["sources"])
+
+
+def install_api(app: FastAPI) -> None:
+    """Mount the API router on app and install its JSON error handlers."""
+    app.include_router(router)
+    install_error_handlers(app)
+
+
+__all__ = ["API_PREFIX", "MAX_BODY_BYTES", "install_api", "install_error_handlers", "router"]

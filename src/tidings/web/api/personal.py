@@ -1,0 +1,175 @@
+"""The caller's own data: feedback events, follows and mutes, API tokens and the web session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from tidings.auth import verify_password
+from tidings.rank import TokenBucket
+from tidings.service.feed import RateLimitedError, record_event
+from tidings.service.users import change_target
+from tidings.store import users as user_repo
+from tidings.store.users import NotFoundError
+from tidings.web.api import queries
+from tidings.web.api.deps import SESSION_COOKIE, CurrentUser, EngineDep, SettingsDep
+from tidings.web.api.errors import ApiError
+from tidings.web.api.schemas import (
+    EventIn,
+    LoginIn,
+    Ok,
+    TargetIn,
+    TargetList,
+    TokenCreated,
+    TokenIn,
+    TokenList,
+    UserOut,
+)
+
+router = APIRouter()
+SESSION_MAX_AGE = 30 * 24 * 3600
+SESSION_TOKEN_NAME = "web session"
+# Slows password guessing per account and client: a burst of 10 tries, then one every 10 seconds.
+LOGIN_LIMITER = TokenBucket(rate=0.1, burst=10.0)
+
+
+@router.post("/events", response_model=Ok)
+def post_event(event: EventIn, user: CurrentUser, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    """Record a feedback event (impression, click, read, like, ...) on an article."""
+    try:
+        return record_event(engine, settings, user.name, event.article_id, event.kind, event.dwell_seconds)
+    except RateLimitedError as exc:
+        raise ApiError(429, str(exc)) from None
+    except NotFoundError as exc:
+        raise ApiError(404, str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+def targets_of(engine: EngineDep, user_id: int, which: str) -> dict[str, Any]:
+    """A user's follows or mutes as {"items": [...]}."""
+    with engine.connect() as conn:
+        return {"items": user_repo.list_targets(conn, user_id, which)}
+
+
+def change(engine: EngineDep, name: str, action: str, target: str) -> dict[str, Any]:
+    """Apply a follow/mute change, mapping bad targets to 422 and absent ones (on removal) to 404."""
+    try:
+        result = change_target(engine, name, action, target)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    if action.startswith("un") and not result["changed"]:
+        raise ApiError(404, f"not {action[2:]}d: {target}")
+    return result
+
+
+def target_from(query: str | None, body: TargetIn | None) -> str:
+    """The target of a DELETE, from ?target= or a JSON body."""
+    target = query or (body.target if body else None)
+    if not target:
+        raise ApiError(422, "target is required, e.g. {\"target\": \"topic:North Korea\"}")
+    return target
+
+
+TargetQuery = Annotated[str | None, Query(max_length=520, description="The target, e.g. topic:Sport")]
+OptionalTarget = Annotated[TargetIn | None, Body()]
+
+
+@router.get("/follows", response_model=TargetList)
+def get_follows(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """The caller's follows."""
+    return targets_of(engine, user.user_id, "follow")
+
+
+@router.post("/follows", response_model=Ok)
+def post_follow(body: TargetIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Follow a topic, entity, source, keyword or story."""
+    return change(engine, user.name, "follow", body.target)
+
+
+@router.delete("/follows", response_model=Ok)
+def delete_follow(
+    user: CurrentUser, engine: EngineDep, target: TargetQuery = None, body: OptionalTarget = None
+) -> dict[str, Any]:
+    """Stop following a target (given as ?target= or a JSON body)."""
+    return change(engine, user.name, "unfollow", target_from(target, body))
+
+
+@router.get("/mutes", response_model=TargetList)
+def get_mutes(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """The caller's mutes."""
+    return targets_of(engine, user.user_id, "mute")
+
+
+@router.post("/mutes", response_model=Ok)
+def post_mute(body: TargetIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Mute a topic, entity, source, keyword or story."""
+    return change(engine, user.name, "mute", body.target)
+
+
+@router.delete("/mutes", response_model=Ok)
+def delete_mute(
+    user: CurrentUser, engine: EngineDep, target: TargetQuery = None, body: OptionalTarget = None
+) -> dict[str, Any]:
+    """Unmute a target (given as ?target= or a JSON body)."""
+    return change(engine, user.name, "unmute", target_from(target, body))
+
+
+@router.get("/tokens", response_model=TokenList)
+def get_tokens(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """The caller's API tokens (metadata only), revoked ones included."""
+    with engine.connect() as conn:
+        return {"items": queries.list_tokens(conn, user.user_id)}
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def post_token(body: TokenIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Create an API token; the token is returned this once and stored only as a hash."""
+    with engine.begin() as conn:
+        token_id, token = user_repo.create_token(conn, user.user_id, body.name.strip() or "token")
+        info = queries.get_token(conn, user.user_id, token_id)
+    assert info is not None
+    return {**info, "token": token}
+
+
+@router.delete("/tokens/{token_id}", response_model=Ok)
+def delete_token(token_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Revoke one of the caller's tokens; 404 when it is not theirs or already revoked."""
+    with engine.begin() as conn:
+        if not user_repo.revoke_token(conn, user.user_id, token_id):
+            raise ApiError(404, f"no live token with id {token_id}")
+    return {"ok": True, "changed": True}
+
+
+@router.post("/session", response_model=UserOut, responses={401: {"description": "Wrong name or password"}})
+def post_session(body: LoginIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
+    """Sign in with name and password; sets an HttpOnly session cookie (no token needed)."""
+    client = request.client.host if request.client else "?"
+    if not LOGIN_LIMITER.allow(f"{body.name}|{client}"):
+        raise ApiError(429, "too many sign-in attempts; wait a little")
+    with engine.connect() as conn:
+        account = user_repo.get_user_by_name(conn, body.name.strip())
+    if account is None or not verify_password(account.get("password_hash"), body.password):
+        raise ApiError(401, "wrong user name or password")
+    with engine.begin() as conn:
+        _, token = user_repo.create_token(conn, int(account["id"]), SESSION_TOKEN_NAME)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return {"id": account["id"], "name": account["name"]}
+
+
+@router.delete("/session", response_model=Ok)
+def delete_session(user: CurrentUser, response: Response, engine: EngineDep) -> dict[str, Any]:
+    """Sign out: revoke the session (or the presented token) and clear the cookie."""
+    with engine.begin() as conn:
+        user_repo.revoke_token(conn, user.user_id, user.token_id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"ok": True, "changed": True}

@@ -1,0 +1,102 @@
+"""The caller's subscriptions: feed sources and OPML import/export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import Engine
+from starlette.datastructures import UploadFile
+
+from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
+from tidings.ingest.urls import is_http_url
+from tidings.pipeline.subscriptions import subscribe_opml_feeds, subscribe_url
+from tidings.web.api import queries
+from tidings.web.api.deps import CurrentUser, EngineDep
+from tidings.web.api.errors import ApiError
+from tidings.web.api.schemas import Source, SourceIn
+
+router = APIRouter()
+OPML_MEDIA_TYPE = "text/x-opml"
+OPML_BODY_DOC = {
+    "requestBody": {
+        "description": "An OPML document, as the raw body or as a multipart form field named `file`.",
+        "content": {
+            "text/x-opml": {"schema": {"type": "string"}},
+            "application/xml": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+        },
+    }
+}
+
+
+@router.get("/sources", response_model=list[Source])
+def get_sources(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    """The caller's subscribed feeds with their fetch health."""
+    with engine.connect() as conn:
+        return queries.user_sources_json(conn, user.user_id)
+
+
+@router.post("/sources", response_model=Source, status_code=201)
+def post_source(body: SourceIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Subscribe the caller to a feed URL (shared sources are fetched once for everyone)."""
+    url = body.url.strip()
+    if not is_http_url(url):
+        raise ApiError(422, f"not an http(s) URL: {url[:200]}")
+    source = subscribe_url(engine, url, body.title)
+    queries.link_sources(engine, user.user_id, [(int(source["id"]), None)])
+    return source
+
+
+@router.get("/opml", response_class=Response, responses={200: {"content": {OPML_MEDIA_TYPE: {}}}})
+def get_opml(user: CurrentUser, engine: EngineDep) -> Response:
+    """The caller's subscriptions as an OPML document, folders from categories."""
+    with engine.connect() as conn:
+        rows = queries.list_user_sources(conn, user.user_id)
+    feeds = [
+        OpmlFeed(url=r["url"], title=r.get("title"), html_url=r.get("site_url"), category=r.get("category"))
+        for r in rows
+    ]
+    return Response(
+        export_opml(feeds),
+        media_type=OPML_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="tidings.opml"'},
+    )
+
+
+@router.post("/opml", response_model=list[Source], openapi_extra=OPML_BODY_DOC)
+async def post_opml(request: Request, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    """Subscribe the caller to every feed of an OPML document (raw body or multipart `file`)."""
+    data = await read_opml_body(request)
+    try:
+        feeds = parse_opml(data)
+    except OpmlError as exc:
+        raise ApiError(422, str(exc)) from None
+    usable = [f for f in feeds if is_http_url(f.url)]
+    return await run_in_threadpool(subscribe_feeds_for, engine, user.user_id, usable)
+
+
+async def read_opml_body(request: Request) -> bytes:
+    """The OPML bytes of a request: the `file` field of a multipart form, else the raw body."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, "multipart OPML uploads need a file field named 'file'")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data.strip():
+        raise ApiError(422, "the request has no OPML document")
+    return data
+
+
+def subscribe_feeds_for(engine: Engine, user_id: int, feeds: list[OpmlFeed]) -> list[dict[str, Any]]:
+    """Store the feeds as sources and subscribe the user to them, keeping the OPML folders."""
+    stored = subscribe_opml_feeds(engine, feeds)
+    queries.link_sources(engine, user_id, [(int(s["id"]), f.category) for s, f in zip(stored, feeds)])
+    return stored
