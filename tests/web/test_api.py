@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -179,7 +178,9 @@ def test_token_lifecycle_and_revocation(live: Live) -> None:
     assert httpx.delete(live.url(f"/tokens/{new['id']}"), headers=auth(first)).json()["ok"] is True
     assert_error(httpx.get(live.url("/feed"), headers=auth(new["token"])), 401, "unauthorized")
     assert_error(httpx.delete(live.url(f"/tokens/{new['id']}"), headers=auth(first)), 404, "not_found")
-    revoked = [t for t in httpx.get(live.url("/tokens"), headers=auth(first)).json()["items"] if t["revoked_at"]]
+    revoked = [
+        t for t in httpx.get(live.url("/tokens"), headers=auth(first)).json()["items"] if t["revoked_at"]
+    ]
     assert [t["id"] for t in revoked] == [new["id"]]
 
 
@@ -187,9 +188,13 @@ def test_session_login_sets_a_cookie_that_authenticates(live: Live) -> None:
     live.add_user("cookieuser", password="correct horse battery")
     bad = httpx.post(live.url("/session"), json={"name": "cookieuser", "password": "wrong password"})
     assert_error(bad, 401, "unauthorized")
-    assert_error(httpx.post(live.url("/session"), json={"name": "nobody", "password": "x" * 9}), 401, "unauthorized")
+    assert_error(
+        httpx.post(live.url("/session"), json={"name": "nobody", "password": "x" * 9}), 401, "unauthorized"
+    )
     with httpx.Client() as client:
-        ok = client.post(live.url("/session"), json={"name": "cookieuser", "password": "correct horse battery"})
+        ok = client.post(
+            live.url("/session"), json={"name": "cookieuser", "password": "correct horse battery"}
+        )
         assert ok.status_code == 200 and ok.json()["name"] == "cookieuser"
         cookie = ok.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
@@ -208,7 +213,9 @@ def test_session_login_sets_a_cookie_that_authenticates(live: Live) -> None:
 
 def test_feed_articles_stories_and_search(live: Live) -> None:
     token = live.add_user("reader")
-    feed = httpx.get(live.url("/feed"), params={"limit": 5, "as_of": "2024-03-02T00:00:00Z"}, headers=auth(token))
+    feed = httpx.get(
+        live.url("/feed"), params={"limit": 5, "as_of": "2024-03-02T00:00:00Z"}, headers=auth(token)
+    )
     assert feed.status_code == 200, feed.text
     data = feed.json()
     assert data["user"] == "reader" and data["hidden"] == []
@@ -225,7 +232,9 @@ def test_feed_articles_stories_and_search(live: Live) -> None:
     assert stories and all({"id", "title", "article_ids", "sources"} <= set(s) for s in stories)
     story = httpx.get(live.url(f"/stories/{stories[0]['id']}"), headers=auth(token)).json()
     assert story["id"] == stories[0]["id"] and story["timeline"]
-    assert httpx.get(live.url("/stories"), params={"offset": 1000}, headers=auth(token)).json() == {"stories": []}
+    assert httpx.get(live.url("/stories"), params={"offset": 1000}, headers=auth(token)).json() == {
+        "stories": []
+    }
 
     hits = httpx.get(live.url("/search"), params={"q": "library garden"}, headers=auth(token)).json()["items"]
     assert [h["title"] for h in hits] == ["Valley library reopens with a new reading garden"]
@@ -257,7 +266,9 @@ def test_pagination_is_validated(live: Live) -> None:
 
 def test_follows_and_mutes_are_per_user(live: Live) -> None:
     alice, bob = live.add_user("alice"), live.add_user("bob")
-    assert httpx.post(live.url("/follows"), json={"target": "topic:North Korea"}, headers=auth(alice)).json() == {
+    assert httpx.post(
+        live.url("/follows"), json={"target": "topic:North Korea"}, headers=auth(alice)
+    ).json() == {
         "ok": True,
         "changed": True,
     }
@@ -270,7 +281,9 @@ def test_follows_and_mutes_are_per_user(live: Live) -> None:
     # Bob sees none of it and cannot remove it.
     assert httpx.get(live.url("/follows"), headers=auth(bob)).json() == {"items": []}
     assert httpx.get(live.url("/mutes"), headers=auth(bob)).json() == {"items": []}
-    denied = httpx.request("DELETE", live.url("/follows"), json={"target": "topic:North Korea"}, headers=auth(bob))
+    denied = httpx.request(
+        "DELETE", live.url("/follows"), json={"target": "topic:North Korea"}, headers=auth(bob)
+    )
     assert_error(denied, 404, "not_found")
     assert len(httpx.get(live.url("/follows"), headers=auth(alice)).json()["items"]) == 1
     # Alice's mute hides the coast story from her feed only.
@@ -291,17 +304,29 @@ def test_tokens_are_per_user(live: Live) -> None:
     carol_tokens = httpx.get(live.url("/tokens"), headers=auth(carol)).json()["items"]
     dave_tokens = httpx.get(live.url("/tokens"), headers=auth(dave)).json()["items"]
     assert {t["id"] for t in carol_tokens}.isdisjoint({t["id"] for t in dave_tokens})
-    assert_error(httpx.delete(live.url(f"/tokens/{carol_tokens[0]['id']}"), headers=auth(dave)), 404, "not_found")
+    assert_error(
+        httpx.delete(live.url(f"/tokens/{carol_tokens[0]['id']}"), headers=auth(dave)), 404, "not_found"
+    )
     assert httpx.get(live.url("/feed"), headers=auth(carol)).status_code == 200
 
 
 def test_bad_target_and_body_input(live: Live) -> None:
     token = live.add_user("sloppy")
-    assert_error(httpx.post(live.url("/follows"), json={"target": "planet:Mars"}, headers=auth(token)), 422, "invalid_request")
-    assert_error(httpx.post(live.url("/mutes"), json={"target": "story:abc"}, headers=auth(token)), 422, "invalid_request")
+    assert_error(
+        httpx.post(live.url("/follows"), json={"target": "planet:Mars"}, headers=auth(token)),
+        422,
+        "invalid_request",
+    )
+    assert_error(
+        httpx.post(live.url("/mutes"), json={"target": "story:abc"}, headers=auth(token)),
+        422,
+        "invalid_request",
+    )
     assert_error(httpx.post(live.url("/follows"), json={}, headers=auth(token)), 422, "invalid_request")
     broken = httpx.post(
-        live.url("/follows"), content=b'{"target": ', headers={**auth(token), "Content-Type": "application/json"}
+        live.url("/follows"),
+        content=b'{"target": ',
+        headers={**auth(token), "Content-Type": "application/json"},
     )
     assert_error(broken, 400, "bad_request")
     assert_error(httpx.request("DELETE", live.url("/follows"), headers=auth(token)), 422, "invalid_request")
@@ -309,7 +334,9 @@ def test_bad_target_and_body_input(live: Live) -> None:
 
 def test_events_validation_and_recording(live: Live) -> None:
     token = live.add_user("clicker")
-    ok = httpx.post(live.url("/events"), json={"article_id": 1, "kind": "read", "dwell_seconds": 42}, headers=auth(token))
+    ok = httpx.post(
+        live.url("/events"), json={"article_id": 1, "kind": "read", "dwell_seconds": 42}, headers=auth(token)
+    )
     assert ok.status_code == 200 and ok.json()["ok"] is True
     for body in (
         {"article_id": 1, "kind": "read", "dwell_seconds": -3},
@@ -335,7 +362,9 @@ def test_events_are_rate_limited(live: Live, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(feed_service, "EVENT_LIMITER", TokenBucket(rate=0.001, burst=2))
     token = live.add_user("spammer")
     codes = [
-        httpx.post(live.url("/events"), json={"article_id": 2, "kind": "impression"}, headers=auth(token)).status_code
+        httpx.post(
+            live.url("/events"), json={"article_id": 2, "kind": "impression"}, headers=auth(token)
+        ).status_code
         for _ in range(4)
     ]
     assert codes[:2] == [200, 200]
@@ -353,6 +382,14 @@ def test_oversized_body_is_413(live: Live) -> None:
     opml = httpx.post(live.url("/opml"), content=b"<opml>" + b" " * (1024 * 1024 + 1), headers=auth(token))
     assert_error(opml, 413, "payload_too_large")
 
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 32 * 1024
+
+    streamed = httpx.post(live.url("/opml"), content=chunks(), headers=auth(token))
+    assert "content-length" not in streamed.request.headers
+    assert_error(streamed, 413, "payload_too_large")
+
 
 # --- sources and OPML ---------------------------------------------------------------------------
 
@@ -361,7 +398,9 @@ def test_sources_are_per_user_and_validated(live: Live) -> None:
     erin, frank = live.add_user("erin"), live.add_user("frank")
     made = httpx.post(live.url("/sources"), json={"url": "https://valley.example/feed"}, headers=auth(erin))
     assert made.status_code == 201 and made.json()["url"].startswith("https://valley.example/feed")
-    assert [s["id"] for s in httpx.get(live.url("/sources"), headers=auth(erin)).json()] == [made.json()["id"]]
+    assert [s["id"] for s in httpx.get(live.url("/sources"), headers=auth(erin)).json()] == [
+        made.json()["id"]
+    ]
     assert httpx.get(live.url("/sources"), headers=auth(frank)).json() == []
     bad = httpx.post(live.url("/sources"), json={"url": "file:///etc/passwd"}, headers=auth(erin))
     assert_error(bad, 422, "invalid_request")
@@ -413,5 +452,3 @@ def test_openapi_documents_typed_models(live: Live) -> None:
 def test_pages_outside_the_api_keep_default_errors(live: Live) -> None:
     resp = httpx.get(f"{live.base}/articles/9999")
     assert resp.status_code == 404 and "error" not in resp.json()
-
-

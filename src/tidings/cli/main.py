@@ -14,6 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
 from tidings.cli import personal as personal_cli
 from tidings.cli import stories as stories_cli
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(feeds_cli.app, name="feeds")
+app.add_typer(evals_cli.app, name="eval")
 users_cli.register(app)
 stories_cli.register(app)
 personal_cli.register(app)

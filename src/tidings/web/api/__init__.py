@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from tidings.web.api import content, personal, sources
 from tidings.web.api.errors import install_error_handlers
+from tidings.web.api.limits import install_body_limit
 from tidings.web.api.schemas import ErrorBody
 
 API_PREFIX = "/api/v1"
@@ -29,9 +30,17 @@ router.include_router(sources.router, tags=["sources"])
 
 
 def install_api(app: FastAPI) -> None:
-    """Mount the API router on app and install its JSON error handlers."""
+    """Mount the API router on app with its JSON error handlers and its 1 MiB request-body guard."""
     app.include_router(router)
     install_error_handlers(app)
+    install_body_limit(app, MAX_BODY_BYTES)
 
 
-__all__ = ["API_PREFIX", "MAX_BODY_BYTES", "install_api", "install_error_handlers", "router"]
+__all__ = [
+    "API_PREFIX",
+    "MAX_BODY_BYTES",
+    "install_api",
+    "install_body_limit",
+    "install_error_handlers",
+    "router",
+]

@@ -68,7 +68,9 @@ def get_related(
 
 
 @router.get("/stories", response_model=StoryList)
-def get_stories(user: CurrentUser, engine: EngineDep, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+def get_stories(
+    user: CurrentUser, engine: EngineDep, limit: Limit = 20, offset: Offset = 0
+) -> dict[str, Any]:
     """Story clusters, newest activity first."""
     with engine.connect() as conn:
         return {"stories": list_stories(conn, limit=limit, offset=offset)}

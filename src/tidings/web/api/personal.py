@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from tidings.auth import verify_password
+from tidings.auth import hash_password, verify_password
 from tidings.rank import TokenBucket
 from tidings.service.feed import RateLimitedError, record_event
 from tidings.service.users import change_target
@@ -68,7 +69,7 @@ def target_from(query: str | None, body: TargetIn | None) -> str:
     """The target of a DELETE, from ?target= or a JSON body."""
     target = query or (body.target if body else None)
     if not target:
-        raise ApiError(422, "target is required, e.g. {\"target\": \"topic:North Korea\"}")
+        raise ApiError(422, 'target is required, e.g. {"target": "topic:North Korea"}')
     return target
 
 
@@ -142,6 +143,12 @@ def delete_token(token_id: int, user: CurrentUser, engine: EngineDep) -> dict[st
     return {"ok": True, "changed": True}
 
 
+@cache
+def dummy_hash() -> str:
+    """A throwaway argon2 hash to verify against when the account does not exist."""
+    return hash_password("no-such-account-password")
+
+
 @router.post("/session", response_model=UserOut, responses={401: {"description": "Wrong name or password"}})
 def post_session(body: LoginIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
     """Sign in with name and password; sets an HttpOnly session cookie (no token needed)."""
@@ -150,7 +157,9 @@ def post_session(body: LoginIn, request: Request, response: Response, engine: En
         raise ApiError(429, "too many sign-in attempts; wait a little")
     with engine.connect() as conn:
         account = user_repo.get_user_by_name(conn, body.name.strip())
-    if account is None or not verify_password(account.get("password_hash"), body.password):
+    stored = account.get("password_hash") if account else None
+    # Unknown names still pay for one hash check, so timing does not reveal which accounts exist.
+    if not verify_password(stored or dummy_hash(), body.password) or account is None or stored is None:
         raise ApiError(401, "wrong user name or password")
     with engine.begin() as conn:
         _, token = user_repo.create_token(conn, int(account["id"]), SESSION_TOKEN_NAME)

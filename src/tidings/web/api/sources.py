@@ -98,5 +98,7 @@ async def read_opml_body(request: Request) -> bytes:
 def subscribe_feeds_for(engine: Engine, user_id: int, feeds: list[OpmlFeed]) -> list[dict[str, Any]]:
     """Store the feeds as sources and subscribe the user to them, keeping the OPML folders."""
     stored = subscribe_opml_feeds(engine, feeds)
-    queries.link_sources(engine, user_id, [(int(s["id"]), f.category) for s, f in zip(stored, feeds)])
+    queries.link_sources(
+        engine, user_id, [(int(s["id"]), f.category) for s, f in zip(stored, feeds, strict=True)]
+    )
     return stored
