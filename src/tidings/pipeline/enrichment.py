@@ -32,8 +32,12 @@ def enrich_prepared(prepared: list[PreparedArticle], settings: Settings) -> list
         return []
     if not settings.enrich:
         return [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
-    from tidings.enrich import enrich_batch
-
+    try:
+        from tidings.enrich import enrich_batch
+    except ImportError as exc:  # a broken install must not stop ingestion
+        log.warning("enrichment unavailable (%s); storing articles without it", exc)
+        note = f"enrichment unavailable: {exc}"
+        return [Enrichment(language=p.article.language, skipped=[note]) for p in prepared]
     return enrich_batch(enrich_inputs(prepared), settings)
 
 

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from tidings.config import Settings, get_settings
 from tidings.store import open_engine
 from tidings.web import background, pages
+from tidings.web.api import install_api
 from tidings.web.ops import router as ops_router
 
 log = logging.getLogger(__name__)
@@ -37,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
     app.include_router(ops_router)
     app.include_router(pages.router)
+    install_api(app)
     return app

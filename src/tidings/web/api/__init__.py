@@ -30,7 +30,10 @@ router.include_router(sources.router, tags=["sources"])
 
 
 def install_api(app: FastAPI) -> None:
-    """Mount the API router on app with its JSON error handlers and its 1 MiB request-body guard."""
+    """Mount the API router with its JSON error handlers and its 1 MiB body guard (idempotent)."""
+    if getattr(app.state, "api_installed", False):
+        return
+    app.state.api_installed = True
     app.include_router(router)
     install_error_handlers(app)
     install_body_limit(app, MAX_BODY_BYTES)
