@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.ingest.documents import Document, DocumentError, RawItem, iter_files, read_document
+from tidings.models import Enrichment
 from tidings.pipeline.enrichment import enrich_prepared
 from tidings.pipeline.persist import classify, write_article
 from tidings.pipeline.prepare import PreparedArticle, prepare_item
@@ -29,6 +32,12 @@ class IngestReport:
     articles: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     subscribed: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    pending_feeds: list[Any] = field(default_factory=list)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        """Accumulate time spent in one stage (thread-safe enough: one writer per stage)."""
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
     def add_error(self, source: str, error: str) -> None:
         """Record a one-line error for a source."""
@@ -105,33 +114,51 @@ def needs_enrichment(engine: Engine, prepared: list[PreparedArticle]) -> list[bo
     return flags
 
 
-def store_batch(engine: Engine, settings: Settings, items: list[RawItem], report: IngestReport) -> None:
-    """Prepare, enrich and write one batch in a single transaction."""
+@dataclass
+class ComputedBatch:
+    """A batch after extraction and enrichment, ready to be written."""
+
+    prepared: list[PreparedArticle]
+    enrichments: dict[int, Enrichment]  # id(prepared) -> enrichment
+
+
+def compute_batch(
+    engine: Engine, settings: Settings, items: list[RawItem], report: IngestReport
+) -> ComputedBatch:
+    """Extract every item and enrich those not already stored (no writes; safe to run ahead in a thread)."""
+    started = time.perf_counter()
     prepared = prepare_batch(items, report)
     flags = needs_enrichment(engine, prepared)
+    extracted = time.perf_counter()
     to_enrich = [p for p, flag in zip(prepared, flags, strict=True) if flag]
     enrichments = dict(zip(map(id, to_enrich), enrich_prepared(to_enrich, settings), strict=True))
+    report.add_time("extract", extracted - started)
+    report.add_time("enrich", time.perf_counter() - extracted)
+    return ComputedBatch(prepared, enrichments)
+
+
+def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> None:
+    """Write one computed batch in a single transaction holding the write lock, clustering as it goes."""
     from tidings.pipeline import clustering
 
+    started = time.perf_counter()
     try:
         with engine.begin() as conn, write_lock(conn):
             cache = clustering.synced_cache(conn)
             written = []
-            for p in prepared:
-                status, article_id = write_article(conn, p, enrichments.get(id(p)))
+            for p in batch.prepared:
+                status, article_id = write_article(conn, p, batch.enrichments.get(id(p)))
                 written.append((p, status, article_id))
-            placed = clustering.assign_stories(
-                conn,
-                cache,
-                [
-                    (aid, status, enrichments.get(id(p)))
-                    for p, status, aid in written
-                    if status != "duplicate"
-                ],
-            )
+            fresh = [
+                (aid, status, batch.enrichments.get(id(p)))
+                for p, status, aid in written
+                if status != "duplicate"
+            ]
+            placed = clustering.assign_stories(conn, cache, fresh)
     except Exception:
         clustering.forget_cache_for(engine)
         raise
+    report.add_time("store", time.perf_counter() - started)
     for p, status, article_id in written:
         where = placed.get(article_id, {})
         entry: dict[str, Any] = {
@@ -146,36 +173,62 @@ def store_batch(engine: Engine, settings: Settings, items: list[RawItem], report
         report.articles.append(entry)
 
 
-def ingest_sources(
-    sources: Iterable[str], settings: Settings, engine: Engine, progress: ProgressFn | None = None
-) -> IngestReport:
-    """Ingest every source; returns the report (partial failures are listed, not raised)."""
-    report = IngestReport()
-    for doc in load_documents(sources, settings, report):
+def store_batch(engine: Engine, settings: Settings, items: list[RawItem], report: IngestReport) -> None:
+    """Prepare, enrich and write one batch."""
+    write_batch(engine, compute_batch(engine, settings, items, report), report)
+
+
+def all_batches(
+    documents: Iterable[Document], settings: Settings, report: IngestReport
+) -> Iterator[list[RawItem]]:
+    """Batches of raw items across documents; warnings and OPML subscriptions are handled on the way."""
+    for doc in documents:
         for warning in doc.warnings:
             report.add_error(doc.origin, warning)
         if doc.feeds:
-            from tidings.pipeline.subscriptions import subscribe_opml_feeds
+            report.pending_feeds.extend(doc.feeds)
+        yield from batched(doc.items, settings.batch_size)
 
-            report.subscribed.extend(subscribe_opml_feeds(engine, doc.feeds))
-        for batch in batched(doc.items, settings.batch_size):
-            try:
-                store_batch(engine, settings, batch, report)
-            except Exception as exc:
-                log.debug("batch from %s failed", doc.origin, exc_info=True)
-                report.add_error(doc.origin, f"{len(batch)} items not stored: {type(exc).__name__}: {exc}")
-            if progress:
-                progress(len(batch))
+
+def ingest_sources(
+    sources: Iterable[str], settings: Settings, engine: Engine, progress: ProgressFn | None = None
+) -> IngestReport:
+    """Ingest every source; returns the report (partial failures are listed, not raised).
+
+    Extraction and enrichment of the next batch run in a worker thread while the current batch is written, so
+    the model work (which releases the GIL) overlaps the database work on the second core.
+    """
+    report = IngestReport()
+    batches = all_batches(load_documents(sources, settings, report), settings, report)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-enrich") as pool:
+        ahead: Future[ComputedBatch] | None = None
+        ahead_items: list[RawItem] = []
+        for items in batches:
+            current, current_items = ahead, ahead_items
+            ahead, ahead_items = pool.submit(compute_batch, engine, settings, items, report), items
+            if current is not None:
+                _write_reported(engine, current, current_items, report, progress)
+        if ahead is not None:
+            _write_reported(engine, ahead, ahead_items, report, progress)
+    if report.pending_feeds:
+        from tidings.pipeline.subscriptions import subscribe_opml_feeds
+
+        report.subscribed.extend(subscribe_opml_feeds(engine, report.pending_feeds))
     return report
 
 
-def count_items(sources: Iterable[str]) -> int | None:
-    """A cheap estimate of how many files an ingest will read (for the progress bar), None for URLs."""
-    total = 0
-    for source in sources:
-        if is_url(source):
-            return None
-        path = Path(source)
-        if path.exists():
-            total += sum(1 for _ in iter_files(path))
-    return total
+def _write_reported(
+    engine: Engine,
+    computed: Future[ComputedBatch],
+    items: list[RawItem],
+    report: IngestReport,
+    progress: ProgressFn | None,
+) -> None:
+    try:
+        write_batch(engine, computed.result(), report)
+    except Exception as exc:
+        log.debug("batch failed", exc_info=True)
+        origin = items[0].origin if items else "batch"
+        report.add_error(origin, f"{len(items)} items not stored: {type(exc).__name__}: {exc}")
+    if progress:
+        progress(len(items))
