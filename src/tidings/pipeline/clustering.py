@@ -53,7 +53,10 @@ _CACHES: dict[str, ClusterCache] = {}
 def cache_for(conn: Connection) -> ClusterCache:
     """This process's cache for the connection's database."""
     key = conn.engine.url.render_as_string(hide_password=True)
-    return _CACHES.setdefault(key, ClusterCache())
+    cache = _CACHES.get(key)
+    if cache is None:
+        cache = _CACHES[key] = ClusterCache()
+    return cache
 
 
 def forget_cache(conn: Connection) -> None:

@@ -178,16 +178,14 @@ def store_batch(engine: Engine, settings: Settings, items: list[RawItem], report
     write_batch(engine, compute_batch(engine, settings, items, report), report)
 
 
-def all_batches(
-    documents: Iterable[Document], settings: Settings, report: IngestReport
-) -> Iterator[list[RawItem]]:
-    """Batches of raw items across documents; warnings and OPML subscriptions are handled on the way."""
+def all_items(documents: Iterable[Document], report: IngestReport) -> Iterator[RawItem]:
+    """Every raw item across documents; warnings and OPML subscriptions are handled on the way."""
     for doc in documents:
         for warning in doc.warnings:
             report.add_error(doc.origin, warning)
         if doc.feeds:
             report.pending_feeds.extend(doc.feeds)
-        yield from batched(doc.items, settings.batch_size)
+        yield from doc.items
 
 
 def ingest_sources(
@@ -199,7 +197,7 @@ def ingest_sources(
     the model work (which releases the GIL) overlaps the database work on the second core.
     """
     report = IngestReport()
-    batches = all_batches(load_documents(sources, settings, report), settings, report)
+    batches = batched(all_items(load_documents(sources, settings, report), report), settings.batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-enrich") as pool:
         ahead: Future[ComputedBatch] | None = None
         ahead_items: list[RawItem] = []

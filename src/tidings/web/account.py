@@ -1,0 +1,85 @@
+"""A reader's own account data: controls, password, data export and deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from tidings.auth import hash_password
+from tidings.rank import FEATURES, UserControls
+from tidings.store import users as user_repo
+from tidings.store.tables import api_tokens, events, follows, mutes, read_state, story_reads, user_sources, users
+from tidings.store.util import iso
+from tidings.web.api import queries as api_queries
+
+WEIGHT_RANGE = (-10.0, 10.0)
+
+
+def stored_controls(conn: Connection, user_id: int) -> dict[str, Any]:
+    """The user's controls JSON (users.controls), {} when unset."""
+    row = conn.execute(select(users.c.controls).where(users.c.id == user_id)).first()
+    return dict(row[0] or {}) if row else {}
+
+
+def save_controls(engine: Engine, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge changes into the user's controls after validating them; raises ValueError."""
+    with engine.begin() as conn:
+        merged = {**stored_controls(conn, user_id), **changes}
+        validate_controls(merged)
+        user_repo.set_user_fields(conn, user_id, {"controls": merged})
+    return merged
+
+
+def validate_controls(controls: dict[str, Any]) -> None:
+    """Raise ValueError when controls would not build a UserControls or name unknown signals."""
+    disabled = controls.get("disabled", [])
+    weights = controls.get("weights", {})
+    unknown = [s for s in [*disabled, *weights] if s not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown signal {unknown[0]!r}")
+    if any(not WEIGHT_RANGE[0] <= float(w) <= WEIGHT_RANGE[1] for w in weights.values()):
+        raise ValueError("weights are between -10 and 10")
+    options = {k: controls[k] for k in ("source_cap", "topic_cap", "mmr_lambda", "exploration_share") if k in controls}
+    UserControls(**options)
+
+
+def change_password(engine: Engine, user_id: int, new_password: str) -> None:
+    """Store a new password hash; raises ValueError when the password is too short or long."""
+    hashed = hash_password(new_password)
+    with engine.begin() as conn:
+        user_repo.set_user_fields(conn, user_id, {"password_hash": hashed})
+
+
+def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
+    """Everything stored about a reader, as JSON-ready data (no password or token hashes)."""
+    with engine.connect() as conn:
+        account = user_repo.get_user(conn, user_id) or {}
+        own_events = [
+            {
+                "article_id": e["article_id"],
+                "story_id": e["story_id"],
+                "kind": e["kind"],
+                "dwell_seconds": e["dwell_seconds"],
+                "at": iso(e["created_at"]),
+            }
+            for e in user_repo.list_events(conn, user_id, limit=1_000_000)
+        ]
+        return {
+            "user": {"id": user_id, "name": account.get("name"), "created_at": iso(account.get("created_at"))},
+            "controls": account.get("controls") or {},
+            "profile": account.get("profile"),
+            "follows": user_repo.list_targets(conn, user_id, "follow"),
+            "mutes": user_repo.list_targets(conn, user_id, "mute"),
+            "sources": api_queries.user_sources_json(conn, user_id),
+            "tokens": api_queries.list_tokens(conn, user_id),
+            "events": own_events,
+        }
+
+
+def delete_account(engine: Engine, user_id: int) -> None:
+    """Delete a reader and every row that belongs to them."""
+    with engine.begin() as conn:
+        for table in (events, follows, mutes, api_tokens, story_reads, user_sources, read_state):
+            conn.execute(delete(table).where(table.c.user_id == user_id))
+        conn.execute(delete(users).where(users.c.id == user_id))

@@ -1,0 +1,142 @@
+"""Helpers shared by the Google Reader and Fever endpoints: parameters, login throttling, content, ranking."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from tidings.config import Settings
+from tidings.extract.sanitize import sanitize_html
+from tidings.service.feed import feed_for
+from tidings.store.users import NotFoundError
+from tidings.store.util import as_utc
+from tidings.web.compat import queries
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_FIELDS = 2000
+FOR_YOU_DEPTH = 200
+
+
+class BodyTooLargeError(Exception):
+    """A request body over MAX_BODY_BYTES."""
+
+
+class Params:
+    """Query-string and form fields of a request, merged (form values after query values), multi-valued."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of key, or default."""
+        return next((v for k, v in self.pairs if k == key), default)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of key."""
+        return [v for k, v in self.pairs if k == key]
+
+    def has(self, key: str) -> bool:
+        """True when key is present (even empty, as in `?api`)."""
+        return any(k == key for k, _ in self.pairs)
+
+    def get_int(self, key: str, default: int, low: int, high: int) -> int:
+        """An integer field clamped to [low, high]; default when absent; ValueError when not a number."""
+        raw = self.get(key)
+        if raw is None or not raw.strip():
+            return default
+        return max(low, min(high, int(raw.strip())))
+
+
+async def read_params(request: Request) -> Params:
+    """The merged query and urlencoded (or multipart) form fields; raises BodyTooLargeError."""
+    pairs = [(k, v) for k, v in request.query_params.multi_items()]
+    content_type = request.headers.get("content-type", "")
+    if request.method != "POST":
+        return Params(pairs)
+    if content_type.startswith("multipart/form-data"):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY_BYTES)
+        pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        return Params(pairs)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+    text = body.decode("utf-8", errors="replace")
+    pairs += parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    return Params(pairs)
+
+
+class FailureLimiter:
+    """Blocks a client after `limit` failed logins within `window` seconds (successes do not count)."""
+
+    def __init__(self, limit: int = 10, window: float = 300.0, max_keys: int = 10_000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._fails: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def is_blocked(self, key: str) -> bool:
+        """True when key has used up its failures in the current window."""
+        with self._lock:
+            recent = [t for t in self._fails.get(key, []) if time.monotonic() - t < self.window]
+            self._fails[key] = recent
+            return len(recent) >= self.limit
+
+    def record_failure(self, key: str) -> None:
+        """Count one failed attempt for key."""
+        with self._lock:
+            self._fails.setdefault(key, []).append(time.monotonic())
+            if len(self._fails) > self.max_keys:
+                self._fails.pop(next(iter(self._fails)))
+
+    def reset(self) -> None:
+        """Forget every failure (tests)."""
+        with self._lock:
+            self._fails.clear()
+
+
+def client_key(request: Request) -> str:
+    """The throttling key of a request: the peer address."""
+    return request.client.host if request.client else "unknown"
+
+
+def item_html(row: dict[str, Any]) -> str:
+    """Display-safe HTML of an article: its sanitised HTML, else its text as escaped paragraphs."""
+    cleaned = sanitize_html(row.get("html") or "", row.get("url"))
+    if cleaned.strip():
+        return cleaned
+    paragraphs = [p.strip() for p in (row.get("text") or "").split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def epoch_seconds(value: datetime | None) -> int:
+    """Seconds since the epoch (0 when unknown)."""
+    when = as_utc(value)
+    return int(when.timestamp()) if when else 0
+
+
+def epoch_micros(value: datetime | None) -> int:
+    """Microseconds since the epoch (0 when unknown)."""
+    when = as_utc(value)
+    return int(when.timestamp() * 1_000_000) if when else 0
+
+
+def ranked_ids(engine: Engine, settings: Settings, user_id: int, name: str) -> list[int]:
+    """The user's For you feed (ranked, one article per story) restricted to articles they can see."""
+    try:
+        _, result = feed_for(engine, settings, name, FOR_YOU_DEPTH)
+    except NotFoundError:
+        return []
+    ids = [int(it.article_id) for it in result.items if str(it.article_id).isdigit()]
+    with engine.connect() as conn:
+        return queries.filter_ids(conn, user_id, ids, queries.Window())

@@ -1,0 +1,142 @@
+"""Credentials of the reader-app APIs: Google Reader login tokens, edit tokens and Fever API keys.
+
+Google Reader: ClientLogin checks the password (argon2) and issues an ordinary API token named "greader"
+(stored hashed in api_tokens, revocable in the settings). The edit token T is an HMAC of that token's
+stored hash, so it needs no storage and dies with the login token.
+
+Fever: clients send api_key = md5("name:password"). We cannot derive it from the argon2 hash, so the
+user enables Fever by giving their password once (set_fever_password); we store sha256("fever:" + key)
+in api_tokens under the name "fever". The "fever:" prefix keeps the weak md5 key from also working as a
+Bearer token on the REST API, and storing it as a token lets the user see and revoke it like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from tidings.auth import verify_password
+from tidings.store import users as user_repo
+from tidings.store.tables import api_tokens, users
+from tidings.store.util import utcnow
+from tidings.web.api import queries as api_queries
+
+GREADER_TOKEN_NAME = "greader"
+FEVER_TOKEN_NAME = "fever"
+EDIT_TOKEN_CHARS = 57  # the length FreshRSS and Google used
+MAX_SECRET_CHARS = 512
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def login(engine: Engine, name: str, password: str) -> tuple[dict[str, Any], str] | None:
+    """(user, a new "greader" token) when name and password match, else None."""
+    if not name or len(name) > 64 or len(password) > MAX_SECRET_CHARS:
+        return None
+    with engine.connect() as conn:
+        user = user_repo.get_user_by_name(conn, name.strip())
+    if user is None or not verify_password(user.get("password_hash"), password):
+        return None
+    with engine.begin() as conn:
+        _, token = user_repo.create_token(conn, int(user["id"]), GREADER_TOKEN_NAME)
+    return user, token
+
+
+def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
+    """{"user_id", "name", "token_hash"} for a live token, else None (throttles last-used writes)."""
+    if not token or len(token) > MAX_SECRET_CHARS:
+        return None
+    with engine.connect() as conn:
+        row = api_queries.find_live_token(conn, token)
+    if row is None or row["name"] == FEVER_TOKEN_NAME:
+        return None
+    if api_queries.is_stale_use(row.get("last_used")):
+        api_queries.touch_token(engine, int(row["id"]))
+    return {"user_id": int(row["user_id"]), "name": str(row["user_name"]), "token_hash": row["token_hash"]}
+
+
+def edit_token(token_hash: str) -> str:
+    """The action token T for a login token (deterministic, unguessable without the token)."""
+    digest = hmac.new(token_hash.encode(), b"tidings-greader-edit-token", hashlib.sha256).hexdigest()
+    return digest[:EDIT_TOKEN_CHARS]
+
+
+def is_valid_edit_token(token_hash: str, presented: str | None) -> bool:
+    """True when presented is the action token of this login."""
+    return bool(presented) and hmac.compare_digest(edit_token(token_hash), (presented or "").strip())
+
+
+def fever_key(name: str, password: str) -> str:
+    """The key Fever clients send: md5 of "name:password" in lowercase hex."""
+    return hashlib.md5(f"{name}:{password}".encode()).hexdigest()  # noqa: S324 - fixed by the Fever protocol
+
+
+def fever_hash(api_key: str) -> str:
+    """The stored form of a Fever key (domain-separated so it never matches a REST token hash)."""
+    return user_repo.hash_token(f"{FEVER_TOKEN_NAME}:{api_key.strip().lower()}")
+
+
+def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
+    """Enable Fever for a user after checking their password; replaces any older key; returns the key.
+
+    Raises ValueError when the password is wrong and LookupError when there is no such user.
+    """
+    with engine.begin() as conn:
+        user = user_repo.get_user(conn, user_id)
+        if user is None:
+            raise LookupError(f"no user with id {user_id}")
+        if not verify_password(user.get("password_hash"), password):
+            raise ValueError("wrong password")
+        revoke_fever(conn, user_id)
+        key = fever_key(str(user["name"]), password)
+        conn.execute(
+            insert(api_tokens).values(
+                user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=fever_hash(key), created_at=utcnow()
+            )
+        )
+    return key
+
+
+def revoke_fever(conn: Any, user_id: int) -> int:
+    """Revoke the user's Fever keys; returns how many were live."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(
+            api_tokens.c.user_id == user_id,
+            api_tokens.c.name == FEVER_TOKEN_NAME,
+            api_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def disable_fever(engine: Engine, user_id: int) -> int:
+    """Turn Fever off for a user (revoke their keys)."""
+    with engine.begin() as conn:
+        return revoke_fever(conn, user_id)
+
+
+def user_for_fever_key(engine: Engine, api_key: str | None) -> dict[str, Any] | None:
+    """{"user_id", "name"} for a live Fever key, else None."""
+    key = (api_key or "").strip().lower()
+    if not _MD5_HEX.fullmatch(key):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.last_used, users.c.name)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(
+                api_tokens.c.token_hash == fever_hash(key),
+                api_tokens.c.name == FEVER_TOKEN_NAME,
+                api_tokens.c.revoked_at.is_(None),
+            )
+        ).first()
+    if row is None:
+        return None
+    if api_queries.is_stale_use(row.last_used):
+        api_queries.touch_token(engine, int(row.id))
+    return {"user_id": int(row.user_id), "name": str(row.name)}

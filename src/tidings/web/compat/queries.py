@@ -1,0 +1,218 @@
+"""Store queries for the reader-app APIs: a user's visible articles, their read/starred state, and counts.
+
+An article is visible to a user when its source is one of the user's subscriptions (user_sources); every
+query here starts from that join, so another user's feeds and read state never appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, true, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from tidings.store.tables import articles, read_state, sources, user_sources
+from tidings.store.util import utcnow
+from tidings.web.compat.streams import Stream
+
+CATEGORY = func.coalesce(user_sources.c.category, sources.c.category)
+FEED_TITLE = func.coalesce(sources.c.title, sources.c.url)
+ITEM_COLUMNS = (
+    articles.c.id,
+    articles.c.title,
+    articles.c.url,
+    articles.c.byline,
+    articles.c.source,
+    articles.c.source_id,
+    articles.c.sort_time,
+    articles.c.ingested_at,
+    articles.c.html,
+    articles.c.text,
+    articles.c.story_id,
+    FEED_TITLE.label("feed_title"),
+    sources.c.url.label("feed_url"),
+    sources.c.site_url,
+    CATEGORY.label("category"),
+    func.coalesce(read_state.c.is_read, false()).label("is_read"),
+    func.coalesce(read_state.c.is_starred, false()).label("is_starred"),
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Filters on top of a stream: unread only, starred only, and an ingest-time range."""
+
+    unread_only: bool = False
+    starred_only: bool = False
+    newer_than: datetime | None = None
+    older_than: datetime | None = None
+    oldest_first: bool = False
+
+
+def visible(user_id: int, *columns: Any) -> Select[Any]:
+    """SELECT columns FROM the user's visible articles, with their feed and the user's state joined."""
+    joined = (
+        articles.join(
+            user_sources,
+            and_(user_sources.c.source_id == articles.c.source_id, user_sources.c.user_id == user_id),
+        )
+        .join(sources, sources.c.id == articles.c.source_id)
+        .outerjoin(
+            read_state, and_(read_state.c.article_id == articles.c.id, read_state.c.user_id == user_id)
+        )
+    )
+    return select(*columns).select_from(joined)
+
+
+def unread_clause() -> ColumnElement[bool]:
+    """True for articles the user has not read (no state row counts as unread)."""
+    return or_(read_state.c.is_read.is_(None), read_state.c.is_read == false())
+
+
+def stream_clause(stream: Stream) -> ColumnElement[bool]:
+    """The WHERE clause selecting a stream's articles (for-you is ranked elsewhere and not filtered here)."""
+    if stream.kind == "starred":
+        return read_state.c.is_starred == true()
+    if stream.kind == "read":
+        return read_state.c.is_read == true()
+    if stream.kind == "label":
+        return CATEGORY == stream.value
+    if stream.kind == "feed":
+        if stream.value.isdigit():
+            return articles.c.source_id == int(stream.value)
+        return sources.c.url == stream.value
+    return true()
+
+
+def window_clauses(window: Window) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a window."""
+    clauses: list[ColumnElement[bool]] = []
+    if window.unread_only:
+        clauses.append(unread_clause())
+    if window.starred_only:
+        clauses.append(read_state.c.is_starred == true())
+    if window.newer_than is not None:
+        clauses.append(articles.c.ingested_at >= window.newer_than)
+    if window.older_than is not None:
+        clauses.append(articles.c.ingested_at < window.older_than)
+    return clauses
+
+
+def list_stream_ids(
+    conn: Connection, user_id: int, stream: Stream, window: Window, limit: int, offset: int = 0
+) -> list[int]:
+    """Ids of a stream's articles, newest first (or oldest first), one page."""
+    order = (articles.c.sort_time, articles.c.id)
+    ordering = [c.asc() for c in order] if window.oldest_first else [c.desc() for c in order]
+    query = (
+        visible(user_id, articles.c.id)
+        .where(stream_clause(stream), *window_clauses(window))
+        .order_by(*ordering)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def filter_ids(conn: Connection, user_id: int, ids: list[int], window: Window) -> list[int]:
+    """The ids (in the given order) that are visible to the user and pass the window."""
+    if not ids:
+        return []
+    query = visible(user_id, articles.c.id).where(articles.c.id.in_(ids), *window_clauses(window))
+    kept = {int(r[0]) for r in conn.execute(query)}
+    return [i for i in ids if i in kept]
+
+
+def load_items(conn: Connection, user_id: int, ids: list[int]) -> list[dict[str, Any]]:
+    """Visible articles with their feed and state, in the order of ids (invisible ids are dropped)."""
+    if not ids:
+        return []
+    rows = conn.execute(visible(user_id, *ITEM_COLUMNS).where(articles.c.id.in_(ids))).mappings()
+    by_id = {int(r["id"]): dict(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def set_state(conn: Connection, user_id: int, ids: list[int], field: str, value: bool) -> int:
+    """Set is_read or is_starred on the user's visible articles among ids; returns how many were visible."""
+    if field not in ("is_read", "is_starred"):
+        raise ValueError(f"unknown state field {field!r}")
+    mine = filter_ids(conn, user_id, ids, Window())
+    if not mine:
+        return 0
+    now = utcnow()
+    existing = {
+        int(r[0])
+        for r in conn.execute(
+            select(read_state.c.article_id).where(
+                read_state.c.user_id == user_id, read_state.c.article_id.in_(mine)
+            )
+        )
+    }
+    if existing:
+        conn.execute(
+            update(read_state)
+            .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(existing))
+            .values({field: value, "updated_at": now})
+        )
+    fresh = [
+        {"user_id": user_id, "article_id": i, "is_read": False, "is_starred": False, "updated_at": now}
+        | {field: value}
+        for i in mine
+        if i not in existing
+    ]
+    if fresh:
+        conn.execute(insert(read_state), fresh)
+    return len(mine)
+
+
+def mark_stream_read(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> int:
+    """Mark the user's unread articles of a stream read (only those ingested before `before`, if given)."""
+    window = Window(unread_only=True, older_than=before)
+    query = visible(user_id, articles.c.id).where(stream_clause(stream), *window_clauses(window))
+    ids = [int(r[0]) for r in conn.execute(query)]
+    return set_state(conn, user_id, ids, "is_read", True) if ids else 0
+
+
+def unread_counts(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """Per subscribed feed: its category, unread count and newest ingest time of an unread article."""
+    query = (
+        visible(
+            user_id,
+            articles.c.source_id,
+            CATEGORY.label("category"),
+            func.count().label("count"),
+            func.max(articles.c.ingested_at).label("newest"),
+        )
+        .where(unread_clause())
+        .group_by(articles.c.source_id, CATEGORY)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def state_ids(conn: Connection, user_id: int, field: str, value: bool) -> list[int]:
+    """Ids of visible articles whose state field (is_read / is_starred, missing row = False) equals value."""
+    column = func.coalesce(getattr(read_state.c, field), false())
+    query = visible(user_id, articles.c.id).where(column == value).order_by(articles.c.id)
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def newest_ingest(conn: Connection, user_id: int) -> datetime | None:
+    """When the newest visible article was stored (the reader apps' "last refreshed")."""
+    value = conn.execute(visible(user_id, func.max(articles.c.ingested_at))).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def item_page(
+    conn: Connection, user_id: int, where: list[ColumnElement[bool]], newest_first: bool, limit: int
+) -> list[dict[str, Any]]:
+    """Visible articles ordered by id (Fever pages by id), with their feed and state."""
+    order = articles.c.id.desc() if newest_first else articles.c.id.asc()
+    query = visible(user_id, *ITEM_COLUMNS).where(*where).order_by(order).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count_visible(conn: Connection, user_id: int) -> int:
+    """How many articles the user can see."""
+    return int(conn.execute(visible(user_id, func.count())).scalar_one())

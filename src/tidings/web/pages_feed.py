@@ -1,0 +1,239 @@
+"""For you: ranked story cards, their actions, "Why this?" with signal switches, and what was hidden."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from tidings.rank import DEFAULT_WEIGHTS, FEATURES, FeedItem, FeedResult
+from tidings.service.feed import RateLimitedError, feed_for, record_event
+from tidings.service.users import change_target
+from tidings.store import users as user_repo
+from tidings.store.users import NotFoundError
+from tidings.web import account, queries
+from tidings.web.csrf import require_csrf
+from tidings.web.pages_common import redirect, render, require_user, safe_next, wants_json
+from tidings.web.session import WebUser
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+PAGE_SIZE = 20
+MAX_PAGES = 10
+WHY_DEPTH = 100
+EVENT_ACTIONS = {"like": "liked", "save": "saved", "hide": "hidden", "more": "more", "fewer": "fewer"}
+SIGNAL_LABELS = {
+    "sim_long": "Similar to your long-term reading",
+    "sim_short": "Similar to your recent reading",
+    "sim_item": "Like one article you read",
+    "negative": "Like things you hid",
+    "follow_topic": "Topics you follow",
+    "follow_entity": "People and places you follow",
+    "follow_source": "Sources you follow",
+    "follow_story": "Stories you follow",
+    "follow_keyword": "Keywords you follow",
+    "topic_affinity": "Topics you often read",
+    "entity_affinity": "People you often read about",
+    "source_affinity": "Sources you often read",
+    "freshness": "Freshness",
+    "story_size": "Many sources cover it",
+    "story_velocity": "Fast-growing stories",
+    "popularity": "Popular with other readers",
+    "seen": "Already shown",
+    "read": "Already read",
+}
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGES)]
+
+
+def top_reason(item: FeedItem) -> str:
+    """The chip text: the largest positive reason (exploration picks say so)."""
+    if item.is_exploration:
+        return "Something new to explore"
+    positive = [r for r in item.reasons if r.contribution > 0]
+    return positive[0].detail if positive else "Latest news"
+
+
+def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]:
+    """Cards for feed items: the ranking's fields plus time, sources, key points and topics."""
+    ids = [int(it.article_id) for it in items]
+    story_ids = [int(it.story_id) for it in items if it.story_id is not None]
+    with request.app.state.engine.connect() as conn:
+        details = queries.card_details(conn, ids)
+        sources = queries.story_sources(conn, story_ids)
+    cards = []
+    for it in items:
+        extra = details.get(int(it.article_id), {})
+        story_sources = sources.get(int(it.story_id), []) if it.story_id is not None else []
+        cards.append(
+            {
+                "item": it,
+                "id": int(it.article_id),
+                "source": extra.get("source") or it.source,
+                "sources": story_sources[:3],
+                "more_sources": max(it.other_sources, len(story_sources) - 1),
+                "time": extra.get("sort_time"),
+                "standfirst": extra.get("standfirst"),
+                "key_points": list(extra.get("key_points") or [])[:3],
+                "topic": (extra.get("topics") or [None])[0],
+                "chip": top_reason(it),
+            }
+        )
+    return cards
+
+
+def ranked(request: Request, user: WebUser, limit: int) -> tuple[dict[str, Any], FeedResult]:
+    """The reader's feed (JSON and result) with `limit` items."""
+    return feed_for(request.app.state.engine, request.app.state.settings, user.name, limit=limit)
+
+
+@router.get("/for-you")
+async def for_you(request: Request, page: PageNumber = 1) -> Response:
+    """The personalised feed, one card per story, paginated."""
+    user = require_user(request)
+    if not user.onboarded:
+        return redirect("/welcome")
+    data, result = await run_in_threadpool(ranked, request, user, page * PAGE_SIZE)
+    items = result.items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    cards = await run_in_threadpool(build_cards, request, items)
+    settings = request.app.state.settings
+    context = {
+        "cards": cards,
+        "page": page,
+        "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
+        "widened_days": round(data["window_hours"] / 24) if data["window_hours"] > settings.window_hours else 0,
+        "anchored": result.window_anchored,
+        "as_of": result.as_of,
+        "hidden_count": len(result.hidden),
+        "here": request.url.path + (f"?page={page}" if page > 1 else ""),
+    }
+    return render(request, "for_you.html", context)
+
+
+@router.get("/why/{article_id}")
+async def why(request: Request, article_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """The full score breakdown of one card, with a switch per signal."""
+    user = require_user(request)
+    _, result = await run_in_threadpool(ranked, request, user, WHY_DEPTH)
+    item = next((it for it in result.items if int(it.article_id) == article_id), None)
+    hidden = next((h for h in result.hidden if int(h.article_id) == article_id), None)
+    with request.app.state.engine.connect() as conn:
+        controls = account.stored_controls(conn, user.id)
+        rows = queries.article_rows(conn, [article_id])
+    if not rows:
+        raise HTTPException(status_code=404, detail="No such article.")
+    context = {
+        "article": rows[0],
+        "item": item,
+        "hidden": hidden,
+        "signals": signal_rows(controls),
+        "labels": SIGNAL_LABELS,
+        "here": request.url.path,
+    }
+    return render(request, "why.html", context)
+
+
+def signal_rows(controls: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each ranking signal with its label, on/off state and effective weight."""
+    disabled = set(controls.get("disabled") or [])
+    weights = dict(controls.get("weights") or {})
+    return [
+        {
+            "name": name,
+            "label": SIGNAL_LABELS.get(name, name),
+            "on": name not in disabled,
+            "weight": float(weights.get(name, DEFAULT_WEIGHTS[name])),
+            "default": DEFAULT_WEIGHTS[name],
+        }
+        for name in FEATURES
+    ]
+
+
+@router.post("/controls/signals")
+async def save_signals(request: Request) -> Response:
+    """Save the signal switches (and weights, when sent) into the reader's controls."""
+    user = require_user(request)
+    form = await request.form()
+    on = {str(v) for v in form.getlist("on")}
+    changes: dict[str, Any] = {"disabled": [s for s in FEATURES if s not in on]}
+    weights = {}
+    for name in FEATURES:
+        raw = form.get(f"w_{name}")
+        if isinstance(raw, str) and raw.strip():
+            try:
+                value = float(raw)
+            except ValueError:
+                raise HTTPException(status_code=422, detail=f"The weight of {name} is not a number.") from None
+            if value != DEFAULT_WEIGHTS[name]:
+                weights[name] = value
+    if any(f"w_{n}" in form for n in FEATURES):
+        changes["weights"] = weights
+    try:
+        await run_in_threadpool(account.save_controls, request.app.state.engine, user.id, changes)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    next_value = form.get("next")
+    return redirect(safe_next(next_value if isinstance(next_value, str) else None, "/settings"), "controls")
+
+
+@router.get("/hidden")
+async def hidden_page(request: Request) -> Response:
+    """What mutes, hides and diversity caps removed from the feed, with the rule that removed each."""
+    user = require_user(request)
+    _, result = await run_in_threadpool(ranked, request, user, PAGE_SIZE * 2)
+    with request.app.state.engine.connect() as conn:
+        mutes = user_repo.list_targets(conn, user.id, "mute")
+    return render(request, "hidden.html", {"hidden": result.hidden, "mutes": mutes, "here": "/hidden"})
+
+
+ActionField = Annotated[str, Form(max_length=32)]
+ArticleField = Annotated[int, Form(ge=1, le=2**62)]
+TargetField = Annotated[str, Form(max_length=520)]
+
+
+@router.post("/act")
+def act(
+    request: Request, article_id: ArticleField, action: ActionField, value: TargetField = "", next: TargetField = "/"
+) -> Response:
+    """A card action: like, save, hide, more or fewer like this (events), or mute its source or topic."""
+    user = require_user(request)
+    engine, settings = request.app.state.engine, request.app.state.settings
+    if action in EVENT_ACTIONS:
+        try:
+            record_event(engine, settings, user.name, article_id, action)
+        except RateLimitedError:
+            raise HTTPException(status_code=429, detail="Too many actions at once; slow down.") from None
+        except NotFoundError:
+            raise HTTPException(status_code=404, detail="No such article.") from None
+        note = EVENT_ACTIONS[action]
+    elif action in ("mute_source", "mute_topic") and value.strip():
+        apply_target(user, engine, "mute", f"{action.removeprefix('mute_')}:{value}")
+        note = "muted"
+    else:
+        raise HTTPException(status_code=422, detail="Unknown action.")
+    return done(request, next, note)
+
+
+@router.post("/targets")
+def targets(request: Request, action: ActionField, target: TargetField, next: TargetField = "/") -> Response:
+    """Follow, unfollow, mute or unmute a target such as topic:North Korea."""
+    user = require_user(request)
+    if action not in ("follow", "unfollow", "mute", "unmute"):
+        raise HTTPException(status_code=422, detail="Unknown action.")
+    apply_target(user, request.app.state.engine, action, target)
+    return done(request, next, f"{action}ed" if action.endswith("w") else f"{action}d")
+
+
+def apply_target(user: WebUser, engine: Any, action: str, target: str) -> None:
+    """Change a follow or mute, turning bad targets into 422."""
+    try:
+        change_target(engine, user.name, action, target)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+def done(request: Request, next_path: str, note: str) -> Response:
+    """JSON for scripts, else a redirect back with a note."""
+    if wants_json(request):
+        return JSONResponse({"ok": True, "note": note})
+    return redirect(safe_next(next_path), note)

@@ -1,0 +1,259 @@
+"""Store reads the pages need that the store layer lacks: cards, topics, story reads, search filters, mix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from tidings.store.search import search_articles
+from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
+from tidings.store.util import as_utc, utcnow
+
+RECENT_SCAN = 3000
+READING_KINDS = ("click", "read", "like", "save")
+MIX_DAYS = 30
+
+
+def topics_of(row: dict[str, Any]) -> list[str]:
+    """An article's topics: the enrichment's, else the publisher's tags."""
+    return [str(t) for t in (row.get("topics") or row.get("tags") or [])]
+
+
+def popular_topics(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
+    """The most common topics among enriched topics and the publishers' tags of recent articles."""
+    counts: Counter[str] = Counter()
+    for topic, n in conn.execute(
+        select(article_topics.c.topic, func.count())
+        .group_by(article_topics.c.topic)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ):
+        counts[str(topic)] += int(n)
+    recent = conn.execute(
+        select(articles.c.tags).order_by(articles.c.sort_time.desc()).limit(RECENT_SCAN)
+    ).scalars()
+    for tags in recent:
+        counts.update(str(t) for t in dict.fromkeys(tags or []) if str(t).strip())
+    return counts.most_common(limit)
+
+
+def popular_sources(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
+    """Publisher names by how many articles they have."""
+    rows = conn.execute(
+        select(articles.c.source, func.count())
+        .where(articles.c.source.is_not(None))
+        .group_by(articles.c.source)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    return [(str(s), int(n)) for s, n in rows]
+
+
+def card_details(conn: Connection, article_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Article id -> what a card shows beyond the ranking: time, standfirst, key points, topics, source."""
+    if not article_ids:
+        return {}
+    rows = conn.execute(
+        select(
+            articles.c.id,
+            articles.c.sort_time,
+            articles.c.standfirst,
+            articles.c.source,
+            articles.c.tags,
+            articles.c.story_id,
+            enrichments.c.key_points,
+            enrichments.c.topics,
+        )
+        .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
+        .where(articles.c.id.in_(article_ids))
+    ).mappings()
+    return {
+        int(r["id"]): {**dict(r), "sort_time": as_utc(r["sort_time"]), "topics": topics_of(dict(r))}
+        for r in rows
+    }
+
+
+def story_sources(conn: Connection, story_ids: list[int]) -> dict[int, list[str]]:
+    """Story id -> its distinct sources, oldest article first."""
+    if not story_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    rows = conn.execute(
+        select(articles.c.story_id, articles.c.source)
+        .where(articles.c.story_id.in_(story_ids))
+        .order_by(articles.c.sort_time, articles.c.id)
+    )
+    for story_id, source in rows:
+        names = out.setdefault(int(story_id), [])
+        if source and source not in names:
+            names.append(source)
+    return out
+
+
+def read_story(conn: Connection, user_id: int, story_id: int, article_ids: list[int]) -> set[int] | None:
+    """Mark a story as seen now; returns the article ids seen on the previous visit (None: first visit)."""
+    row = (
+        conn.execute(
+            select(story_reads).where(story_reads.c.user_id == user_id, story_reads.c.story_id == story_id)
+        )
+        .mappings()
+        .first()
+    )
+    conn.execute(
+        delete(story_reads).where(story_reads.c.user_id == user_id, story_reads.c.story_id == story_id)
+    )
+    conn.execute(
+        insert(story_reads).values(
+            user_id=user_id, story_id=story_id, last_seen_at=utcnow(), seen_article_ids=article_ids
+        )
+    )
+    return {int(i) for i in (row["seen_article_ids"] or [])} if row else None
+
+
+def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """List rows (id, title, source, time, standfirst, tags, topics) for ids, in the given order."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.source,
+            articles.c.sort_time,
+            articles.c.standfirst,
+            articles.c.tags,
+            articles.c.story_id,
+            enrichments.c.topics,
+        )
+        .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
+        .where(articles.c.id.in_(ids))
+    ).mappings()
+    by_id = {int(r["id"]): {**dict(r), "sort_time": as_utc(r["sort_time"])} for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def topic_article_ids(conn: Connection, topic: str, limit: int = 50) -> list[int]:
+    """Newest articles on a topic: the enrichment index, plus publisher tags among recent articles."""
+    ids = [
+        int(i)
+        for i in conn.execute(
+            select(articles.c.id)
+            .join(article_topics, article_topics.c.article_id == articles.c.id)
+            .where(article_topics.c.topic == topic, articles.c.duplicate_of.is_(None))
+            .order_by(articles.c.sort_time.desc())
+            .limit(limit)
+        ).scalars()
+    ]
+    wanted = topic.casefold()
+    recent = conn.execute(
+        select(articles.c.id, articles.c.tags)
+        .where(articles.c.duplicate_of.is_(None))
+        .order_by(articles.c.sort_time.desc())
+        .limit(RECENT_SCAN)
+    )
+    tagged = [int(i) for i, tags in recent if any(str(t).casefold() == wanted for t in tags or [])]
+    return list(dict.fromkeys([*ids, *tagged]))[:limit]
+
+
+def entity_name(conn: Connection, key: str) -> str | None:
+    """The most common display name of an entity key, or None when unknown."""
+    row = conn.execute(
+        select(article_entities.c.name, func.count())
+        .where(article_entities.c.entity_key == key)
+        .group_by(article_entities.c.name)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).first()
+    return str(row[0]) if row else None
+
+
+def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]:
+    """Newest articles mentioning an entity."""
+    return [
+        int(i)
+        for i in conn.execute(
+            select(articles.c.id)
+            .join(article_entities, article_entities.c.article_id == articles.c.id)
+            .where(article_entities.c.entity_key == key, articles.c.duplicate_of.is_(None))
+            .order_by(articles.c.sort_time.desc())
+            .limit(limit)
+        ).scalars()
+    ]
+
+
+def search_filtered(
+    conn: Connection,
+    query: str,
+    source: str | None = None,
+    topic: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 30,
+) -> list[dict[str, Any]]:
+    """Full-text hits filtered by source, topic and date range, best first."""
+    hits = search_articles(conn, query, limit=500)
+    rows = {r["id"]: r for r in article_rows(conn, [int(h["article_id"]) for h in hits])}
+    out = []
+    for hit in hits:
+        row = rows.get(int(hit["article_id"]))
+        if row is None or not matches_filters(row, source, topic, since, until):
+            continue
+        out.append({**row, "score": hit["score"]})
+        if len(out) >= limit:
+            break
+    return out
+
+
+def matches_filters(
+    row: dict[str, Any], source: str | None, topic: str | None, since: datetime | None, until: datetime | None
+) -> bool:
+    """True when an article row passes the search filters."""
+    when = row.get("sort_time")
+    if source and (row.get("source") or "").casefold() != source.casefold():
+        return False
+    if topic and topic.casefold() not in {t.casefold() for t in topics_of(row)}:
+        return False
+    if since and (when is None or when < since):
+        return False
+    return not (until and (when is None or when >= until + timedelta(days=1)))
+
+
+def reading_mix(conn: Connection, user_id: int, days: int = MIX_DAYS, top: int = 6) -> dict[str, Any]:
+    """Shares of the reader's reading (click/read/like/save) by topic and by source over recent days."""
+    since = utcnow() - timedelta(days=days)
+    ids = [
+        int(i)
+        for i in conn.execute(
+            select(events.c.article_id).where(
+                events.c.user_id == user_id,
+                events.c.kind.in_(READING_KINDS),
+                events.c.created_at >= since,
+                events.c.article_id.is_not(None),
+            )
+        ).scalars()
+    ]
+    rows = {r["id"]: r for r in article_rows(conn, list(dict.fromkeys(ids)))}
+    topics: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    for aid in ids:
+        row = rows.get(aid)
+        if row is None:
+            continue
+        sources[row.get("source") or "unknown"] += 1
+        topics.update(topics_of(row)[:1] or ["(no topic)"])
+    return {"events": len(ids), "days": days, "topics": shares(topics, top), "sources": shares(sources, top)}
+
+
+def shares(counts: Counter[str], top: int) -> list[dict[str, Any]]:
+    """The top entries of a counter as {"name", "count", "share"}, the rest folded into "Other"."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    head = counts.most_common(top)
+    rest = total - sum(n for _, n in head)
+    if rest:
+        head.append(("Other", rest))
+    return [{"name": name, "count": n, "share": n / total} for name, n in head]
