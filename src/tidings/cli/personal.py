@@ -40,6 +40,9 @@ def feed(
     show_hidden: Annotated[
         bool, typer.Option("--show-hidden", help="Also list what mutes and caps removed.")
     ] = False,
+    log: Annotated[
+        bool, typer.Option("--log-impressions", help="Record the items shown, for `tidings train`.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The personalised feed for a user, with the reasons for each item."""
@@ -48,7 +51,7 @@ def feed(
         from tidings.store.users import NotFoundError
 
         try:
-            data, _ = feed_for(engine(), settings(), name, limit, as_of)
+            data, _ = feed_for(engine(), settings(), name, limit, as_of, log_impressions=log)
         except (ValueError, NotFoundError) as exc:
             raise UserError(str(exc).strip("'\"")) from None
         if not show_hidden:
@@ -67,7 +70,19 @@ def _render(data: dict[str, Any]) -> None:
         print(f"    hidden: {hidden['title']} ({hidden['rule']})")
 
 
+def train(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report without adopting new weights.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit ranking weights on this instance's logged impressions and clicks (adopted only if they win)."""
+    with cli_errors():
+        from tidings.service.training import train as train_weights
+
+        emit(train_weights(engine(), settings(), dry_run), as_json, lambda d: print(d))
+
+
 def register(app: typer.Typer) -> None:
     """Add the personal commands."""
     app.command()(event)
     app.command()(feed)
+    app.command()(train)

@@ -66,3 +66,22 @@ def _make(action: str) -> Callable[..., None]:
 
     command.__doc__ = f"{action.capitalize()} a topic, entity, source, keyword or story for a user."
     return command
+
+
+@user_app.command("token")
+def user_token(
+    name: str,
+    label: Annotated[str, typer.Option("--name", help="A label for the token.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API token for a user (printed once; only its hash is stored)."""
+    with cli_errors():
+        from tidings.store import users as repo
+
+        with engine().begin() as conn:
+            try:
+                user = repo.require_user(conn, name)
+            except repo.NotFoundError as exc:
+                raise UserError(str(exc).strip("'\"")) from None
+            token_id, token = repo.create_token(conn, int(user["id"]), label)
+        emit({"id": token_id, "name": label, "token": token}, as_json, lambda d: print(d["token"]))

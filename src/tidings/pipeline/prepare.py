@@ -16,6 +16,7 @@ from tidings.ingest.urls import canonicalize_url, host_of
 from tidings.models import ExtractedArticle
 
 TEASER_MAX_CHARS = 600
+LOCAL_SOURCE = "Local files"  # the source of files ingested without a URL
 HASH_MIN_TEXT_CHARS = 200
 _NON_WORD = re.compile(r"\W+", re.UNICODE)
 
@@ -86,7 +87,7 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
     url = article.canonical_url or raw.url
     canonical = canonicalize_url(url) if url and url.startswith(("http://", "https://")) else url
     is_teaser = bool(raw.is_fragment and raw.url and len(article.text) < TEASER_MAX_CHARS)
-    source_name = raw.source_name or article.source or (host_of(raw.url) if raw.url else None)
+    source_name = raw.source_name or article.source or (host_of(raw.url) if raw.url else LOCAL_SOURCE)
     return PreparedArticle(
         raw=raw,
         article=article,

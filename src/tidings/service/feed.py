@@ -62,7 +62,12 @@ def load_controls(conn: Any, user: dict[str, Any]) -> UserControls:
 
 
 def feed_for(
-    engine: Engine, settings: Settings, name: str, limit: int = 20, as_of: datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    limit: int = 20,
+    as_of: datetime | None = None,
+    log_impressions: bool = False,
 ) -> tuple[dict[str, Any], FeedResult]:
     """The contract's feed JSON for user name, and the ranking result behind it."""
     if not 1 <= limit <= 200:
@@ -73,9 +78,21 @@ def feed_for(
         pool = candidate_pool(conn)
     now = clock(settings, as_of)
     hours = window_hours_for(pool.timestamps, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
+    from tidings.service.training import instance_weights, record_impressions
+
+    weights = instance_weights(settings)
     result = build_feed(
-        load_profile(user), controls, pool, now, limit=limit, settings=settings, window_hours=hours
+        load_profile(user),
+        controls,
+        pool,
+        now,
+        limit=limit,
+        settings=settings,
+        window_hours=hours,
+        weights=weights,
     )
+    if log_impressions:
+        record_impressions(engine, int(user["id"]), result, controls, weights)
     data = feed_json(name, result)
     data["window_hours"] = round(hours, 1)
     return data, result

@@ -15,6 +15,7 @@ from tidings.store import open_engine
 from tidings.web import background, pages
 from tidings.web.api import install_api
 from tidings.web.ops import router as ops_router
+from tidings.web.pages_common import install_page_handlers
 
 log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).parent / "ui"
@@ -39,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(pages.router)
     install_api(app)
+    install_page_handlers(app)
     return app

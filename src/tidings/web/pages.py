@@ -1,50 +1,55 @@
-"""Server-rendered pages (Jinja2): latest articles and the article view."""
+"""Server-rendered pages (Jinja2): the home page, and the routers of every other page."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
+from tidings.web import pages_auth, pages_feed, pages_read, pages_settings
+from tidings.web.csrf import require_csrf
+from tidings.web.pages_common import render, templates
+from tidings.web.session import current_web_user
 
-router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "ui" / "templates")
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 PAGE_SIZE = 30
+__all__ = ["router", "templates"]
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, page: int = 1) -> HTMLResponse:
-    """The latest articles, newest first, with feed errors when there are any."""
-    page = max(1, min(page, 10_000))
+def latest_context(request: Request, page: int) -> dict[str, object]:
+    """The latest articles and failing feeds, for anonymous visitors."""
     with request.app.state.engine.connect() as conn:
         items = article_repo.list_latest(conn, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
-    failing = [f for f in feeds if f["error"]]
-    return templates.TemplateResponse(
-        request,
-        "home.html",
-        {
-            "items": items,
-            "page": page,
-            "page_size": PAGE_SIZE,
-            "failing": failing,
-            "feeds": feeds,
-            "status": request.app.state.status,
-        },
-    )
+    return {
+        "items": items,
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "failing": [f for f in feeds if f["error"]],
+        "status": request.app.state.status,
+    }
 
 
-@router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: int) -> HTMLResponse:
-    """One article: clean text, captions, related links and enrichment."""
-    with request.app.state.engine.connect() as conn:
-        row = article_repo.get_article(conn, article_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="no such article")
-    return templates.TemplateResponse(
-        request, "article.html", {"a": article_repo.to_contract(row), "html": row["html"]}
-    )
+@router.get("/")
+async def home(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    """For you when signed in; otherwise the latest articles with a sign-in link."""
+    if current_web_user(request) is not None:
+        return await pages_feed.for_you(request, min(page, pages_feed.MAX_PAGES))
+    context = await run_in_threadpool(latest_context, request, page)
+    return render(request, "home.html", context)
+
+
+@router.get("/latest")
+def latest(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    """The latest articles, newest first (for everyone)."""
+    return render(request, "home.html", latest_context(request, page))
+
+
+router.include_router(pages_auth.router)
+router.include_router(pages_feed.router)
+router.include_router(pages_read.router)
+router.include_router(pages_settings.router)

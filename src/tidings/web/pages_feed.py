@@ -193,7 +193,12 @@ TargetField = Annotated[str, Form(max_length=520)]
 
 @router.post("/act")
 def act(
-    request: Request, article_id: ArticleField, action: ActionField, value: TargetField = "", next: TargetField = "/"
+    request: Request,
+    article_id: ArticleField,
+    action: ActionField,
+    source: TargetField = "",
+    topic: TargetField = "",
+    next: TargetField = "/",
 ) -> Response:
     """A card action: like, save, hide, more or fewer like this (events), or mute its source or topic."""
     user = require_user(request)
@@ -206,8 +211,11 @@ def act(
         except NotFoundError:
             raise HTTPException(status_code=404, detail="No such article.") from None
         note = EVENT_ACTIONS[action]
-    elif action in ("mute_source", "mute_topic") and value.strip():
-        apply_target(user, engine, "mute", f"{action.removeprefix('mute_')}:{value}")
+    elif action == "mute_source" and source.strip():
+        apply_target(user, engine, "mute", f"source:{source}")
+        note = "muted"
+    elif action == "mute_topic" and topic.strip():
+        apply_target(user, engine, "mute", f"topic:{topic}")
         note = "muted"
     else:
         raise HTTPException(status_code=422, detail="Unknown action.")

@@ -1,0 +1,104 @@
+"""Impression logging and `tidings train`: fit the instance's ranking weights on its own clicks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from tidings.config import Settings
+from tidings.rank import FEATURES, FeedResult, UserControls, train_weights
+from tidings.rank.scoring import resolve_weights
+from tidings.store import users as user_repo
+from tidings.store.tables import events
+from tidings.store.util import as_utc, utcnow
+
+POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
+WEIGHTS_FILE = "weights.json"
+
+
+def weights_path(settings: Settings) -> Path:
+    """Where the instance's trained weights live."""
+    return settings.home / WEIGHTS_FILE
+
+
+def instance_weights(settings: Settings) -> dict[str, float] | None:
+    """The adopted trained weights, or None for the defaults (an unreadable file counts as none)."""
+    path = weights_path(settings)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    weights = data.get("weights") if isinstance(data, dict) else None
+    if not isinstance(weights, dict):
+        return None
+    return {k: float(v) for k, v in weights.items() if k in FEATURES and isinstance(v, int | float)}
+
+
+def impression_features(
+    result: FeedResult, controls: UserControls, weights: dict[str, float] | None
+) -> list[dict[str, float]]:
+    """Each item's feature values, recovered exactly from its reasons (contribution / weight)."""
+    w = dict(zip(FEATURES, resolve_weights(weights, controls), strict=True))
+    rows = []
+    for item in result.items:
+        rows.append(
+            {
+                r.signal: r.contribution / w[r.signal]
+                for r in item.reasons
+                if r.signal in w and w[r.signal] != 0.0
+            }
+        )
+    return rows
+
+
+def record_impressions(
+    engine: Engine, user_id: int, result: FeedResult, controls: UserControls, weights: dict[str, float] | None
+) -> int:
+    """Log one impression per shown item, with its features, for later training."""
+    rows = impression_features(result, controls, weights)
+    now = utcnow()
+    with engine.begin() as conn:
+        for item, features in zip(result.items, rows, strict=True):
+            user_repo.record_event(
+                conn, user_id, int(item.article_id), None, "impression", None, features, at=now
+            )
+    return len(rows)
+
+
+def logged_examples(engine: Engine) -> list[tuple[dict[str, float], bool]]:
+    """(features, clicked) for each logged impression: clicked when the reader engaged with it afterwards."""
+    with engine.connect() as conn:
+        shown = conn.execute(
+            select(events.c.user_id, events.c.article_id, events.c.features, events.c.created_at).where(
+                events.c.kind == "impression", events.c.features.is_not(None)
+            )
+        ).all()
+        engaged = conn.execute(
+            select(events.c.user_id, events.c.article_id, events.c.created_at).where(
+                events.c.kind.in_(POSITIVE_KINDS)
+            )
+        ).all()
+    first_engagement: dict[tuple[int, int], Any] = {}
+    for user_id, article_id, at in engaged:
+        key = (user_id, article_id)
+        at = as_utc(at)
+        if key not in first_engagement or at < first_engagement[key]:
+            first_engagement[key] = at
+    out = []
+    for user_id, article_id, features, at in shown:
+        clicked_at = first_engagement.get((user_id, article_id))
+        out.append((dict(features), bool(clicked_at and clicked_at >= as_utc(at))))
+    return out
+
+
+def train(engine: Engine, settings: Settings, dry_run: bool = False) -> dict[str, Any]:
+    """Fit weights on logged impressions; adopt them (weights.json) only when the held-out check wins."""
+    current = instance_weights(settings)
+    weights, report = train_weights(logged_examples(engine), current=current)
+    if report.get("adopted") and not dry_run:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        weights_path(settings).write_text(json.dumps({"weights": weights, "report": report}, indent=2))
+    return {**report, "weights": weights, "path": str(weights_path(settings))}

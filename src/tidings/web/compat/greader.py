@@ -1,0 +1,432 @@
+"""The Google Reader API as FreshRSS and Miniflux serve it: ClientLogin, subscriptions, streams, edit-tag.
+
+Extra: the stream `user/-/label/For you` holds Tidings' ranked, story-deduplicated feed in ranked order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+
+from tidings.config import Settings
+from tidings.store.util import utcnow
+from tidings.web.api import queries as api_queries
+from tidings.web.compat import keys, queries
+from tidings.web.compat.common import (
+    FailureLimiter,
+    Params,
+    client_key,
+    epoch_micros,
+    epoch_seconds,
+    item_html,
+    ranked_ids,
+    read_params,
+)
+from tidings.web.compat.queries import Window
+from tidings.web.compat.streams import (
+    FOR_YOU,
+    FOR_YOU_LABEL,
+    KEPT_UNREAD,
+    READ,
+    READING_LIST,
+    STARRED,
+    Stream,
+    format_item_id,
+    label_id,
+    normalise_stream_id,
+    parse_epoch,
+    parse_item_ids,
+    parse_stream,
+)
+
+PREFIX = "/reader/api/0"
+MAX_IDS = 10_000
+MAX_CONTENTS = 1000
+MAX_EDIT_IDS = 10_000
+LOGIN_FAILURES = FailureLimiter(limit=10, window=300.0)
+router = APIRouter(include_in_schema=False)
+
+
+class ReaderError(Exception):
+    """A plain-text error answer, as Google Reader servers give."""
+
+    def __init__(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(text)
+        self.status, self.text, self.headers = status, text, headers
+
+
+@dataclass(frozen=True)
+class Call:
+    """An authenticated Reader request: who, the login token's hash, the fields, the app's engine."""
+
+    user_id: int
+    name: str
+    token_hash: str
+    params: Params
+    engine: Engine
+    settings: Settings
+
+
+async def handle_reader_error(request: Request, exc: Exception) -> Response:
+    """ReaderError -> its plain-text response."""
+    assert isinstance(exc, ReaderError)
+    return PlainTextResponse(exc.text, status_code=exc.status, headers=exc.headers)
+
+
+def unauthorized(bad_token: bool = False) -> ReaderError:
+    """The 401 answer (with Google-Bad-Token when an edit token was missing or wrong)."""
+    return ReaderError(401, "Unauthorized!", {"Google-Bad-Token": "true"} if bad_token else None)
+
+
+def auth_token(request: Request) -> str:
+    """The token of `Authorization: GoogleLogin auth=TOKEN` (empty when absent)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() != "googlelogin":
+        return ""
+    rest = rest.strip()
+    return rest[len("auth=") :].strip() if rest.lower().startswith("auth=") else ""
+
+
+async def authorise(request: Request, edit: bool = False) -> Call:
+    """The authenticated call; 401 without a live token, or (for edits) without the right T token."""
+    params = await read_params(request)
+    engine: Engine = request.app.state.engine
+    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request))
+    if found is None:
+        raise unauthorized()
+    if edit and not keys.is_valid_edit_token(found["token_hash"], params.get("T")):
+        raise unauthorized(bad_token=True)
+    return Call(found["user_id"], found["name"], found["token_hash"], params, engine, request.app.state.settings)
+
+
+def bad_request(message: str) -> ReaderError:
+    """A 400 answer."""
+    return ReaderError(400, message)
+
+
+# --- login and account ------------------------------------------------------------------------------
+
+
+@router.api_route("/accounts/ClientLogin", methods=["GET", "POST"])
+async def client_login(request: Request) -> Response:
+    """Email + Passwd -> SID/LSID/Auth lines; the Auth value is a new API token named "greader"."""
+    params = await read_params(request)
+    who = client_key(request)
+    if LOGIN_FAILURES.is_blocked(who):
+        return PlainTextResponse("Error=TooManyAttempts\n", status_code=429, headers={"Retry-After": "300"})
+    found = await run_in_threadpool(
+        keys.login, request.app.state.engine, params.get("Email") or "", params.get("Passwd") or ""
+    )
+    if found is None:
+        LOGIN_FAILURES.record_failure(who)
+        return PlainTextResponse("Error=BadAuthentication\n", status_code=401)
+    _, token = found
+    return PlainTextResponse(f"SID={token}\nLSID=null\nAuth={token}\n")
+
+
+@router.get(PREFIX + "/token")
+async def get_token(request: Request) -> Response:
+    """The short-lived action token T that edits must carry."""
+    call = await authorise(request)
+    return PlainTextResponse(keys.edit_token(call.token_hash) + "\n")
+
+
+@router.get(PREFIX + "/user-info")
+async def user_info(request: Request) -> Response:
+    """Who is signed in."""
+    call = await authorise(request)
+    uid = str(call.user_id)
+    return JSONResponse(
+        {"userId": uid, "userName": call.name, "userProfileId": uid, "userEmail": call.name}
+    )
+
+
+# --- subscriptions, tags, counts --------------------------------------------------------------------
+
+
+def subscriptions_json(call: Call) -> dict[str, Any]:
+    """The user's feeds with their folders."""
+    with call.engine.connect() as conn:
+        rows = api_queries.list_user_sources(conn, call.user_id)
+    subs = []
+    for r in rows:
+        category = r.get("category")
+        subs.append(
+            {
+                "id": f"feed/{r['id']}",
+                "title": r.get("title") or r["url"],
+                "categories": [{"id": label_id(category), "label": category}] if category else [],
+                "url": r["url"],
+                "htmlUrl": r.get("site_url") or r["url"],
+                "iconUrl": "",
+            }
+        )
+    return {"subscriptions": subs}
+
+
+@router.get(PREFIX + "/subscription/list")
+async def subscription_list(request: Request) -> Response:
+    """The user's subscriptions."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(subscriptions_json, call))
+
+
+def tags_json(call: Call) -> dict[str, Any]:
+    """Starred, the user's folders, and the For you tag."""
+    with call.engine.connect() as conn:
+        rows = api_queries.list_user_sources(conn, call.user_id)
+    folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
+    tags: list[dict[str, Any]] = [{"id": STARRED}]
+    tags += [{"id": label_id(f), "type": "folder"} for f in folders]
+    tags.append({"id": FOR_YOU, "type": "tag"})
+    return {"tags": tags}
+
+
+@router.get(PREFIX + "/tag/list")
+async def tag_list(request: Request) -> Response:
+    """Folders and tags."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(tags_json, call))
+
+
+def unread_json(call: Call) -> dict[str, Any]:
+    """Unread counts per feed, per folder and for the reading list."""
+    with call.engine.connect() as conn:
+        rows = queries.unread_counts(conn, call.user_id)
+    per_stream: dict[str, list[Any]] = {}
+    for r in rows:
+        streams = [f"feed/{r['source_id']}", READING_LIST]
+        if r.get("category"):
+            streams.append(label_id(str(r["category"])))
+        for sid in streams:
+            count, newest = per_stream.get(sid, [0, 0])
+            per_stream[sid] = [count + int(r["count"]), max(newest, epoch_micros(r["newest"]))]
+    counts = [
+        {"id": sid, "count": count, "newestItemTimestampUsec": str(newest)}
+        for sid, (count, newest) in per_stream.items()
+    ]
+    return {"max": sum(int(r["count"]) for r in rows), "unreadcounts": counts}
+
+
+@router.get(PREFIX + "/unread-count")
+async def unread_count(request: Request) -> Response:
+    """Unread counts."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(unread_json, call))
+
+
+# --- streams ----------------------------------------------------------------------------------------
+
+
+def window_from(params: Params) -> Window:
+    """The filters of a stream request: xt (exclude), it (include), r=o, ot and nt."""
+    try:
+        return Window(
+            unread_only=READ in [normalise_stream_id(x) for x in params.getlist("xt")],
+            starred_only=STARRED in [normalise_stream_id(x) for x in params.getlist("it")],
+            newer_than=parse_epoch(params.get("ot")),
+            older_than=parse_epoch(params.get("nt")),
+            oldest_first=params.get("r") == "o",
+        )
+    except ValueError:
+        raise bad_request("ot and nt are times in seconds since the epoch") from None
+
+
+def page_of(params: Params, maximum: int) -> tuple[int, int]:
+    """(n, offset) of a paged request; the continuation token is the offset of the next page."""
+    try:
+        n = params.get_int("n", 20, 1, maximum)
+        offset = params.get_int("c", 0, 0, 10_000_000)
+    except ValueError:
+        raise bad_request("n and c are integers") from None
+    return n, offset
+
+
+def parsed_stream(raw: str | None) -> Stream:
+    """The stream of a request, or 400."""
+    try:
+        return parse_stream(raw or READING_LIST)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+
+
+def stream_page(call: Call, stream: Stream, maximum: int) -> tuple[list[int], str | None]:
+    """One page of a stream's article ids and the continuation for the next (None at the end)."""
+    window = window_from(call.params)
+    n, offset = page_of(call.params, maximum)
+    if stream.kind == "for-you":
+        ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
+        with call.engine.connect() as conn:
+            ids = queries.filter_ids(conn, call.user_id, ranked, window)[offset : offset + n + 1]
+    else:
+        with call.engine.connect() as conn:
+            ids = queries.list_stream_ids(conn, call.user_id, stream, window, n + 1, offset)
+    more = len(ids) > n
+    return ids[:n], str(offset + n) if more else None
+
+
+def item_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One article as a Google Reader item."""
+    categories = [READING_LIST]
+    if row.get("category"):
+        categories.append(label_id(str(row["category"])))
+    if row["is_read"]:
+        categories.append(READ)
+    if row["is_starred"]:
+        categories.append(STARRED)
+    url = row.get("url") or ""
+    published = epoch_seconds(row["sort_time"])
+    return {
+        "id": format_item_id(int(row["id"])),
+        "crawlTimeMsec": str(epoch_micros(row["ingested_at"]) // 1000),
+        "timestampUsec": str(epoch_micros(row["sort_time"])),
+        "published": published,
+        "updated": published,
+        "title": row.get("title") or "",
+        "author": row.get("byline") or "",
+        "canonical": [{"href": url}],
+        "alternate": [{"href": url, "type": "text/html"}],
+        "categories": categories,
+        "origin": {
+            "streamId": f"feed/{row['source_id']}",
+            "title": row.get("feed_title") or row.get("source") or "",
+            "htmlUrl": row.get("site_url") or row.get("feed_url") or "",
+        },
+        "summary": {"direction": "ltr", "content": item_html(row)},
+    }
+
+
+def contents_json(call: Call, stream_id: str, ids: list[int], continuation: str | None) -> dict[str, Any]:
+    """The stream-contents document for ids."""
+    with call.engine.connect() as conn:
+        rows = queries.load_items(conn, call.user_id, ids)
+    title = stream_id.rsplit("/", 1)[-1] if stream_id else "reading-list"
+    doc: dict[str, Any] = {
+        "direction": "ltr",
+        "id": stream_id,
+        "title": title,
+        "self": [{"href": ""}],
+        "updated": int(utcnow().timestamp()),
+        "items": [item_json(r) for r in rows],
+    }
+    if continuation:
+        doc["continuation"] = continuation
+    return doc
+
+
+def stream_contents_json(call: Call, stream_id: str) -> dict[str, Any]:
+    """A page of a stream's items."""
+    ids, continuation = stream_page(call, parsed_stream(stream_id), MAX_CONTENTS)
+    return contents_json(call, stream_id or READING_LIST, ids, continuation)
+
+
+@router.api_route(PREFIX + "/stream/contents", methods=["GET", "POST"])
+async def stream_contents_query(request: Request) -> Response:
+    """Stream contents with the stream in `s`."""
+    call = await authorise(request)
+    stream_id = call.params.get("s") or READING_LIST
+    return JSONResponse(await run_in_threadpool(stream_contents_json, call, stream_id))
+
+
+@router.api_route(PREFIX + "/stream/contents/{stream_id:path}", methods=["GET", "POST"])
+async def stream_contents(request: Request, stream_id: str) -> Response:
+    """Stream contents with the stream in the path."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(stream_contents_json, call, stream_id))
+
+
+def item_ids_json(call: Call) -> dict[str, Any]:
+    """A page of a stream's item ids (short decimal form)."""
+    ids, continuation = stream_page(call, parsed_stream(call.params.get("s")), MAX_IDS)
+    doc: dict[str, Any] = {"itemRefs": [{"id": str(i), "directStreamIds": []} for i in ids]}
+    if continuation:
+        doc["continuation"] = continuation
+    return doc
+
+
+@router.get(PREFIX + "/stream/items/ids")
+async def stream_item_ids(request: Request) -> Response:
+    """Item ids of a stream."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(item_ids_json, call))
+
+
+def requested_ids(call: Call) -> list[int]:
+    """The article ids of the request's `i` fields (at most MAX_EDIT_IDS)."""
+    return parse_item_ids(call.params.getlist("i")[:MAX_EDIT_IDS])
+
+
+@router.api_route(PREFIX + "/stream/items/contents", methods=["GET", "POST"])
+async def stream_item_contents(request: Request) -> Response:
+    """The items named by `i` (long or short ids), in the order asked."""
+    call = await authorise(request)
+    ids = requested_ids(call)[:MAX_CONTENTS]
+    return JSONResponse(await run_in_threadpool(contents_json, call, READING_LIST, ids, None))
+
+
+# --- edits ------------------------------------------------------------------------------------------
+
+STATE_EDITS = {READ: ("is_read", True), KEPT_UNREAD: ("is_read", False), STARRED: ("is_starred", True)}
+
+
+def edits_of(params: Params) -> list[tuple[str, bool]]:
+    """The (field, value) changes of an edit-tag request's a= and r= fields (labels are ignored)."""
+    changes = []
+    for tag in params.getlist("a"):
+        if (edit := STATE_EDITS.get(normalise_stream_id(tag))) is not None:
+            changes.append(edit)
+    for tag in params.getlist("r"):
+        edit = STATE_EDITS.get(normalise_stream_id(tag))
+        if edit is not None and normalise_stream_id(tag) != KEPT_UNREAD:
+            changes.append((edit[0], not edit[1]))
+    return changes
+
+
+def apply_edits(call: Call) -> None:
+    """Apply edit-tag to the user's own articles."""
+    ids = requested_ids(call)
+    changes = edits_of(call.params)
+    if not ids:
+        raise bad_request("edit-tag needs at least one item id in i")
+    with call.engine.begin() as conn:
+        for field, value in changes:
+            queries.set_state(conn, call.user_id, ids, field, value)
+
+
+@router.post(PREFIX + "/edit-tag")
+async def edit_tag(request: Request) -> Response:
+    """Mark items read/unread and starred/unstarred."""
+    call = await authorise(request, edit=True)
+    await run_in_threadpool(apply_edits, call)
+    return PlainTextResponse("OK")
+
+
+def mark_all(call: Call) -> None:
+    """Mark a stream read up to the `ts` time."""
+    stream = parsed_stream(call.params.get("s"))
+    try:
+        before = parse_epoch(call.params.get("ts"))
+    except ValueError:
+        raise bad_request("ts is a time since the epoch") from None
+    if stream.kind == "for-you":
+        ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
+        with call.engine.begin() as conn:
+            ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
+            queries.set_state(conn, call.user_id, ids, "is_read", True)
+        return
+    with call.engine.begin() as conn:
+        queries.mark_stream_read(conn, call.user_id, stream, before)
+
+
+@router.post(PREFIX + "/mark-all-as-read")
+async def mark_all_as_read(request: Request) -> Response:
+    """Mark a whole stream read."""
+    call = await authorise(request, edit=True)
+    await run_in_threadpool(mark_all, call)
+    return PlainTextResponse("OK")

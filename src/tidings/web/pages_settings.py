@@ -1,0 +1,208 @@
+"""Settings: feeds (add, OPML import and export, health), follows, mutes, feed controls, tokens, account."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
+from tidings.ingest.urls import is_http_url
+from tidings.pipeline.subscriptions import subscribe_url
+from tidings.store import users as user_repo
+from tidings.web import account
+from tidings.web.api import queries as api_queries
+from tidings.web.api.sources import subscribe_feeds_for
+from tidings.web.csrf import require_csrf
+from tidings.web.pages_common import redirect, render, require_user
+from tidings.web.session import WebUser, check_credentials, LoginError
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+MAX_OPML_UPLOAD = 2 * 1024 * 1024
+CONTROL_RANGES = {
+    "source_cap": (0.05, 1.0),
+    "topic_cap": (0.05, 1.0),
+    "mmr_lambda": (0.0, 1.0),
+    "exploration_share": (0.0, 0.5),
+}
+ShortText = Annotated[str, Form(max_length=2048)]
+PasswordField = Annotated[str, Form(max_length=1024)]
+
+
+def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
+    """Everything the settings page shows for the reader."""
+    with request.app.state.engine.connect() as conn:
+        controls = account.stored_controls(conn, user.id)
+        return {
+            "sources": api_queries.user_sources_json(conn, user.id),
+            "follows": user_repo.list_targets(conn, user.id, "follow"),
+            "mutes": user_repo.list_targets(conn, user.id, "mute"),
+            "tokens": [t for t in api_queries.list_tokens(conn, user.id) if t["name"] != "web session"],
+            "controls": {k: controls.get(k, d) for k, d in control_defaults().items()},
+            "new_token": None,
+            "errors": {},
+            "here": "/settings",
+        }
+
+
+def control_defaults() -> dict[str, float]:
+    """The ranking stage's defaults for the diversity and exploration controls."""
+    from tidings.rank import UserControls
+
+    base = UserControls()
+    return {k: float(getattr(base, k)) for k in CONTROL_RANGES}
+
+
+def settings_page_with(request: Request, user: WebUser, status: int = 200, **extra: Any) -> Response:
+    """The settings page with extra context (an error for one section, or a new token)."""
+    context = settings_context(request, user)
+    context.update(extra)
+    return render(request, "settings.html", context, status=status)
+
+
+@router.get("/settings")
+def settings_page(request: Request) -> Response:
+    """The settings page."""
+    return settings_page_with(request, require_user(request))
+
+
+@router.post("/settings/sources")
+def add_source(request: Request, url: ShortText) -> Response:
+    """Subscribe to one feed URL."""
+    user = require_user(request)
+    url = url.strip()
+    if not is_http_url(url):
+        return settings_page_with(request, user, 422, errors={"sources": "That is not an http(s) feed URL."})
+    source = subscribe_url(request.app.state.engine, url)
+    api_queries.link_sources(request.app.state.engine, user.id, [(int(source["id"]), None)])
+    return redirect("/settings#sources", "feeds")
+
+
+@router.post("/settings/opml")
+async def import_opml(request: Request) -> Response:
+    """Subscribe to every feed of an uploaded OPML file."""
+    user = require_user(request)
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("file")
+    data = await upload.read(MAX_OPML_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
+    try:
+        if not data.strip():
+            raise OpmlError("Choose an OPML file to import.")
+        if len(data) > MAX_OPML_UPLOAD:
+            raise OpmlError("The OPML file is larger than 2 MB.")
+        feeds = [f for f in parse_opml(data) if is_http_url(f.url)]
+    except OpmlError as exc:
+        return settings_page_with(request, user, 422, errors={"opml": str(exc)})
+    await run_in_threadpool(subscribe_feeds_for, request.app.state.engine, user.id, feeds)
+    return redirect("/settings#sources", "feeds")
+
+
+@router.get("/settings/opml")
+def download_opml(request: Request) -> Response:
+    """The reader's subscriptions as an OPML download."""
+    user = require_user(request)
+    with request.app.state.engine.connect() as conn:
+        rows = api_queries.list_user_sources(conn, user.id)
+    feeds = [
+        OpmlFeed(url=r["url"], title=r.get("title"), html_url=r.get("site_url"), category=r.get("category"))
+        for r in rows
+    ]
+    headers = {"Content-Disposition": 'attachment; filename="tidings.opml"'}
+    return Response(export_opml(feeds), media_type="text/x-opml", headers=headers)
+
+
+@router.post("/settings/controls")
+def save_diversity(
+    request: Request,
+    source_cap: Annotated[float, Form(ge=0.05, le=1.0)],
+    topic_cap: Annotated[float, Form(ge=0.05, le=1.0)],
+    mmr_lambda: Annotated[float, Form(ge=0.0, le=1.0)],
+    exploration_share: Annotated[float, Form(ge=0.0, le=0.5)],
+) -> Response:
+    """Save the diversity and exploration controls."""
+    user = require_user(request)
+    changes = {
+        "source_cap": source_cap,
+        "topic_cap": topic_cap,
+        "mmr_lambda": mmr_lambda,
+        "exploration_share": exploration_share,
+    }
+    try:
+        account.save_controls(request.app.state.engine, user.id, changes)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return redirect("/settings#controls", "controls")
+
+
+@router.post("/settings/tokens")
+def create_token(request: Request, name: Annotated[str, Form(max_length=128)] = "") -> Response:
+    """Create an API token and show it once."""
+    user = require_user(request)
+    with request.app.state.engine.begin() as conn:
+        _, token = user_repo.create_token(conn, user.id, name.strip() or "token")
+    return settings_page_with(request, user, new_token=token)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """Revoke one of the reader's API tokens."""
+    user = require_user(request)
+    with request.app.state.engine.begin() as conn:
+        if not user_repo.revoke_token(conn, user.id, token_id):
+            raise HTTPException(status_code=404, detail="No such live token.")
+    return redirect("/settings#tokens", "token-revoked")
+
+
+@router.post("/settings/password")
+async def change_password(
+    request: Request, current: PasswordField, new: PasswordField, confirm: PasswordField
+) -> Response:
+    """Change the password after checking the current one."""
+    user = require_user(request)
+    error = await run_in_threadpool(password_error, request, user, current, new, confirm)
+    if error:
+        return settings_page_with(request, user, 400, errors={"password": error})
+    return redirect("/settings#password", "password")
+
+
+def password_error(request: Request, user: WebUser, current: str, new: str, confirm: str) -> str | None:
+    """Check and apply a password change; the error to show, or None when it is done."""
+    if new != confirm:
+        return "The new passwords differ."
+    client = request.client.host if request.client else "?"
+    try:
+        check_credentials(request.app.state.engine, user.name, current, client)
+        account.change_password(request.app.state.engine, user.id, new)
+    except LoginError as exc:
+        return "The current password is wrong." if exc.status == 401 else str(exc)
+    except ValueError as exc:
+        return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+    return None
+
+
+@router.get("/settings/export")
+def export_my_data(request: Request) -> Response:
+    """Everything stored about the reader, as a JSON download."""
+    user = require_user(request)
+    data = account.export_data(request.app.state.engine, user.id)
+    headers = {"Content-Disposition": f'attachment; filename="tidings-{user.id}.json"'}
+    return Response(json.dumps(data, indent=2, default=str), media_type="application/json", headers=headers)
+
+
+@router.post("/settings/delete")
+async def delete_me(request: Request, password: PasswordField) -> Response:
+    """Delete the account and all its data, after checking the password."""
+    user = require_user(request)
+    client = request.client.host if request.client else "?"
+    try:
+        await run_in_threadpool(check_credentials, request.app.state.engine, user.name, password, client)
+    except LoginError:
+        return settings_page_with(request, user, 400, errors={"delete": "The password is wrong."})
+    await run_in_threadpool(account.delete_account, request.app.state.engine, user.id)
+    response = redirect("/", "signed-out")
+    response.delete_cookie("tidings_session", path="/")
+    return response
