@@ -27,7 +27,18 @@ N_ENTITIES = 30_000
 N_USERS = 1000
 EVENTS_PER_USER = 30
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
-EVENT_MIX = ["click", "read", "read", "like", "impression", "impression", "impression", "fewer", "hide", "save"]
+EVENT_MIX = [
+    "click",
+    "read",
+    "read",
+    "like",
+    "impression",
+    "impression",
+    "impression",
+    "fewer",
+    "hide",
+    "save",
+]
 
 
 def _zipf_codes(rng: np.random.Generator, n: int, vocab: int, a: float = 1.2) -> np.ndarray:
@@ -35,7 +46,9 @@ def _zipf_codes(rng: np.random.Generator, n: int, vocab: int, a: float = 1.2) ->
     return ((rng.zipf(a, size=n) - 1) % vocab).astype(np.int32)
 
 
-def _csr(rng: np.random.Generator, n: int, vocab: int, low: int, high: int, first: np.ndarray | None) -> sparse.csr_array:
+def _csr(
+    rng: np.random.Generator, n: int, vocab: int, low: int, high: int, first: np.ndarray | None
+) -> sparse.csr_array:
     """A 0/1 article-by-vocabulary matrix with between `low` and `high` codes per article."""
     counts = rng.integers(low, high + 1, size=n)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -89,14 +102,16 @@ def make_pool(n: int, seed: int = 0) -> CandidatePool:
     )
 
 
-def make_users(pool: CandidatePool, seed: int = 1) -> list[tuple[Profile, UserControls]]:
+def make_users(
+    pool: CandidatePool, seed: int = 1, n_users: int = N_USERS
+) -> list[tuple[Profile, UserControls]]:
     """1,000 readers with a few favourite topics, a history of events and some follows and mutes."""
     rng = np.random.default_rng(seed)
     main_topic = pool.topic_matrix.indices[pool.topic_matrix.indptr[:-1]]
     recent = np.flatnonzero(pool.timestamps > (NOW - timedelta(days=7)).timestamp())
     by_topic = {t: recent[main_topic[recent] == t] for t in range(N_TOPICS)}
     users = []
-    for u in range(N_USERS):
+    for u in range(n_users):
         favourites = [t for t in rng.choice(N_TOPICS, size=3, replace=False) if by_topic[int(t)].size]
         profile = Profile(user=f"user{u}")
         for k in range(EVENTS_PER_USER):

@@ -22,7 +22,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from tidings.rank import Candidate, CandidatePool, FeedbackEvent, Profile, UserControls, build_feed, update_profile
+from tidings.rank import (
+    Candidate,
+    CandidatePool,
+    FeedbackEvent,
+    Profile,
+    UserControls,
+    build_feed,
+    update_profile,
+)
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc-news"
 CACHE_DIR = Path("/tmp/tidings-bench-cache")
@@ -30,6 +38,7 @@ NOW = datetime(2005, 3, 1, 12, tzinfo=UTC)
 CHECKPOINTS = (5, 20, 50)
 N_SOURCES = 10
 BACKGROUND_READERS = 150
+METHODS = ("tidings", "tidings_no_exploration", "chronological", "popular", "content")
 _NAME = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")
 
 
@@ -74,7 +83,7 @@ def embed(texts: list[str], use_tfidf: bool) -> npt.NDArray[np.float32]:
             CACHE_DIR.mkdir(parents=True, exist_ok=True)
             np.save(cache, vectors)
             return vectors
-        except Exception as exc:  # noqa: BLE001 - no model: fall back to TF-IDF
+        except Exception as exc:
             print(f"embeddings unavailable ({exc}); using TF-IDF", file=sys.stderr)
     from tidings.eval.mind import tfidf_embedder
 
@@ -117,10 +126,13 @@ def make_reader(corpus: Corpus, rng: np.random.Generator) -> Reader:
     """A favourite section plus three favourite entities (often from other sections)."""
     section = str(rng.choice(sorted(set(corpus.sections))))
     common = Counter(e for names in corpus.entities for e in names)
-    pool = [e for e, c in common.items() if 8 <= c <= 60]
-    favourites = set(rng.choice(sorted(pool), size=3, replace=False))
+    pool = [e for e, c in common.items() if 8 <= c <= 60] or sorted(common)
+    favourites = set(rng.choice(sorted(pool), size=min(3, len(pool)), replace=False)) if pool else set()
     rel = np.array(
-        [(s == section) + bool(names & favourites) for s, names in zip(corpus.sections, corpus.entities, strict=True)],
+        [
+            (s == section) + bool(names & favourites)
+            for s, names in zip(corpus.sections, corpus.entities, strict=True)
+        ],
         dtype=np.float64,
     )
     return Reader(rel)
@@ -152,14 +164,29 @@ def popularity(corpus: Corpus, rng: np.random.Generator) -> npt.NDArray[np.float
     return counts
 
 
-def rank_tidings(pool: CandidatePool, clicks: list[int], skipped: list[int]) -> list[int]:
+def rank_tidings(
+    pool: CandidatePool, clicks: list[int], skipped: list[int], explore: bool = True
+) -> list[int]:
     """The top 10 of a Tidings feed for a profile built from the same events."""
     profile = Profile()
     for art in skipped:
-        profile = update_profile(profile, FeedbackEvent("impression", art, NOW), pool.candidate_at(pool.row_of_id[str(art)]), NOW, in_place=True)
+        profile = update_profile(
+            profile,
+            FeedbackEvent("impression", art, NOW),
+            pool.candidate_at(pool.row_of_id[str(art)]),
+            NOW,
+            in_place=True,
+        )
     for art in clicks:
-        profile = update_profile(profile, FeedbackEvent("click", art, NOW), pool.candidate_at(pool.row_of_id[str(art)]), NOW, in_place=True)
-    feed = build_feed(profile, UserControls(), pool, NOW, limit=10)
+        profile = update_profile(
+            profile,
+            FeedbackEvent("click", art, NOW),
+            pool.candidate_at(pool.row_of_id[str(art)]),
+            NOW,
+            in_place=True,
+        )
+    controls = UserControls() if explore else UserControls(exploration_share=0.0)
+    feed = build_feed(profile, controls, pool, NOW, limit=10)
     return [int(i.article_id) for i in feed.items]
 
 
@@ -172,7 +199,7 @@ def evaluate(corpus: Corpus, readers: int, seed: int) -> dict[str, dict[str, flo
     pool = CandidatePool.from_candidates(corpus.candidates)
     emb = np.stack([c.embedding for c in corpus.candidates if c.embedding is not None])
     stamps = np.array([c.published_at.timestamp() for c in corpus.candidates if c.published_at])
-    results: dict[str, dict[int, list[float]]] = {m: {k: [] for k in CHECKPOINTS} for m in ("tidings", "chronological", "popular", "content")}
+    results: dict[str, dict[int, list[float]]] = {m: {k: [] for k in CHECKPOINTS} for m in METHODS}
     for _ in range(readers):
         reader = make_reader(corpus, rng)
         clicks_all, skipped_all = browse(reader, rng, max(CHECKPOINTS))
@@ -191,9 +218,15 @@ def evaluate(corpus: Corpus, readers: int, seed: int) -> dict[str, dict[str, flo
             }
             tops = {m: [int(a) for a in o if unread[a]][:10] for m, o in orders.items()}
             tops["tidings"] = [a for a in rank_tidings(pool, clicks, skipped) if unread[a]][:10]
+            tops["tidings_no_exploration"] = [
+                a for a in rank_tidings(pool, clicks, skipped, False) if unread[a]
+            ][:10]
             for method, top in tops.items():
                 results[method][k].append(_ndcg10(reader.relevance, top, ideal))
-    return {m: {f"after_{k}_clicks": round(float(np.mean(v)), 4) for k, v in by_k.items()} for m, by_k in results.items()}
+    return {
+        m: {f"after_{k}_clicks": round(float(np.mean(v)), 4) for k, v in by_k.items()}
+        for m, by_k in results.items()
+    }
 
 
 def _ndcg10(relevance: npt.NDArray[np.float64], top: list[int], ideal_pool: npt.NDArray[np.float64]) -> float:

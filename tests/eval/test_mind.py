@@ -28,7 +28,7 @@ def test_reads_the_format() -> None:
 
 def test_bad_rows_raise_with_the_line_number(tmp_path: Path) -> None:
     (tmp_path / "behaviors.tsv").write_text("1\tU1\tyesterday\t\tN1-1\n")
-    with pytest.raises(ValueError, match="behaviors.tsv:1: bad time"):
+    with pytest.raises(ValueError, match=r"behaviors\.tsv:1: bad time"):
         read_behaviors(tmp_path / "behaviors.tsv", is_eval=True)
 
 
@@ -42,7 +42,10 @@ def test_every_method_runs_with_missing_news(method: str) -> None:
 
 def test_tidings_beats_both_baselines_on_the_sample() -> None:
     emb = _embedder()
-    scores = {m: evaluate_mind(SAMPLE / "dev", None, embedder=emb, method=m)["auc"] for m in ("tidings", "popularity", "content")}  # type: ignore[arg-type]
+    scores = {
+        m: evaluate_mind(SAMPLE / "dev", None, embedder=emb, method=m)["auc"]
+        for m in ("tidings", "popularity", "content")
+    }  # type: ignore[arg-type]
     assert scores["tidings"] > scores["popularity"] and scores["tidings"] > scores["content"]
 
 

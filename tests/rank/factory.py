@@ -24,6 +24,7 @@ def make_candidates(n: int = 300, seed: int = 0, n_sources: int = 12, hours: flo
         topic = int(rng.integers(0, len(TOPICS)))
         base = centroids[topic] + 0.3 * rng.standard_normal(DIM).astype(np.float32)
         published = NOW - timedelta(hours=float(rng.uniform(0.5, hours)))
+        size = min(size, n_sources)
         sources = rng.choice(n_sources, size=size, replace=False)
         for k in range(size):
             i = len(out)

@@ -83,6 +83,15 @@ def test_sole_followed_source_escapes_the_cap() -> None:
     assert any(h.rule.startswith("cap: source") for h in capped.hidden)
 
 
+def test_too_few_sources_relax_the_caps_only_when_allowed() -> None:
+    cands = make_candidates(300, n_sources=2)
+    full = build_feed(Profile(), UserControls(), cands, NOW)
+    assert len(full.items) == 20 and full.caps_relaxed
+    strict = build_feed(Profile(), UserControls(fill_short_feed=False), cands, NOW)
+    assert len(strict.items) <= 12 and not strict.caps_relaxed
+    assert max(Counter(i.source for i in strict.items).values()) <= 6
+
+
 @pytest.mark.parametrize(
     ("target", "is_hit"),
     [
@@ -111,9 +120,13 @@ def test_fewer_lowers_similar_articles_on_the_next_request() -> None:
     after_profile = update_profile(profile, FeedbackEvent("fewer", c.article_id, NOW), c, NOW)
     after = build_feed(after_profile, UserControls(), cands, NOW, limit=40)
     science = {str(x.article_id) for x in cands if "science" in x.topics}
-    rank_before = [k for k, i in enumerate(before.items) if str(i.article_id) in science]
-    rank_after = [k for k, i in enumerate(after.items) if str(i.article_id) in science]
-    assert len(rank_after) < len(rank_before) or np.mean(rank_after) > np.mean(rank_before)
+    score_before = {str(i.article_id): i.score for i in before.items}
+    both = [i for i in after.items if str(i.article_id) in score_before]
+    dropped = [score_before[str(i.article_id)] - i.score for i in both if str(i.article_id) in science]
+    others = [score_before[str(i.article_id)] - i.score for i in both if str(i.article_id) not in science]
+    assert dropped and min(dropped) > 0
+    assert np.mean(dropped) > np.mean(others or [0.0])
+    assert all(any(r.signal == "negative" for r in i.reasons) for i in both if str(i.article_id) in science)
 
 
 def test_hide_removes_the_whole_story() -> None:

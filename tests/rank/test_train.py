@@ -12,7 +12,11 @@ def _log(n: int, informative: bool, seed: int = 0) -> list[tuple[dict[str, float
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        feats = {"popularity": float(rng.uniform()), "freshness": float(rng.uniform()), "sim_long": float(rng.uniform())}
+        feats = {
+            "popularity": float(rng.uniform()),
+            "freshness": float(rng.uniform()),
+            "sim_long": float(rng.uniform()),
+        }
         # Clicks follow popularity only, which the defaults underweight against freshness and similarity.
         logit = 6 * feats["popularity"] - 3 if informative else 0.0
         out.append((feats, bool(rng.uniform() < 1 / (1 + np.exp(-logit)))))

@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 _MODELS: dict[tuple[str, str], Any] = {}
 _LOADS: Counter[str] = Counter()
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: one loader may need another model
 
 
 def get_or_load(kind: str, name: str, loader: Callable[[], T]) -> T:

@@ -40,7 +40,7 @@ def dcg_at_k(labels: Labels, scores: Scores, k: int) -> float:
 
 def ndcg_at_k(labels: Labels, scores: Scores, k: int) -> float:
     """DCG@k over the ideal DCG@k of the same labels."""
-    ideal = dcg_at_k(labels, labels, k)
+    ideal = dcg_at_k(labels, np.asarray(labels, dtype=np.float64), k)
     return dcg_at_k(labels, scores, k) / ideal if ideal > 0 else 0.0
 
 

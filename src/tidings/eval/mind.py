@@ -20,7 +20,7 @@ from tidings.eval.metrics import evaluate_impressions
 from tidings.rank.controls import UserControls
 from tidings.rank.features import Candidate, CandidatePool
 from tidings.rank.profile import FeedbackEvent, Profile, update_profile
-from tidings.rank.scoring import COL, build_context, compute_features, resolve_weights, score_rows
+from tidings.rank.scoring import COL, build_context, compute_features, resolve_weights
 from tidings.rank.train import train_weights
 
 Embedder = Callable[[list[str]], npt.NDArray[np.float32]]
@@ -59,7 +59,11 @@ def _entities(field: str) -> list[tuple[str, str]]:
         items = json.loads(field) if field.strip() else []
     except json.JSONDecodeError:
         return []
-    return [(str(e["WikidataId"]), str(e.get("Label", ""))) for e in items if isinstance(e, dict) and "WikidataId" in e]
+    return [
+        (str(e["WikidataId"]), str(e.get("Label", "")))
+        for e in items
+        if isinstance(e, dict) and "WikidataId" in e
+    ]
 
 
 def read_news(path: Path) -> dict[str, News]:
@@ -123,7 +127,7 @@ def default_embedder(settings: Settings, corpus: list[str]) -> Embedder:
         from tidings.enrich.embeddings import embed_texts
 
         embed_texts([corpus[0] if corpus else "probe"], settings)
-    except Exception:  # noqa: BLE001 - any failure to load the model falls back to TF-IDF
+    except Exception:
         return tfidf_embedder(corpus)
     return lambda texts: np.asarray(embed_texts(texts, settings), dtype=np.float32)
 
@@ -191,7 +195,9 @@ class Replay:
     def _apply(self, profile: Profile, kind: str, nid: str, at: datetime) -> None:
         row = self.pool.row_of_id.get(nid)
         if row is not None:
-            update_profile(profile, FeedbackEvent(kind, nid, at), self.pool.candidate_at(row), at, in_place=True)
+            update_profile(
+                profile, FeedbackEvent(kind, nid, at), self.pool.candidate_at(row), at, in_place=True
+            )
 
     def features(self, imp: Impression) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """Feature rows for the shown news, from what was known strictly before this impression."""
@@ -273,6 +279,8 @@ def evaluate_mind(
     return result
 
 
-def compare_methods(directory: Path, train_dir: Path | None = None, **kwargs: Any) -> dict[str, dict[str, Any]]:
+def compare_methods(
+    directory: Path, train_dir: Path | None = None, **kwargs: Any
+) -> dict[str, dict[str, Any]]:
     """Tidings against the popularity-only and content-only baselines on the same logs."""
     return {m: evaluate_mind(directory, train_dir, method=m, **kwargs) for m in METHODS}

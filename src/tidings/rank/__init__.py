@@ -3,15 +3,8 @@
 from tidings.rank.controls import TARGET_KINDS, UserControls, parse_target, validate_target
 from tidings.rank.explain import Reason
 from tidings.rank.features import Candidate, CandidatePool
-from tidings.rank.feed import (
-    FeedItem,
-    FeedResult,
-    HiddenItem,
-    PreviewDay,
-    PreviewResult,
-    build_feed,
-    preview,
-)
+from tidings.rank.feed import FeedItem, FeedResult, HiddenItem, build_feed
+from tidings.rank.preview import PreviewDay, PreviewResult, preview
 from tidings.rank.profile import EVENT_KINDS, FeedbackEvent, Profile, TokenBucket, update_profile
 from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES
 from tidings.rank.train import train_weights

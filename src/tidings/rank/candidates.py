@@ -23,30 +23,39 @@ class Window:
     rows: Rows
     now_ts: float
     anchored: bool  # True when the window was moved back to the newest article
+    extended: bool = False  # True when the window was widened to reach `min_items` articles
 
 
-def select_window(pool: CandidatePool, now_ts: float, window_hours: float) -> Window:
-    """Rows published in the window before `now`; anchors at the newest article when that is empty."""
+def select_window(pool: CandidatePool, now_ts: float, window_hours: float, min_items: int = 0) -> Window:
+    """Rows published in the window before `now`.
+
+    When the window is empty it anchors at the newest article (archive replays, the offline demo); when it
+    holds fewer than `min_items` it reaches further back for the newest `min_items`, so that a quiet or
+    old store still gives a full feed.
+    """
     if window_hours <= 0:
         raise ValueError(f"window_hours must be positive, got {window_hours}")
-    span = window_hours * 3600.0
     if pool.size == 0:
         return Window(slice(0, 0), now_ts, False)
-    if not pool.is_sorted:
-        mask = (pool.timestamps <= now_ts) & (pool.timestamps >= now_ts - span)
-        if mask.any():
-            return Window(np.flatnonzero(mask), now_ts, False)
-        past = pool.timestamps[pool.timestamps <= now_ts]
-        anchor = float(past.max()) if past.size else float(pool.timestamps.max())
-        mask = (pool.timestamps <= anchor) & (pool.timestamps >= anchor - span)
-        return Window(np.flatnonzero(mask), anchor, True)
-    rows = pool.window(now_ts - span, now_ts)
-    if rows.stop > rows.start:
-        return Window(rows, now_ts, False)
-    # Archive replays and the offline demo: never show an empty feed just because the news is old.
-    last = int(np.searchsorted(pool.timestamps, now_ts, side="right")) - 1
-    anchor = float(pool.timestamps[last if last >= 0 else pool.size - 1])
-    return Window(pool.window(anchor - span, anchor), anchor, True)
+    span = window_hours * 3600.0
+    stamps = pool.timestamps
+    anchored = not bool(np.any((stamps <= now_ts) & (stamps >= now_ts - span)))
+    anchor = now_ts
+    if anchored:
+        past = stamps[stamps <= now_ts]
+        anchor = float(past.max()) if past.size else float(stamps.max())
+    if pool.is_sorted:
+        rows = pool.window(anchor - span, anchor)
+        if rows.stop - rows.start >= min_items:
+            return Window(rows, anchor, anchored)
+        start = max(0, rows.stop - min_items)
+        return Window(slice(start, rows.stop), anchor, anchored, extended=start < rows.start)
+    eligible = np.flatnonzero(stamps <= anchor)
+    in_span = eligible[stamps[eligible] >= anchor - span]
+    if in_span.size >= min_items or eligible.size <= in_span.size:
+        return Window(in_span, anchor, anchored)
+    newest = eligible[np.argsort(-stamps[eligible], kind="stable")[:min_items]]
+    return Window(np.sort(newest), anchor, anchored, extended=True)
 
 
 def hidden_by_reader(ctx: Context, block: FeatureBlock) -> npt.NDArray[np.bool_]:

@@ -44,9 +44,9 @@ class UserControls:
     source_cap: float = 0.3  # max share of the top `cap_window` per source
     topic_cap: float = 0.5  # max share of the top `cap_window` per topic
     cap_window: int = 20
-    mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse
+    mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exploration_share: float = 0.1
-    fill_short_feed: bool = False  # when caps leave the feed short, fill it with capped items
+    fill_short_feed: bool = True  # when even other sources cannot fill the feed, relax the caps
 
     def __post_init__(self) -> None:
         self.follows = [validate_target(t) for t in self.follows]

@@ -1,10 +1,10 @@
-"""`build_feed`: window -> features -> filters -> shortlist -> reasons -> one card per story -> MMR and caps."""
+"""`build_feed`: window, features, filters, shortlist, reasons, one card per story, MMR and caps."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -30,6 +30,7 @@ from tidings.rank.scoring import (
 )
 
 MAX_HIDDEN_REPORTED = 50
+MIN_WINDOW_FACTOR = 10  # a window with fewer than 10 x limit articles reaches further back
 EXPLORATION_DETAIL = "Exploring: something outside your usual reading, to learn what else you like"
 
 
@@ -63,6 +64,8 @@ class FeedResult:
     items: list[FeedItem]
     hidden: list[HiddenItem] = field(default_factory=list)
     window_anchored: bool = False
+    window_extended: bool = False  # the window reached back past window_hours to fill the feed
+    caps_relaxed: bool = False  # too few sources to fill the feed within the caps (fill_short_feed)
     as_of: datetime | None = None  # the clock the features used (the anchor when anchored)
     candidates_considered: int = 0
 
@@ -109,7 +112,7 @@ def _build_feed(
 ) -> FeedResult:
     pool = as_pool(candidates)
     hours = window_hours or (settings.window_hours if settings is not None else 72.0)
-    window = select_window(pool, to_timestamp(now), hours)
+    window = select_window(pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit)
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
     pool.ensure_sketch()
@@ -128,7 +131,7 @@ def _build_feed(
     block = compute_features(ctx, chosen_rows)
     scores = score_rows(block, w)
     in_shortlist = np.arange(picked.size, dtype=np.int64)
-    items, cap_hidden = _rerank(
+    items, cap_hidden, relaxed = _rerank(
         ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed
     )
     hidden += cap_hidden
@@ -136,9 +139,17 @@ def _build_feed(
         items=items,
         hidden=hidden[:MAX_HIDDEN_REPORTED],
         window_anchored=window.anchored,
-        as_of=datetime.fromtimestamp(window.now_ts, tz=now.tzinfo or None) if pool.size else now,
+        window_extended=window.extended,
+        caps_relaxed=relaxed,
+        as_of=_as_datetime(window.now_ts, now),
         candidates_considered=int(coarse.rows.shape[0]),
     )
+
+
+def _as_datetime(stamp: float, like: datetime) -> datetime:
+    """A timestamp as a datetime in the caller's convention (naive UTC stays naive)."""
+    when = datetime.fromtimestamp(stamp, tz=UTC)
+    return when.astimezone(like.tzinfo) if like.tzinfo else when.replace(tzinfo=None)
 
 
 def _report_filtered(
@@ -198,8 +209,8 @@ def _rerank(
     w: npt.NDArray[np.float64],
     limit: int,
     seed: int,
-) -> tuple[list[FeedItem], list[HiddenItem]]:
-    """One card per story, MMR under caps, then exploration cards in marked slots."""
+) -> tuple[list[FeedItem], list[HiddenItem], bool]:
+    """One card per story, MMR under caps, exploration cards in marked slots; True if caps were relaxed."""
     pool = ctx.pool
     # Vectorised scores order the shortlist; full reasons are built only for the cards shown.
     exact = scores[picked]
@@ -220,7 +231,7 @@ def _rerank(
     stories = {int(pool.story_codes[rows[i]]) for i in head}
     explore = exploration_pool(block, valid, picked[head])
     extra = _pick_exploration(ctx, block, explore, stories, caps, n_explore, seed)
-    for i in reserve[: max(0, n_explore - len(extra))]:
+    for i in reserve[: max(0, limit - len(head) - len(extra))]:
         row = int(rows[i])
         if (
             int(pool.story_codes[row]) not in stories
@@ -229,13 +240,22 @@ def _rerank(
             caps.add(_source(ctx, row), pool.topics_of(row))
             stories.add(int(pool.story_codes[row]))
             head.append(i)
+    if len(head) + len(extra) < limit:
+        # Caps left the feed short: widen it with other sources from the window before relaxing caps.
+        extra += _pick_exploration(
+            ctx, block, explore, stories, caps, limit - len(head) - len(extra), seed + 1
+        )
     cards: list[FeedItem] = []
     for idx, is_exp in interleave(head, list(range(len(extra)))):
         block_index = int(extra[idx]) if is_exp else int(picked[idx])
         cards.append(_card(ctx, block, block_index, w, exploration=is_exp))
+    relaxed = False
     if ctx.controls.fill_short_feed and len(cards) < limit:
-        cards += _fill(ctx, block, picked, exact, w, cards, limit)
-    return cards[:limit], hidden
+        filled = _fill(ctx, block, picked, exact, w, cards, limit)
+        relaxed, cards = bool(filled), cards + filled
+        shown = {str(c.article_id) for c in cards}
+        hidden = [h for h in hidden if str(h.article_id) not in shown]
+    return cards[:limit], hidden, relaxed
 
 
 def _source(ctx: Context, row: int) -> str:
@@ -321,70 +341,3 @@ def _fill(
         if len(cards) + len(extra) >= limit:
             break
     return extra
-
-
-@dataclass
-class PreviewDay:
-    """How one day's feed would change."""
-
-    as_of: datetime
-    removed: list[FeedItem]
-    added: list[FeedItem]
-
-
-@dataclass
-class PreviewResult:
-    """What a new mute, follow or weight would have changed over the last days."""
-
-    days: list[PreviewDay]
-
-    @property
-    def removed_count(self) -> int:
-        """Items that would have left the feeds."""
-        return sum(len(d.removed) for d in self.days)
-
-    @property
-    def added_count(self) -> int:
-        """Items that would have entered the feeds."""
-        return sum(len(d.added) for d in self.days)
-
-
-def preview(
-    profile: Profile,
-    controls_before: UserControls,
-    controls_after: UserControls,
-    candidates_by_day: Mapping[datetime, Sequence[Candidate] | CandidatePool] | CandidatePool,
-    now: datetime | None = None,
-    days: int = 7,
-    limit: int = 20,
-    weights_before: Mapping[str, float] | None = None,
-    weights_after: Mapping[str, float] | None = None,
-    window_hours: float | None = None,
-) -> PreviewResult:
-    """Replay the last `days` feeds with the old and the new controls, before the change is saved."""
-    if isinstance(candidates_by_day, CandidatePool):
-        if now is None:
-            raise ValueError("preview over one pool needs `now`")
-        plan: dict[datetime, CandidatePool] = {
-            now - timedelta(days=k): candidates_by_day for k in range(days - 1, -1, -1)
-        }
-    else:
-        plan = {day: as_pool(c) for day, c in sorted(candidates_by_day.items())}
-    out = []
-    for as_of, pool in plan.items():
-        before = build_feed(
-            profile, controls_before, pool, as_of, limit, weights_before, window_hours=window_hours
-        )
-        after = build_feed(
-            profile, controls_after, pool, as_of, limit, weights_after, window_hours=window_hours
-        )
-        ids_before = {str(i.article_id) for i in before.items}
-        ids_after = {str(i.article_id) for i in after.items}
-        out.append(
-            PreviewDay(
-                as_of=as_of,
-                removed=[i for i in before.items if str(i.article_id) not in ids_after],
-                added=[i for i in after.items if str(i.article_id) not in ids_before],
-            )
-        )
-    return PreviewResult(out)

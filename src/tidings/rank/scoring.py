@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from tidings.rank.controls import UserControls, compile_keyword
 from tidings.rank.features import CandidatePool, FloatArray, Rows, normalise_key, normalise_source
@@ -35,7 +36,7 @@ FEATURES: tuple[str, ...] = (
 COL = {name: i for i, name in enumerate(FEATURES)}
 # Defaults chosen so that a new install behaves: follows dominate, then content taste, then "popular now".
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "sim_long": 1.5,
+    "sim_long": 2.0,
     "sim_short": 1.0,
     "sim_item": 1.0,
     "negative": -2.0,
@@ -44,10 +45,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "follow_source": 2.0,
     "follow_story": 3.0,
     "follow_keyword": 2.5,
-    "topic_affinity": 1.0,
-    "entity_affinity": 0.6,
+    "topic_affinity": 1.5,
+    "entity_affinity": 1.0,
     "source_affinity": 0.5,
-    "freshness": 0.6,
+    "freshness": 0.4,
     "story_size": 0.6,
     "story_velocity": 0.3,
     "popularity": 0.4,
@@ -262,13 +263,14 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
             best = np.argmax(sims[:, 3:], axis=1).astype(np.int64)
             f[:, COL["sim_item"]] = np.maximum(np.max(sims[:, 3:], axis=1), 0.0)
     topic = np.asarray(pool.topic_matrix[rows] @ ctx.topic_cols[:, :2])
-    entity = np.asarray(pool.entity_matrix[rows] @ ctx.entity_cols[:, :2])
+    entity_rows = pool.entity_matrix[rows]
+    entity = np.asarray(entity_rows @ ctx.entity_cols[:, :1])
     src = ctx.source_cols[pool.source_codes[rows]]
     f[:, COL["follow_topic"]] = topic[:, 0] > 0
     f[:, COL["follow_entity"]] = entity[:, 0] > 0
     f[:, COL["follow_source"]] = src[:, 0]
     f[:, COL["topic_affinity"]] = np.clip(topic[:, 1], -1.0, 1.0)
-    f[:, COL["entity_affinity"]] = np.clip(entity[:, 1], -1.0, 1.0)
+    f[:, COL["entity_affinity"]] = _extreme_affinity(entity_rows, ctx.entity_cols[:, 1])
     f[:, COL["source_affinity"]] = src[:, 1]
     story = pool.story_codes[rows]
     if ctx.followed_stories.size:
@@ -283,6 +285,23 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
     f[:, COL["popularity"]] = np.log1p(np.maximum(pop, 0.0)) / scale
     _history_marks(ctx, f, rows, index)
     return FeatureBlock(rows=index, values=f, best_positive=best)
+
+
+def _extreme_affinity(rows: sparse.csr_array, affinity: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Per article, its most liked entity's affinity plus its most disliked one's.
+
+    A sum would saturate for articles naming many people; the extremes say "has someone you follow
+    closely" or "has someone you avoid", which is also what the explanation names.
+    """
+    out = np.zeros(rows.shape[0], dtype=np.float32)
+    if not affinity.any() or rows.nnz == 0:
+        return out
+    values = affinity[rows.indices]
+    starts = rows.indptr[:-1]
+    nonempty = np.diff(rows.indptr) > 0
+    out[nonempty] = np.maximum.reduceat(np.maximum(values, 0.0), starts[nonempty])
+    out[nonempty] += np.minimum.reduceat(np.minimum(values, 0.0), starts[nonempty])
+    return out
 
 
 def _keyword_follows(ctx: Context, f: npt.NDArray[np.float32], index: npt.NDArray[np.int64]) -> None:

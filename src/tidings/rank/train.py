@@ -1,4 +1,4 @@
-"""Fit the additive model's weights on an instance's own logged impressions, adopting them only if they win."""
+"""Fit the additive weights on an instance's own logged impressions; adopt them only if they win."""
 
 from __future__ import annotations
 

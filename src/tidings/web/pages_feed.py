@@ -125,6 +125,7 @@ async def why(request: Request, article_id: Annotated[int, Path(ge=1, le=2**62)]
     context = {
         "article": rows[0],
         "item": item,
+        "max_abs": max((abs(r.contribution) for r in item.reasons), default=1.0) or 1.0 if item else 1.0,
         "hidden": hidden,
         "signals": signal_rows(controls),
         "labels": SIGNAL_LABELS,

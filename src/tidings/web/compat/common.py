@@ -119,6 +119,11 @@ def item_html(row: dict[str, Any]) -> str:
     return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
 
 
+def item_title(row: dict[str, Any]) -> str:
+    """An article title HTML-escaped, as FreshRSS serves them (apps decode entities; none runs markup)."""
+    return html.escape(row.get("title") or "", quote=False)
+
+
 def epoch_seconds(value: datetime | None) -> int:
     """Seconds since the epoch (0 when unknown)."""
     when = as_utc(value)

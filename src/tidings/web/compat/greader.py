@@ -24,6 +24,7 @@ from tidings.web.compat.common import (
     epoch_micros,
     epoch_seconds,
     item_html,
+    item_title,
     ranked_ids,
     read_params,
 )
@@ -102,7 +103,8 @@ async def authorise(request: Request, edit: bool = False) -> Call:
         raise unauthorized()
     if edit and not keys.is_valid_edit_token(found["token_hash"], params.get("T")):
         raise unauthorized(bad_token=True)
-    return Call(found["user_id"], found["name"], found["token_hash"], params, engine, request.app.state.settings)
+    settings: Settings = request.app.state.settings
+    return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
 
 
 def bad_request(message: str) -> ReaderError:
@@ -142,9 +144,7 @@ async def user_info(request: Request) -> Response:
     """Who is signed in."""
     call = await authorise(request)
     uid = str(call.user_id)
-    return JSONResponse(
-        {"userId": uid, "userName": call.name, "userProfileId": uid, "userEmail": call.name}
-    )
+    return JSONResponse({"userId": uid, "userName": call.name, "userProfileId": uid, "userEmail": call.name})
 
 
 # --- subscriptions, tags, counts --------------------------------------------------------------------
@@ -288,7 +288,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
         "timestampUsec": str(epoch_micros(row["sort_time"])),
         "published": published,
         "updated": published,
-        "title": row.get("title") or "",
+        "title": item_title(row),
         "author": row.get("byline") or "",
         "canonical": [{"href": url}],
         "alternate": [{"href": url, "type": "text/html"}],

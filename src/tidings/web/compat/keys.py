@@ -5,9 +5,10 @@ Google Reader: ClientLogin checks the password (argon2) and issues an ordinary A
 stored hash, so it needs no storage and dies with the login token.
 
 Fever: clients send api_key = md5("name:password"). We cannot derive it from the argon2 hash, so the
-user enables Fever by giving their password once (set_fever_password); we store sha256("fever:" + key)
-in api_tokens under the name "fever". The "fever:" prefix keeps the weak md5 key from also working as a
-Bearer token on the REST API, and storing it as a token lets the user see and revoke it like any other.
+user enables Fever by giving their password once (set_fever_password); we store BLAKE2b("fever:" + key)
+in api_tokens under the name "fever". The REST API compares SHA-256 of a presented token, so no string
+(neither the key nor anything derived from it) can pass as a Bearer token; storing it as a token lets the
+user see and revoke it like any other.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hmac
 import re
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from tidings.auth import verify_password
 from tidings.store import users as user_repo
@@ -66,23 +67,25 @@ def edit_token(token_hash: str) -> str:
 
 def is_valid_edit_token(token_hash: str, presented: str | None) -> bool:
     """True when presented is the action token of this login."""
-    return bool(presented) and hmac.compare_digest(edit_token(token_hash), (presented or "").strip())
+    given = (presented or "").strip().encode()
+    return bool(given) and hmac.compare_digest(edit_token(token_hash).encode(), given)
 
 
 def fever_key(name: str, password: str) -> str:
     """The key Fever clients send: md5 of "name:password" in lowercase hex."""
-    return hashlib.md5(f"{name}:{password}".encode()).hexdigest()  # noqa: S324 - fixed by the Fever protocol
+    return hashlib.md5(f"{name}:{password}".encode()).hexdigest()
 
 
 def fever_hash(api_key: str) -> str:
-    """The stored form of a Fever key (domain-separated so it never matches a REST token hash)."""
-    return user_repo.hash_token(f"{FEVER_TOKEN_NAME}:{api_key.strip().lower()}")
+    """The stored form of a Fever key: BLAKE2b, not SHA-256, so no presentable Bearer token matches it."""
+    data = f"{FEVER_TOKEN_NAME}:{api_key.strip().lower()}".encode()
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
 def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
     """Enable Fever for a user after checking their password; replaces any older key; returns the key.
 
-    Raises ValueError when the password is wrong and LookupError when there is no such user.
+    Raises ValueError when the password is wrong (or its key clashes) and LookupError for an unknown user.
     """
     with engine.begin() as conn:
         user = user_repo.get_user(conn, user_id)
@@ -90,11 +93,18 @@ def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
             raise LookupError(f"no user with id {user_id}")
         if not verify_password(user.get("password_hash"), password):
             raise ValueError("wrong password")
-        revoke_fever(conn, user_id)
+        # Replace rather than revoke: the same password gives the same key, and token hashes are unique.
+        conn.execute(
+            delete(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.name == FEVER_TOKEN_NAME)
+        )
         key = fever_key(str(user["name"]), password)
+        stored = fever_hash(key)
+        taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash == stored)).first()
+        if taken is not None:  # "a:b" + "c" and "a" + "b:c" give the same md5
+            raise ValueError("this name and password clash with another Fever key; choose another password")
         conn.execute(
             insert(api_tokens).values(
-                user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=fever_hash(key), created_at=utcnow()
+                user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=stored, created_at=utcnow()
             )
         )
     return key

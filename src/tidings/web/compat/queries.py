@@ -78,7 +78,7 @@ def stream_clause(stream: Stream) -> ColumnElement[bool]:
     if stream.kind == "read":
         return read_state.c.is_read == true()
     if stream.kind == "label":
-        return CATEGORY == stream.value
+        return CATEGORY.is_not_distinct_from(stream.value)
     if stream.kind == "feed":
         if stream.value.isdigit():
             return articles.c.source_id == int(stream.value)
@@ -176,14 +176,14 @@ def mark_stream_read(conn: Connection, user_id: int, stream: Stream, before: dat
 
 
 def unread_counts(conn: Connection, user_id: int) -> list[dict[str, Any]]:
-    """Per subscribed feed: its category, unread count and newest ingest time of an unread article."""
+    """Per subscribed feed: its category, unread count and newest time of an unread article."""
     query = (
         visible(
             user_id,
             articles.c.source_id,
             CATEGORY.label("category"),
             func.count().label("count"),
-            func.max(articles.c.ingested_at).label("newest"),
+            func.max(articles.c.sort_time).label("newest"),
         )
         .where(unread_clause())
         .group_by(articles.c.source_id, CATEGORY)

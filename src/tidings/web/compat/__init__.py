@@ -1,0 +1,29 @@
+"""Reader-app compatibility: the Google Reader API and the Fever API; `install_compat(app)` mounts both."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from tidings.web.compat import fever, greader
+from tidings.web.compat.common import MAX_BODY_BYTES, BodyTooLargeError
+from tidings.web.compat.keys import disable_fever, set_fever_password
+
+
+async def handle_too_large(request: Request, exc: Exception) -> Response:
+    """A body over the limit -> 413 in plain text."""
+    return PlainTextResponse(f"request body over {MAX_BODY_BYTES} bytes", status_code=413)
+
+
+def install_compat(app: FastAPI) -> None:
+    """Mount /accounts/ClientLogin, /reader/api/0/... and /fever/ on app (idempotent)."""
+    if getattr(app.state, "compat_installed", False):
+        return
+    app.state.compat_installed = True
+    app.include_router(greader.router)
+    app.include_router(fever.router)
+    app.add_exception_handler(greader.ReaderError, greader.handle_reader_error)
+    app.add_exception_handler(BodyTooLargeError, handle_too_large)
+
+
+__all__ = ["disable_fever", "install_compat", "set_fever_password"]

@@ -1,0 +1,46 @@
+"""The benchmarks' building blocks stay runnable (tiny sizes; the real runs are `bench/*.py`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from tests.conftest import REPO_ROOT
+from tidings.rank import build_feed
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO_ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_store_serves_feeds() -> None:
+    feed = _load("feed")
+    pool = feed.make_pool(3000)
+    assert pool.size == 3000 and pool.embeddings is not None and pool.embeddings.shape[1] == feed.DIM
+    profile, controls = feed.make_users(pool, n_users=3)[0]
+    result = build_feed(profile, controls, pool, feed.NOW)
+    assert len(result.items) == 20
+    assert len({i.story_id for i in result.items}) == 20
+
+
+def test_reader_simulation_on_a_small_corpus(tmp_path: Path) -> None:
+    readers = _load("readers")
+    words = {"sport": "goal match league", "business": "profit shares market", "tech": "phone chip software"}
+    for section, vocab in words.items():
+        (tmp_path / section).mkdir()
+        for i in range(40):
+            body = f"{vocab} story number {i}. Acme Corp and Jane Doe said Big Town was busy. " * 3
+            (tmp_path / section / f"{i:03d}.txt").write_text(f"{section.title()} headline {i}\n\n{body}")
+    corpus = readers.build_corpus(tmp_path, use_tfidf=True)
+    assert len(corpus.candidates) == 120 and corpus.entities[0]
+    readers.BACKGROUND_READERS = 5
+    results = readers.evaluate(corpus, readers=2, seed=0)
+    assert set(results) == set(readers.METHODS)
+    assert all(0.0 <= v <= 1.0 for r in results.values() for v in r.values())
