@@ -114,7 +114,7 @@ def test_opml_import_adds_feeds(page: Any, tmp_path: Path) -> None:
     opml.write_text(OPML, encoding="utf-8")
     page.goto("/settings")
     page.get_by_label("Import an OPML file").set_input_files(str(opml))
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     page.wait_for_url("**/settings*")
     feeds = page.locator("table.feeds").inner_text()
     assert "Parish council minutes" in feeds and "Birdwatch diary" in feeds

@@ -219,9 +219,9 @@ def client_login(base: str, email: str, password: str) -> httpx.Response:
     return httpx.post(f"{base}/accounts/ClientLogin", data={"Email": email, "Passwd": password})
 
 
-def login(site: Site, name: str) -> ReaderClient:
-    """A signed-in client for a user."""
-    resp = client_login(site.base, name, PASSWORDS[name])
+def login(site: Site, name: str, password: str | None = None) -> ReaderClient:
+    """A signed-in client for a user (password default: the fixture's)."""
+    resp = client_login(site.base, name, password or PASSWORDS[name])
     assert resp.status_code == 200, resp.text
     fields = dict(line.split("=", 1) for line in resp.text.strip().splitlines())
     assert set(fields) == {"SID", "LSID", "Auth"}
@@ -420,3 +420,50 @@ def test_login_is_throttled_after_repeated_failures(site: Site) -> None:
     finally:
         LOGIN_FAILURES.reset()
     assert client_login(site.base, "alice", PASSWORDS["alice"]).status_code == 200
+
+
+def test_apps_manage_subscriptions_and_folders(site: Site) -> None:
+    from tidings.service.users import add_user
+
+    add_user(site.app.state.engine, "carol", "carol-secret-3")
+    carol = login(site, "carol", "carol-secret-3")
+    harbour = site.source_ids["harbour.example"]
+
+    def folders() -> dict[str, list[str]]:
+        subs = carol.get("subscription/list").json()["subscriptions"]
+        return {s["id"]: [c["label"] for c in s["categories"]] for s in subs}
+
+    added = carol.edit("subscription/quickadd", [("quickadd", "https://harbour.example/feed.xml")]).json()
+    assert added["streamId"] == f"feed/{harbour}" and added["numResults"] == 1
+    assert folders() == {f"feed/{harbour}": ["Local"]}  # the feed's own folder
+    assert carol.unread_count(f"feed/{harbour}") == 2
+
+    edit = [("ac", "edit"), ("s", f"feed/{harbour}"), ("a", "user/-/label/Boats")]
+    assert carol.edit("subscription/edit", edit).text == "OK"
+    assert folders() == {f"feed/{harbour}": ["Boats"]}
+    assert len(carol.get("stream/contents/user/-/label/Boats").json()["items"]) == 2
+    rename = [("s", "user/-/label/Boats"), ("dest", "user/-/label/Ships")]
+    assert carol.edit("rename-tag", rename).text == "OK"
+    assert folders() == {f"feed/{harbour}": ["Ships"]}
+    assert carol.edit("disable-tag", [("s", "user/-/label/Ships")]).text == "OK"
+    assert folders() == {f"feed/{harbour}": ["Local"]}
+
+    subscribe = [("ac", "subscribe"), ("s", "feed/https://pier.example/rss"), ("a", "user/-/label/New")]
+    assert carol.edit("subscription/edit", subscribe).text == "OK"
+    pier = next(k for k in folders() if k != f"feed/{harbour}")
+    assert folders()[pier] == ["New"]
+    assert carol.get("stream/contents/feed/https://pier.example/rss").json()["items"] == []
+
+    assert carol.edit("subscription/edit", [("ac", "unsubscribe"), ("s", f"feed/{harbour}")]).text == "OK"
+    assert list(folders()) == [pier] and carol.unread_ids() == []
+    bad = carol.edit("subscription/quickadd", [("quickadd", "javascript:alert(1)")])
+    assert bad.status_code == 400 and "Traceback" not in bad.text
+    unknown = carol.edit("subscription/edit", [("ac", "unsubscribe"), ("s", f"feed/{harbour}")])
+    assert unknown.status_code == 400
+    # Other users' subscriptions and folders are untouched, and their edits need their own T.
+    alice = login(site, "alice")
+    alice_subs = alice.get("subscription/list").json()["subscriptions"]
+    assert {s["id"] for s in alice_subs} == {f"feed/{site.source_ids[h]}" for h in SUBSCRIPTIONS["alice"]}
+    assert all(s["categories"] == [{"id": "user/-/label/Local", "label": "Local"}] for s in alice_subs)
+    no_t = carol.post("subscription/edit", [("ac", "unsubscribe"), ("s", pier)])
+    assert no_t.status_code == 401

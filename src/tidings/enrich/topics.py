@@ -45,7 +45,7 @@ SECOND_TOPIC_RATIO = 0.6  # a runner-up within this share of the winner's probab
 PROMINENT_TYPES = frozenset({"PERSON", "GPE", "LOC", "ORG", "EVENT"})
 PROMINENT_MIN_COUNT = 2
 MAX_ENTITY_TOPICS = 5
-REGULARISATION = 4.0
+REGULARISATION = 1.0  # chosen on a 2,000-row AG sample: C=1 0.825, C=4 0.821, C=16 0.815
 
 
 @dataclass

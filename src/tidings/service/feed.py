@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.rank import (
+    CandidatePool,
     FeedbackEvent,
     FeedResult,
     Profile,
@@ -24,7 +25,9 @@ from tidings.store import users as user_repo
 from tidings.store.util import iso, utcnow
 
 MIN_CANDIDATES_PER_ITEM = 10
+MIN_WINDOW_SOURCES = 4
 MIN_CANDIDATES_PER_ITEM = 10
+MIN_WINDOW_SOURCES = 4
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
 CONTROL_FIELDS = ("weights", "disabled", "source_cap", "topic_cap", "mmr_lambda", "exploration_share")
 
@@ -77,7 +80,7 @@ def feed_for(
         controls = load_controls(conn, user)
         pool = candidate_pool(conn)
     now = clock(settings, as_of)
-    hours = window_hours_for(pool.timestamps, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
+    hours = window_hours_for(pool, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
     from tidings.service.training import instance_weights, record_impressions
 
     weights = instance_weights(settings)
@@ -98,13 +101,29 @@ def feed_for(
     return data, result
 
 
-def window_hours_for(timestamps: np.ndarray, now: datetime, base_hours: float, wanted: int) -> float:
-    """The base window, widened back in time until it holds `wanted` articles (sparse or archived news)."""
-    past = np.sort(timestamps[timestamps <= now.timestamp()])
+def window_hours_for(
+    pool: CandidatePool, now: datetime, base_hours: float, wanted: int, min_sources: int = MIN_WINDOW_SOURCES
+) -> float:
+    """The base window, widened back in time until it holds `wanted` articles from `min_sources` sources.
+
+    Sparse instances and archives (the offline demo) would otherwise rank a window of one outlet's last day,
+    where no diversity cap can hold.
+    """
+    now_ts = now.timestamp()
+    past = np.flatnonzero(pool.timestamps <= now_ts)
     if not len(past):
         return base_hours
-    oldest = past[0] if len(past) <= wanted else past[-wanted]
-    return max(base_hours, (now.timestamp() - float(oldest)) / 3600.0 + 1.0)
+    order = past[np.argsort(-pool.timestamps[past], kind="stable")]
+    available = len(set(pool.source_codes[order].tolist()))
+    need_sources = min(min_sources, available)
+    seen: set[int] = set()
+    oldest = float(pool.timestamps[order[-1]])
+    for count, row in enumerate(order, start=1):
+        seen.add(int(pool.source_codes[row]))
+        if count >= wanted and len(seen) >= need_sources:
+            oldest = float(pool.timestamps[row])
+            break
+    return max(base_hours, (now_ts - oldest) / 3600.0 + 1.0)
 
 
 def feed_json(name: str, result: FeedResult) -> dict[str, Any]:

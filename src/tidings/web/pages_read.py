@@ -119,6 +119,16 @@ def entity_page(request: Request, key: Name) -> Response:
     return render(request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path})
 
 
+def parse_day(text: str) -> date | None:
+    """A YYYY-MM-DD date from a form field (empty means no filter); 422 when malformed."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(status_code=422, detail="Dates are written YYYY-MM-DD.") from None
+
+
 def day_start(value: date | None) -> datetime | None:
     """Midnight UTC of a date."""
     return datetime.combine(value, time.min, tzinfo=UTC) if value else None
@@ -130,10 +140,11 @@ def search_page(
     q: Annotated[str, Query(max_length=200)] = "",
     source: Annotated[str, Query(max_length=200)] = "",
     topic: Annotated[str, Query(max_length=200)] = "",
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since_text: Annotated[str, Query(alias="from", max_length=10)] = "",
+    until_text: Annotated[str, Query(alias="to", max_length=10)] = "",
 ) -> Response:
     """Full-text search with source, topic and date filters."""
+    since, until = parse_day(since_text), parse_day(until_text)
     with request.app.state.engine.connect() as conn:
         results = (
             queries.search_filtered(conn, q, source or None, topic or None, day_start(since), day_start(until))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from tidings.web.compat import fever, greader
+from tidings.web.compat import fever, greader, greader_subs
 from tidings.web.compat.common import MAX_BODY_BYTES, BodyTooLargeError
 from tidings.web.compat.keys import disable_fever, set_fever_password
 
@@ -21,6 +21,7 @@ def install_compat(app: FastAPI) -> None:
         return
     app.state.compat_installed = True
     app.include_router(greader.router)
+    app.include_router(greader_subs.router)
     app.include_router(fever.router)
     app.add_exception_handler(greader.ReaderError, greader.handle_reader_error)
     app.add_exception_handler(BodyTooLargeError, handle_too_large)

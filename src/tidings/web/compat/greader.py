@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.store.util import utcnow
-from tidings.web.api import queries as api_queries
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
     FailureLimiter,
@@ -30,8 +29,6 @@ from tidings.web.compat.common import (
 )
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
-    FOR_YOU,
-    FOR_YOU_LABEL,
     KEPT_UNREAD,
     READ,
     READING_LIST,
@@ -145,80 +142,6 @@ async def user_info(request: Request) -> Response:
     call = await authorise(request)
     uid = str(call.user_id)
     return JSONResponse({"userId": uid, "userName": call.name, "userProfileId": uid, "userEmail": call.name})
-
-
-# --- subscriptions, tags, counts --------------------------------------------------------------------
-
-
-def subscriptions_json(call: Call) -> dict[str, Any]:
-    """The user's feeds with their folders."""
-    with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
-    subs = []
-    for r in rows:
-        category = r.get("category")
-        subs.append(
-            {
-                "id": f"feed/{r['id']}",
-                "title": r.get("title") or r["url"],
-                "categories": [{"id": label_id(category), "label": category}] if category else [],
-                "url": r["url"],
-                "htmlUrl": r.get("site_url") or r["url"],
-                "iconUrl": "",
-            }
-        )
-    return {"subscriptions": subs}
-
-
-@router.get(PREFIX + "/subscription/list")
-async def subscription_list(request: Request) -> Response:
-    """The user's subscriptions."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(subscriptions_json, call))
-
-
-def tags_json(call: Call) -> dict[str, Any]:
-    """Starred, the user's folders, and the For you tag."""
-    with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
-    folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
-    tags: list[dict[str, Any]] = [{"id": STARRED}]
-    tags += [{"id": label_id(f), "type": "folder"} for f in folders]
-    tags.append({"id": FOR_YOU, "type": "tag"})
-    return {"tags": tags}
-
-
-@router.get(PREFIX + "/tag/list")
-async def tag_list(request: Request) -> Response:
-    """Folders and tags."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(tags_json, call))
-
-
-def unread_json(call: Call) -> dict[str, Any]:
-    """Unread counts per feed, per folder and for the reading list."""
-    with call.engine.connect() as conn:
-        rows = queries.unread_counts(conn, call.user_id)
-    per_stream: dict[str, list[Any]] = {}
-    for r in rows:
-        streams = [f"feed/{r['source_id']}", READING_LIST]
-        if r.get("category"):
-            streams.append(label_id(str(r["category"])))
-        for sid in streams:
-            count, newest = per_stream.get(sid, [0, 0])
-            per_stream[sid] = [count + int(r["count"]), max(newest, epoch_micros(r["newest"]))]
-    counts = [
-        {"id": sid, "count": count, "newestItemTimestampUsec": str(newest)}
-        for sid, (count, newest) in per_stream.items()
-    ]
-    return {"max": sum(int(r["count"]) for r in rows), "unreadcounts": counts}
-
-
-@router.get(PREFIX + "/unread-count")
-async def unread_count(request: Request) -> Response:
-    """Unread counts."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(unread_json, call))
 
 
 # --- streams ----------------------------------------------------------------------------------------

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Select, and_, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from tidings.ingest.urls import canonicalize_url
 from tidings.store.tables import articles, read_state, sources, user_sources
 from tidings.store.util import utcnow
 from tidings.web.compat.streams import Stream
 
-CATEGORY = func.coalesce(user_sources.c.category, sources.c.category)
+# The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
+CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
 FEED_TITLE = func.coalesce(sources.c.title, sources.c.url)
 ITEM_COLUMNS = (
     articles.c.id,
@@ -82,7 +84,7 @@ def stream_clause(stream: Stream) -> ColumnElement[bool]:
     if stream.kind == "feed":
         if stream.value.isdigit():
             return articles.c.source_id == int(stream.value)
-        return sources.c.url == stream.value
+        return sources.c.url.in_({stream.value, canonicalize_url(stream.value)})
     return true()
 
 
@@ -216,3 +218,46 @@ def item_page(
 def count_visible(conn: Connection, user_id: int) -> int:
     """How many articles the user can see."""
     return int(conn.execute(visible(user_id, func.count())).scalar_one())
+
+
+def subscribed_source_id(conn: Connection, user_id: int, feed: str) -> int | None:
+    """The id of one of the user's subscriptions named by id or feed URL, else None."""
+    clause = (
+        sources.c.id == int(feed) if feed.isdigit() else sources.c.url.in_({feed, canonicalize_url(feed)})
+    )
+    row = conn.execute(
+        select(sources.c.id)
+        .join(user_sources, user_sources.c.source_id == sources.c.id)
+        .where(user_sources.c.user_id == user_id, clause)
+    ).first()
+    return int(row[0]) if row else None
+
+
+def unsubscribe(conn: Connection, user_id: int, source_id: int) -> bool:
+    """Drop one subscription (the shared source and its articles stay); False when there was none."""
+    result = conn.execute(
+        delete(user_sources).where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
+    )
+    return bool(result.rowcount)
+
+
+def set_folder(conn: Connection, user_id: int, source_id: int, folder: str | None) -> None:
+    """Put one of the user's subscriptions in a folder (None: back to the feed's own)."""
+    conn.execute(
+        update(user_sources)
+        .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
+        .values(category=folder)
+    )
+
+
+def rename_folder(conn: Connection, user_id: int, old: str, new: str | None) -> int:
+    """Move every subscription of the user now in folder `old` to `new` (None: the feed's own)."""
+    in_old = (
+        select(user_sources.c.source_id)
+        .select_from(user_sources.join(sources, sources.c.id == user_sources.c.source_id))
+        .where(user_sources.c.user_id == user_id, CATEGORY.is_not_distinct_from(old))
+    )
+    ids = [int(r[0]) for r in conn.execute(in_old)]
+    for source_id in ids:
+        set_folder(conn, user_id, source_id, new)
+    return len(ids)

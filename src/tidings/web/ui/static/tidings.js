@@ -51,7 +51,7 @@
     var data = new FormData(form);
     data.set("action", button.value);
     var card = form.closest(".card");
-    fetch(form.action, { method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(form.getAttribute("action"), { method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
       .then(function () {
         var act = button.value;

@@ -1,0 +1,255 @@
+"""Named entities: spaCy NER (only), then resolution of mentions within a document and stable keys.
+
+Resolution rules, applied per document:
+- strip possessives ("Putin's"), a leading "the", and titles ("Mr", "President", "Prime Minister", ...);
+- map common aliases to one canonical name ("US", "U.S.", "America" -> "United States", "UK" -> "United
+  Kingdom", ...) and fix the type of well-known places ("Pyongyang" is a GPE whatever the tagger said);
+- a PERSON mention whose words are a subset of a longer PERSON name in the same document ("Kim", "Putin",
+  "Mr Blair") counts towards that name; with several candidates, the most mentioned (then earliest) wins;
+  a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person;
+- drop numbers, single characters and non-name types (dates, money, quantities, ...).
+
+Cost: NER reads the first `NER_MAX_CHARS` characters of title + standfirst + body; mentions of the entities
+found there are then counted over the rest of the body by plain string matching, which is far cheaper.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.config import Settings
+from tidings.enrich.cache import get_or_load
+from tidings.models import Entity
+
+VERSION = "spacy-ner-1"
+NER_MAX_CHARS = 5000
+NER_BATCH = 32
+KEPT_TYPES = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
+)
+KEY_PREFIX = {
+    "PERSON": "person",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "ORG": "org",
+    "NORP": "group",
+}
+TITLES = (
+    "prime minister",
+    "foreign secretary",
+    "home secretary",
+    "secretary of state",
+    "vice president",
+    "president",
+    "chancellor",
+    "minister",
+    "senator",
+    "governor",
+    "secretary",
+    "leader",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "sir",
+    "prof",
+    "professor",
+)
+_TITLE_RE = re.compile(r"^(?:(?:%s)\.?\s+)+" % "|".join(re.escape(t) for t in TITLES), re.IGNORECASE)
+_POSSESSIVE_RE = re.compile(r"['’]s?$")
+_THE_RE = re.compile(r"^the\s+", re.IGNORECASE)
+ALIASES: dict[str, tuple[str, str]] = {
+    "us": ("United States", "GPE"),
+    "u.s.": ("United States", "GPE"),
+    "u.s": ("United States", "GPE"),
+    "usa": ("United States", "GPE"),
+    "u.s.a.": ("United States", "GPE"),
+    "america": ("United States", "GPE"),
+    "united states": ("United States", "GPE"),
+    "united states of america": ("United States", "GPE"),
+    "uk": ("United Kingdom", "GPE"),
+    "u.k.": ("United Kingdom", "GPE"),
+    "britain": ("United Kingdom", "GPE"),
+    "great britain": ("United Kingdom", "GPE"),
+    "united kingdom": ("United Kingdom", "GPE"),
+    "eu": ("European Union", "ORG"),
+    "european union": ("European Union", "ORG"),
+    "un": ("United Nations", "ORG"),
+    "u.n.": ("United Nations", "ORG"),
+    "united nations": ("United Nations", "ORG"),
+    "dprk": ("North Korea", "GPE"),
+    "uae": ("United Arab Emirates", "GPE"),
+}
+# Capitals often used for their governments; the small model sometimes tags them as ORG or PERSON.
+KNOWN_PLACES = frozenset(
+    "pyongyang seoul beijing moscow washington london paris berlin tokyo hanoi kabul baghdad tehran "
+    "damascus kyiv kiev brussels jerusalem cairo delhi islamabad vladivostok".split()
+)
+
+
+@dataclass
+class _Cluster:
+    name: str
+    type: str
+    first: int
+    count: int = 0
+    surfaces: set[str] = field(default_factory=set)
+
+
+def entity_key(name: str, type: str) -> str:
+    """A stable cross-document key such as "person:kim-jong-un" (places share one "place:" prefix)."""
+    prefix = KEY_PREFIX.get(type, type.lower() or "thing")
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    if not slug:  # names in non-Latin scripts: keep the letters themselves
+        slug = re.sub(r"\W+", "-", name.lower()).strip("-")
+    return f"{prefix}:{slug}"
+
+
+def clean_mention(text: str) -> str:
+    """Strip possessives, a leading "the", titles and stray punctuation from a mention."""
+    text = " ".join(text.split())
+    text = _POSSESSIVE_RE.sub("", text)
+    text = _THE_RE.sub("", text)
+    text = _TITLE_RE.sub("", text)
+    return text.strip(" \"'“”‘’.,;:-()[]")
+
+
+def is_junk(name: str) -> bool:
+    """Whether a cleaned mention is no name at all (empty, one character, digits, no letters)."""
+    letters = sum(ch.isalpha() for ch in name)
+    return letters < 2 or len(name) < 2 or any(ch.isdigit() for ch in name) and letters < 3
+
+
+def canonicalise(name: str, label: str) -> tuple[str, str]:
+    """Apply aliases and known-place types to one cleaned mention."""
+    alias = ALIASES.get(name.lower())
+    if alias:
+        return alias
+    if name.lower() in KNOWN_PLACES:
+        return name, "GPE"
+    return name, label
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(name.lower().split())
+
+
+def _person_target(name: str, people: list[_Cluster]) -> _Cluster | None:
+    """The longer PERSON cluster a short name refers to, if any."""
+    words = _words(name)
+    candidates = [p for p in people if words < _words(p.name)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: (p.count, -p.first))
+
+
+def resolve_mentions(mentions: Iterable[tuple[str, str, int]]) -> list[_Cluster]:
+    """Group (text, label, offset) mentions of one document into canonical entities."""
+    cleaned: list[tuple[str, str, int]] = []
+    for text, label, offset in mentions:
+        if label not in KEPT_TYPES:
+            continue
+        name = clean_mention(text)
+        if is_junk(name):
+            continue
+        name, label = canonicalise(name, label)
+        cleaned.append((name, label, offset))
+    clusters: dict[tuple[str, str], _Cluster] = {}
+    for name, label, offset in cleaned:
+        cluster = clusters.setdefault((name.lower(), label), _Cluster(name, label, offset))
+        cluster.count += 1
+        cluster.surfaces.add(name)
+    return _merge_short_people(list(clusters.values()))
+
+
+def _merge_short_people(clusters: list[_Cluster]) -> list[_Cluster]:
+    people = [c for c in clusters if c.type == "PERSON"]
+    surnames = {w for p in people if len(p.name.split()) > 1 for w in _words(p.name)}
+    kept: list[_Cluster] = []
+    for cluster in sorted(clusters, key=lambda c: -len(c.name.split())):
+        is_candidate = cluster.type == "PERSON" or (
+            cluster.type in {"ORG", "GPE", "NORP"} and cluster.name.lower() in surnames
+        )
+        target = _person_target(cluster.name, people) if is_candidate else None
+        if target is None:
+            target = _split_compound(cluster, people)
+        if target is None or target is cluster:
+            kept.append(cluster)
+            continue
+        target.count += cluster.count
+        target.surfaces |= cluster.surfaces
+        target.first = min(target.first, cluster.first)
+    return kept
+
+
+def _split_compound(cluster: _Cluster, people: list[_Cluster]) -> _Cluster | None:
+    """ "Kim-Trump" names two known people: credit the first and drop the compound."""
+    parts = cluster.name.split("-")
+    if cluster.type != "PERSON" or len(parts) != 2 or " " in cluster.name:
+        return None
+    targets = [_person_target(p, people) for p in parts]
+    if any(t is None for t in targets):
+        return None
+    for extra in targets[1:]:
+        if extra is not None:
+            extra.count += cluster.count
+    return targets[0]
+
+
+def count_in_tail(clusters: list[_Cluster], tail: str) -> None:
+    """Add mentions found by string matching in text that NER did not read."""
+    owner = {s.lower(): c for c in clusters for s in c.surfaces}
+    if not tail or not owner:
+        return
+    # Longest surfaces first, so "North Korean" is not also counted as "Korean".
+    alternatives = "|".join(re.escape(s) for s in sorted(owner, key=len, reverse=True))
+    for match in re.finditer(rf"(?<!\w)(?:{alternatives})(?!\w)", tail, flags=re.IGNORECASE):
+        owner[match.group(0).lower()].count += 1
+
+
+def to_entities(clusters: list[_Cluster]) -> list[Entity]:
+    """Entities sorted by mention count, then first appearance."""
+    ordered = sorted(clusters, key=lambda c: (-c.count, c.first))
+    return [Entity(key=entity_key(c.name, c.type), name=c.name, type=c.type, count=c.count) for c in ordered]
+
+
+def load_ner(settings: Settings) -> Any:
+    """The process-wide spaCy pipeline with only tokenizer, tok2vec and NER, loaded once."""
+
+    def load() -> Any:
+        import spacy
+
+        nlp = spacy.load(
+            settings.spacy_model, exclude=["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
+        )
+        return nlp
+
+    return get_or_load("spacy", settings.spacy_model, load)
+
+
+def ner_text(title: str, standfirst: str | None, body: str) -> tuple[str, str]:
+    """Split title + standfirst + body into the part NER reads and the tail only string-matched."""
+    full = "\n\n".join(p for p in (title.strip(), (standfirst or "").strip(), body.strip()) if p)
+    if len(full) <= NER_MAX_CHARS:
+        return full, ""
+    cut = full.rfind("\n", 0, NER_MAX_CHARS)
+    cut = cut if cut > NER_MAX_CHARS // 2 else NER_MAX_CHARS
+    return full[:cut], full[cut:]
+
+
+def extract_entities_batch(texts: list[tuple[str, str]], settings: Settings) -> list[list[Entity]]:
+    """Entities for each (ner_part, tail) pair, running NER over the batch with nlp.pipe."""
+    nlp = load_ner(settings)
+    results: list[list[Entity]] = []
+    for doc, (_, tail) in zip(nlp.pipe([t[0] for t in texts], batch_size=NER_BATCH), texts, strict=True):
+        clusters = resolve_mentions((ent.text, ent.label_, ent.start_char) for ent in doc.ents)
+        count_in_tail(clusters, tail)
+        results.append(to_entities(clusters))
+    return results

@@ -1,0 +1,213 @@
+"""Google Reader subscriptions, folders and unread counts: listing them, and editing them as apps do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from tidings.ingest.urls import is_http_url
+from tidings.pipeline.subscriptions import subscribe_url
+from tidings.web.api import queries as api_queries
+from tidings.web.compat import queries
+from tidings.web.compat.common import epoch_micros
+from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
+from tidings.web.compat.streams import (
+    FOR_YOU,
+    FOR_YOU_LABEL,
+    LABEL_PREFIX,
+    READING_LIST,
+    STARRED,
+    label_id,
+    normalise_stream_id,
+)
+
+MAX_EDITS = 100
+router = APIRouter(include_in_schema=False)
+
+
+# --- lists and counts ----------------------------------------------------------------------------
+
+
+def subscriptions_json(call: Call) -> dict[str, Any]:
+    """The user's feeds with their folders."""
+    with call.engine.connect() as conn:
+        rows = api_queries.list_user_sources(conn, call.user_id)
+    subs = []
+    for r in rows:
+        category = r.get("category")
+        subs.append(
+            {
+                "id": f"feed/{r['id']}",
+                "title": r.get("title") or r["url"],
+                "categories": [{"id": label_id(category), "label": category}] if category else [],
+                "url": r["url"],
+                "htmlUrl": r.get("site_url") or r["url"],
+                "iconUrl": "",
+            }
+        )
+    return {"subscriptions": subs}
+
+
+@router.get(PREFIX + "/subscription/list")
+async def subscription_list(request: Request) -> Response:
+    """The user's subscriptions."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(subscriptions_json, call))
+
+
+def tags_json(call: Call) -> dict[str, Any]:
+    """Starred, the user's folders, and the For you tag."""
+    with call.engine.connect() as conn:
+        rows = api_queries.list_user_sources(conn, call.user_id)
+    folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
+    tags: list[dict[str, Any]] = [{"id": STARRED}]
+    tags += [{"id": label_id(f), "type": "folder"} for f in folders]
+    tags.append({"id": FOR_YOU, "type": "tag"})
+    return {"tags": tags}
+
+
+@router.get(PREFIX + "/tag/list")
+async def tag_list(request: Request) -> Response:
+    """Folders and tags."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(tags_json, call))
+
+
+def unread_json(call: Call) -> dict[str, Any]:
+    """Unread counts per feed, per folder and for the reading list."""
+    with call.engine.connect() as conn:
+        rows = queries.unread_counts(conn, call.user_id)
+    per_stream: dict[str, list[Any]] = {}
+    for r in rows:
+        streams = [f"feed/{r['source_id']}", READING_LIST]
+        if r.get("category"):
+            streams.append(label_id(str(r["category"])))
+        for sid in streams:
+            count, newest = per_stream.get(sid, [0, 0])
+            per_stream[sid] = [count + int(r["count"]), max(newest, epoch_micros(r["newest"]))]
+    counts = [
+        {"id": sid, "count": count, "newestItemTimestampUsec": str(newest)}
+        for sid, (count, newest) in per_stream.items()
+    ]
+    return {"max": sum(int(r["count"]) for r in rows), "unreadcounts": counts}
+
+
+@router.get(PREFIX + "/unread-count")
+async def unread_count(request: Request) -> Response:
+    """Unread counts."""
+    call = await authorise(request)
+    return JSONResponse(await run_in_threadpool(unread_json, call))
+
+
+# --- edits ------------------------------------------------------------------------------------------
+
+
+def folder_of(raw: str | None) -> str | None:
+    """The folder name of a `user/-/label/<name>` id (None when absent or not a label)."""
+    sid = normalise_stream_id(raw or "")
+    name = sid[len(LABEL_PREFIX) :].strip() if sid.startswith(LABEL_PREFIX) else ""
+    if not name or name == FOR_YOU_LABEL or len(name) > 200:
+        return None
+    return name
+
+
+def feed_of(raw: str) -> str:
+    """The id or URL part of a `feed/...` stream id; 400 for anything else."""
+    sid = raw.strip()
+    if not sid.startswith("feed/") or len(sid) <= len("feed/"):
+        raise bad_request(f"not a feed stream id: {raw[:200]!r}")
+    return sid[len("feed/") :]
+
+
+def add_feed(call: Call, feed: str, folder: str | None) -> dict[str, Any]:
+    """Subscribe the user to a feed URL (shared sources are stored once); the source object."""
+    if not is_http_url(feed):
+        raise bad_request(f"not an http(s) feed URL: {feed[:200]!r}")
+    # No title: a shared source's title is not one user's to change.
+    source = subscribe_url(call.engine, feed.strip())
+    with call.engine.begin() as conn:
+        api_queries.link_source(conn, call.user_id, int(source["id"]), folder)
+    return source
+
+
+def edit_subscriptions(call: Call) -> None:
+    """subscription/edit: ac=subscribe|unsubscribe|edit for each s, with a=/r= folders."""
+    action, streams = call.params.get("ac") or "edit", call.params.getlist("s")[:MAX_EDITS]
+    added, removed = folder_of(call.params.get("a")), folder_of(call.params.get("r"))
+    if action not in ("subscribe", "unsubscribe", "edit") or not streams:
+        raise bad_request("subscription/edit needs ac=subscribe|unsubscribe|edit and at least one s")
+    for feed in [feed_of(s) for s in streams]:
+        if action == "subscribe":
+            add_feed(call, feed, added)
+            continue
+        with call.engine.begin() as conn:
+            source_id = queries.subscribed_source_id(conn, call.user_id, feed)
+            if source_id is None:
+                raise bad_request(f"not subscribed to feed/{feed[:200]}")
+            if action == "unsubscribe":
+                queries.unsubscribe(conn, call.user_id, source_id)
+            elif added or removed:
+                queries.set_folder(conn, call.user_id, source_id, added)
+
+
+@router.post(PREFIX + "/subscription/edit")
+async def subscription_edit(request: Request) -> Response:
+    """Subscribe, unsubscribe, or move feeds between folders."""
+    call = await authorise(request, edit=True)
+    await run_in_threadpool(edit_subscriptions, call)
+    return PlainTextResponse("OK")
+
+
+@router.post(PREFIX + "/subscription/quickadd")
+async def subscription_quickadd(request: Request) -> Response:
+    """Subscribe to a feed URL given as quickadd."""
+    call = await authorise(request, edit=True)
+    raw = (call.params.get("quickadd") or "").strip()
+    url = raw[len("feed/") :] if raw.startswith("feed/") else raw
+    source = await run_in_threadpool(add_feed, call, url, None)
+    return JSONResponse(
+        {
+            "numResults": 1,
+            "query": url,
+            "streamId": f"feed/{source['id']}",
+            "streamName": source.get("title") or url,
+        }
+    )
+
+
+def rename_folder(call: Call) -> None:
+    """rename-tag: s (or t) is the old folder, dest the new one."""
+    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
+    new = folder_of(call.params.get("dest"))
+    if old is None or new is None:
+        raise bad_request("rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW")
+    with call.engine.begin() as conn:
+        queries.rename_folder(conn, call.user_id, old, new)
+
+
+@router.post(PREFIX + "/rename-tag")
+async def rename_tag(request: Request) -> Response:
+    """Rename a folder."""
+    call = await authorise(request, edit=True)
+    await run_in_threadpool(rename_folder, call)
+    return PlainTextResponse("OK")
+
+
+def drop_folder(call: Call) -> None:
+    """disable-tag: feeds in the folder go back to their own folder (or none)."""
+    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
+    if old is None:
+        raise bad_request("disable-tag needs s=user/-/label/NAME")
+    with call.engine.begin() as conn:
+        queries.rename_folder(conn, call.user_id, old, None)
+
+
+@router.post(PREFIX + "/disable-tag")
+async def disable_tag(request: Request) -> Response:
+    """Remove a folder."""
+    call = await authorise(request, edit=True)
+    await run_in_threadpool(drop_folder, call)
+    return PlainTextResponse("OK")
