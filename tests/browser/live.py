@@ -39,8 +39,8 @@ SEED_ARTICLES = [
     {
         "url": "https://valley-courier.example/science/comet",
         "title": "Amateur astronomers spot a faint comet over the hills",
-        "text": "A club of amateur astronomers photographed a faint comet low over the hills on Tuesday night.\n\n"
-        "They said it should brighten a little over the coming week.",
+        "text": "A club of amateur astronomers photographed a faint comet low over the hills on Tuesday "
+        "night.\n\nThey said it should brighten a little over the coming week.",
         "source": "Valley Courier",
         "tags": ["Science"],
     },
@@ -88,7 +88,9 @@ def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
     from tidings.web.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -96,7 +98,10 @@ def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
     while time.time() < deadline:
         try:
             health = httpx.get(f"{base}/healthz").json()
-            if not health.get("seeding") and httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles:
+            if (
+                not health.get("seeding")
+                and httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+            ):
                 break
         except httpx.HTTPError:
             pass

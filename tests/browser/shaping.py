@@ -1,4 +1,4 @@
-"""Stand-in enrichment for browser tests (the real one needs models): key points, entities, one shared story."""
+"""Stand-in enrichment for browser tests (the real one needs models): key points, entities, a shared story."""
 
 from __future__ import annotations
 
@@ -54,7 +54,11 @@ def enrich_by_hand(settings: Settings) -> None:
             (_, keep), (moved, old) = sorted(ferry)
             conn.execute(update(articles).where(articles.c.id == moved).values(story_id=keep))
             conn.execute(
-                update(stories).where(stories.c.id == keep).values(size=2, source_count=2, revision=next_revision(conn))
+                update(stories)
+                .where(stories.c.id == keep)
+                .values(size=2, source_count=2, revision=next_revision(conn))
             )
-            conn.execute(update(stories).where(stories.c.id == old).values(size=0, revision=next_revision(conn)))
+            conn.execute(
+                update(stories).where(stories.c.id == old).values(size=0, revision=next_revision(conn))
+            )
     engine.dispose()

@@ -59,7 +59,9 @@ def test_login_logout_and_wrong_password(base: str) -> None:
         wrong = c.post("/login", data={"csrf": token, "name": "grace", "password": "not the password"})
         assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
         assert "Traceback" not in wrong.text
-        ok = c.post("/login", data={"csrf": token, "name": "grace", "password": PASSWORD, "next": "/settings"})
+        ok = c.post(
+            "/login", data={"csrf": token, "name": "grace", "password": PASSWORD, "next": "/settings"}
+        )
         assert ok.status_code == 303
         assert c.get("/settings").status_code == 200
         token = csrf_of(c.get("/settings").text)
@@ -72,7 +74,9 @@ def test_login_is_rate_limited(base: str) -> None:
     with client(base) as c:
         token = csrf_of(c.get("/login").text)
         codes = [
-            c.post("/login", data={"csrf": token, "name": "nobody-here", "password": "wrong-password"}).status_code
+            c.post(
+                "/login", data={"csrf": token, "name": "nobody-here", "password": "wrong-password"}
+            ).status_code
             for _ in range(12)
         ]
     assert codes[0] == 401 and codes[-1] == 429
@@ -108,7 +112,9 @@ def test_signup_bad_input_is_a_clear_4xx(base: str) -> None:
         sign_up(c, "taken")
     with client(base) as c:
         token = csrf_of(c.get("/signup").text)
-        again = c.post("/signup", data={"csrf": token, "name": "taken", "password": PASSWORD, "confirm": PASSWORD})
+        again = c.post(
+            "/signup", data={"csrf": token, "name": "taken", "password": PASSWORD, "confirm": PASSWORD}
+        )
         assert again.status_code == 400 and "already exists" in again.text
         missing = c.post("/signup", data={"csrf": token, "name": "x"})
         assert missing.status_code == 422 and "Traceback" not in missing.text
@@ -123,7 +129,8 @@ def test_pages_need_sign_in_and_next_stays_local(base: str) -> None:
     with client(base) as c:
         token = csrf_of(c.get("/login").text)
         reply = c.post(
-            "/login", data={"csrf": token, "name": "wanderer", "password": PASSWORD, "next": "//evil.example/"}
+            "/login",
+            data={"csrf": token, "name": "wanderer", "password": PASSWORD, "next": "//evil.example/"},
         )
         assert reply.headers["location"] in ("/", "/welcome")
 

@@ -125,7 +125,9 @@ def test_card_actions_validate_input(base: str) -> None:
         assert c.post("/act", data={"csrf": token, "article_id": "x", "action": "like"}).status_code == 422
         bad_target = c.post("/targets", data={"csrf": token, "action": "follow", "target": "planet:Mars"})
         assert bad_target.status_code == 422 and "Traceback" not in bad_target.text
-        liked = c.post("/act", data={"csrf": token, "article_id": 1, "action": "like", "next": "https://evil.example"})
+        liked = c.post(
+            "/act", data={"csrf": token, "article_id": 1, "action": "like", "next": "https://evil.example"}
+        )
         assert liked.headers["location"] == "/?note=liked"
 
 
@@ -170,7 +172,14 @@ def test_another_readers_data_is_never_visible(base: str) -> None:
         assert "kate-secret-word" not in leo.get("/hidden").text
         assert "kate-secret-word" not in leo.get("/settings/export").text
         leo_token = csrf_of(leo_settings)
-        assert leo.post(f"/settings/tokens/{kate_token_id}/revoke", data={"csrf": leo_token}).status_code == 404
+        assert (
+            leo.post(f"/settings/tokens/{kate_token_id}/revoke", data={"csrf": leo_token}).status_code == 404
+        )
         assert "You follow Science" not in leo.get("/for-you").text
         # Leo's form token is bound to Leo's session: it does not work with Kate's session.
-        assert kate.post("/targets", data={"csrf": leo_token, "action": "follow", "target": "topic:X"}).status_code == 403
+        assert (
+            kate.post(
+                "/targets", data={"csrf": leo_token, "action": "follow", "target": "topic:X"}
+            ).status_code
+            == 403
+        )

@@ -39,7 +39,9 @@ def signed_in(base: str, name: str) -> Iterator[tuple[httpx.Client, str]]:
 
 def test_opml_import_adds_feeds_and_export_lists_them(base: str) -> None:
     with signed_in(base, "olga") as (c, token):
-        reply = c.post("/settings/opml", data={"csrf": token}, files={"file": ("mine.opml", OPML, "text/x-opml")})
+        reply = c.post(
+            "/settings/opml", data={"csrf": token}, files={"file": ("mine.opml", OPML, "text/x-opml")}
+        )
         assert reply.status_code == 303
         page = c.get("/settings").text
         assert "Town hall notes" in page and "Garden club" in page and "ftp://old.example" not in page
@@ -51,11 +53,15 @@ def test_opml_import_adds_feeds_and_export_lists_them(base: str) -> None:
 
 def test_bad_feed_input_is_a_clear_4xx(base: str) -> None:
     with signed_in(base, "pavel") as (c, token):
-        broken = c.post("/settings/opml", data={"csrf": token}, files={"file": ("x.opml", b"<opml><body>", "text/xml")})
+        broken = c.post(
+            "/settings/opml", data={"csrf": token}, files={"file": ("x.opml", b"<opml><body>", "text/xml")}
+        )
         assert broken.status_code == 422 and "not well-formed OPML" in broken.text
         empty = c.post("/settings/opml", data={"csrf": token}, files={"file": ("x.opml", b"", "text/xml")})
         assert empty.status_code == 422 and "Choose an OPML file" in empty.text
-        not_opml = c.post("/settings/opml", data={"csrf": token}, files={"file": ("x.opml", b"<rss/>", "text/xml")})
+        not_opml = c.post(
+            "/settings/opml", data={"csrf": token}, files={"file": ("x.opml", b"<rss/>", "text/xml")}
+        )
         assert not_opml.status_code == 422 and "Traceback" not in not_opml.text
         bad_url = c.post("/settings/sources", data={"csrf": token, "url": "javascript:alert(1)"})
         assert bad_url.status_code == 422 and "not an http(s) feed URL" in bad_url.text
@@ -68,7 +74,9 @@ def test_diversity_controls_validate_and_save(base: str) -> None:
         values = {"source_cap": "0.4", "topic_cap": "0.6", "mmr_lambda": "0.5", "exploration_share": "0.2"}
         assert c.post("/settings/controls", data={"csrf": token, **values}).status_code == 303
         page = c.get("/settings").text
-        assert 'id="mmr_lambda" name="mmr_lambda" type="number" step="0.05" min="0" max="1" value="0.5"' in page
+        assert (
+            'id="mmr_lambda" name="mmr_lambda" type="number" step="0.05" min="0" max="1" value="0.5"' in page
+        )
         too_much = c.post("/settings/controls", data={"csrf": token, **values, "exploration_share": "0.9"})
         assert too_much.status_code == 422 and "Traceback" not in too_much.text
         exported = json.loads(c.get("/settings/export").text)
@@ -80,27 +88,45 @@ def test_tokens_create_work_and_revoke(base: str) -> None:
         page = c.post("/settings/tokens", data={"csrf": token, "name": "reader app"}).text
         api_token = page.split('<code class="token">')[1].split("<")[0]
         assert api_token.startswith("tid_")
-        assert httpx.get(f"{base}/api/v1/follows", headers={"Authorization": f"Bearer {api_token}"}).status_code == 200
+        assert (
+            httpx.get(f"{base}/api/v1/follows", headers={"Authorization": f"Bearer {api_token}"}).status_code
+            == 200
+        )
         token_id = page.split("/settings/tokens/")[1].split("/")[0]
         assert c.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": token}).status_code == 303
-        assert httpx.get(f"{base}/api/v1/follows", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
+        assert (
+            httpx.get(f"{base}/api/v1/follows", headers={"Authorization": f"Bearer {api_token}"}).status_code
+            == 401
+        )
         assert c.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": token}).status_code == 404
 
 
 def test_password_change(base: str) -> None:
     with signed_in(base, "sven") as (c, token):
-        wrong = c.post("/settings/password", data={"csrf": token, "current": "nope-nope", "new": "n" * 10, "confirm": "n" * 10})
+        wrong = c.post(
+            "/settings/password",
+            data={"csrf": token, "current": "nope-nope", "new": "n" * 10, "confirm": "n" * 10},
+        )
         assert wrong.status_code == 400 and "current password is wrong" in wrong.text
-        short = c.post("/settings/password", data={"csrf": token, "current": PASSWORD, "new": "abc", "confirm": "abc"})
+        short = c.post(
+            "/settings/password", data={"csrf": token, "current": PASSWORD, "new": "abc", "confirm": "abc"}
+        )
         assert short.status_code == 400 and "8 to 1024" in short.text
         ok = c.post(
             "/settings/password",
-            data={"csrf": token, "current": PASSWORD, "new": "a new long password", "confirm": "a new long password"},
+            data={
+                "csrf": token,
+                "current": PASSWORD,
+                "new": "a new long password",
+                "confirm": "a new long password",
+            },
         )
         assert ok.status_code == 303
     with httpx.Client(base_url=base) as c:
         login_token = csrf_of(c.get("/login").text)
-        reply = c.post("/login", data={"csrf": login_token, "name": "sven", "password": "a new long password"})
+        reply = c.post(
+            "/login", data={"csrf": login_token, "name": "sven", "password": "a new long password"}
+        )
         assert reply.status_code == 303
 
 
@@ -119,4 +145,7 @@ def test_export_and_delete_account(base: str) -> None:
         assert c.get("/settings").status_code == 303
     with httpx.Client(base_url=base) as c:
         login_token = csrf_of(c.get("/login").text)
-        assert c.post("/login", data={"csrf": login_token, "name": "tara", "password": PASSWORD}).status_code == 401
+        assert (
+            c.post("/login", data={"csrf": login_token, "name": "tara", "password": PASSWORD}).status_code
+            == 401
+        )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 Labels = Sequence[int] | npt.NDArray[np.int64]
 Scores = Sequence[float] | npt.NDArray[np.float64]
@@ -20,8 +20,14 @@ def _ranked_labels(labels: Labels, scores: Scores) -> npt.NDArray[np.float64]:
 
 
 def auc(labels: Labels, scores: Scores) -> float:
-    """Area under the ROC curve of one impression (ties count one half)."""
-    return float(roc_auc_score(np.asarray(labels), np.asarray(scores, dtype=np.float64)))
+    """Area under the ROC curve of one impression (ties count one half), by the rank-sum formula."""
+    y = np.asarray(labels) > 0
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUC needs at least one click and one non-click")
+    ranks = rankdata(np.asarray(scores, dtype=np.float64))  # average ranks, so ties count one half
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def mrr(labels: Labels, scores: Scores) -> float:

@@ -180,6 +180,7 @@ class Replay:
         self.pool = pool
         self.profiles: dict[str, Profile] = {}
         self.controls = UserControls()
+        self.items: dict[int, Candidate] = {}
         pool.popularity[:] = 0.0
 
     def profile(self, imp: Impression) -> Profile:
@@ -194,10 +195,12 @@ class Replay:
 
     def _apply(self, profile: Profile, kind: str, nid: str, at: datetime) -> None:
         row = self.pool.row_of_id.get(nid)
-        if row is not None:
-            update_profile(
-                profile, FeedbackEvent(kind, nid, at), self.pool.candidate_at(row), at, in_place=True
-            )
+        if row is None:
+            return
+        item = self.items.get(row)
+        if item is None:
+            item = self.items[row] = self.pool.candidate_at(row)
+        update_profile(profile, FeedbackEvent(kind, nid, at), item, at, in_place=True)
 
     def features(self, imp: Impression) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """Feature rows for the shown news, from what was known strictly before this impression."""

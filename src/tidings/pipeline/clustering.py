@@ -28,11 +28,13 @@ from tidings.stories import (
     add_to_story,
     assign,
     entity_counts_from,
+    maybe_split,
     text_fingerprint,
 )
 
 log = logging.getLogger(__name__)
 CLUSTER_WINDOW_HOURS = 96.0
+SPLIT_CHECK_EVERY = 8  # a story is re-examined for a split each time it grows by this many articles
 
 
 @dataclass
@@ -183,6 +185,8 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     persist_story(conn, story)
     cache.index.upsert(story)
     cache.story_of[sig.article_id] = story.story_id
+    if story.size >= SPLIT_CHECK_EVERY and story.size % SPLIT_CHECK_EVERY == 0:
+        split_if_drifted(conn, cache, story)
     values: dict[str, Any] = {"story_id": story.story_id, "fingerprint": sig.fingerprint}
     if original is not None:
         values["duplicate_of"] = original
@@ -190,19 +194,37 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     return {"story_id": story.story_id, "duplicate_of": original}
 
 
-def rebuild_story(conn: Connection, cache: ClusterCache, story_id: int) -> None:
-    """Recompute a story from its stored members (after one of them changed)."""
-    member_ids = [
-        r[0]
-        for r in conn.execute(
-            select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
-        )
-    ]
+def member_ids_of(conn: Connection, story_id: int) -> list[int]:
+    """Ids of a story's stored articles."""
+    query = select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def rebuild_story(
+    conn: Connection, cache: ClusterCache, story_id: int, members: list[int] | None = None
+) -> None:
+    """Recompute a story from its stored members (after one of them changed, or after a split)."""
     story = StoryState(story_id=story_id)
-    for member in member_ids:
+    for member in members if members is not None else member_ids_of(conn, story_id):
         story = add_to_story(story, signature_for(conn, member, None))
     persist_story(conn, story)
     cache.index.upsert(story)
+    for member in story.article_ids:
+        cache.story_of[member] = story_id
+
+
+def split_if_drifted(conn: Connection, cache: ClusterCache, story: StoryState) -> None:
+    """Break a story that grew large or drifted into sub-stories (the largest part keeps the id)."""
+    members = [signature_for(conn, member, None) for member in story.article_ids]
+    groups = maybe_split(story, members)
+    if len(groups) < 2:
+        return
+    log.info("splitting story %s into %d stories", story.story_id, len(groups))
+    rebuild_story(conn, cache, story.story_id, groups[0])
+    for group in groups[1:]:
+        new_id = story_repo.insert_story(conn)
+        conn.execute(articles.update().where(articles.c.id.in_(group)).values(story_id=new_id))
+        rebuild_story(conn, cache, new_id, group)
 
 
 def synced_cache(conn: Connection) -> ClusterCache:

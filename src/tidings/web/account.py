@@ -9,7 +9,16 @@ from sqlalchemy import Connection, Engine, delete, select
 from tidings.auth import hash_password
 from tidings.rank import FEATURES, UserControls
 from tidings.store import users as user_repo
-from tidings.store.tables import api_tokens, events, follows, mutes, read_state, story_reads, user_sources, users
+from tidings.store.tables import (
+    api_tokens,
+    events,
+    follows,
+    mutes,
+    read_state,
+    story_reads,
+    user_sources,
+    users,
+)
 from tidings.store.util import iso
 from tidings.web.api import queries as api_queries
 
@@ -40,7 +49,11 @@ def validate_controls(controls: dict[str, Any]) -> None:
         raise ValueError(f"unknown signal {unknown[0]!r}")
     if any(not WEIGHT_RANGE[0] <= float(w) <= WEIGHT_RANGE[1] for w in weights.values()):
         raise ValueError("weights are between -10 and 10")
-    options = {k: controls[k] for k in ("source_cap", "topic_cap", "mmr_lambda", "exploration_share") if k in controls}
+    options = {
+        k: controls[k]
+        for k in ("source_cap", "topic_cap", "mmr_lambda", "exploration_share")
+        if k in controls
+    }
     UserControls(**options)
 
 
@@ -66,7 +79,11 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
             for e in user_repo.list_events(conn, user_id, limit=1_000_000)
         ]
         return {
-            "user": {"id": user_id, "name": account.get("name"), "created_at": iso(account.get("created_at"))},
+            "user": {
+                "id": user_id,
+                "name": account.get("name"),
+                "created_at": iso(account.get("created_at")),
+            },
             "controls": account.get("controls") or {},
             "profile": account.get("profile"),
             "follows": user_repo.list_targets(conn, user_id, "follow"),

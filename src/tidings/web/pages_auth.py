@@ -54,7 +54,9 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, name: NameField, password: PasswordField, next: NextField = "/") -> Response:
+async def login(
+    request: Request, name: NameField, password: PasswordField, next: NextField = "/"
+) -> Response:
     """Check the password (rate-limited), start a session and return to where the reader was going."""
     engine = request.app.state.engine
     client = request.client.host if request.client else "?"

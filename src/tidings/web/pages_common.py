@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -83,7 +83,7 @@ templates.env.filters["ago"] = time_ago
 templates.env.filters["isotime"] = iso_time
 
 
-def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     """Render a template with the reader, the CSRF token and a note; adds security headers."""
     user = current_web_user(request)
     note = NOTES.get(request.query_params.get("note", ""))

@@ -13,6 +13,7 @@ from tidings.service.feed import RateLimitedError, feed_for, record_event
 from tidings.service.users import change_target
 from tidings.store import users as user_repo
 from tidings.store.users import NotFoundError
+from tidings.store.util import utcnow
 from tidings.web import account, queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, render, require_user, safe_next, wants_json
@@ -101,10 +102,13 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
         "cards": cards,
         "page": page,
         "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
-        "widened_days": round(data["window_hours"] / 24) if data["window_hours"] > settings.window_hours else 0,
+        "widened_days": round(data["window_hours"] / 24)
+        if data["window_hours"] > settings.window_hours
+        else 0,
         "anchored": result.window_anchored,
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),
+        "today": (result.as_of or utcnow()).strftime("%A %d %B %Y"),
         "here": request.url.path + (f"?page={page}" if page > 1 else ""),
     }
     return render(request, "for_you.html", context)
@@ -164,7 +168,9 @@ async def save_signals(request: Request) -> Response:
             try:
                 value = float(raw)
             except ValueError:
-                raise HTTPException(status_code=422, detail=f"The weight of {name} is not a number.") from None
+                raise HTTPException(
+                    status_code=422, detail=f"The weight of {name} is not a number."
+                ) from None
             if value != DEFAULT_WEIGHTS[name]:
                 weights[name] = value
     if any(f"w_{n}" in form for n in FEATURES):

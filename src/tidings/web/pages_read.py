@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -50,10 +51,8 @@ def note_click(request: Request, article_id: int) -> None:
     user = current_web_user(request)
     if user is None:
         return
-    try:
+    with suppress(RateLimitedError, LookupError):
         record_event(request.app.state.engine, request.app.state.settings, user.name, article_id, "click")
-    except (RateLimitedError, LookupError):
-        pass
 
 
 @router.get("/articles/{article_id}")
@@ -104,7 +103,9 @@ def topic_page(request: Request, name: Name) -> Response:
     if not rows:
         raise HTTPException(status_code=404, detail="No articles on this topic yet.")
     context = {"kind": "topic", "name": name, "rows": rows, "target": f"topic:{name}"}
-    return render(request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path})
+    return render(
+        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
+    )
 
 
 @router.get("/entities/{key:path}")
@@ -116,7 +117,9 @@ def entity_page(request: Request, key: Name) -> Response:
     if not name:
         raise HTTPException(status_code=404, detail="No such person, place or organisation.")
     context = {"kind": "entity", "name": name, "rows": rows, "target": f"entity:{name}"}
-    return render(request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path})
+    return render(
+        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
+    )
 
 
 def parse_day(text: str) -> date | None:
@@ -147,7 +150,9 @@ def search_page(
     since, until = parse_day(since_text), parse_day(until_text)
     with request.app.state.engine.connect() as conn:
         results = (
-            queries.search_filtered(conn, q, source or None, topic or None, day_start(since), day_start(until))
+            queries.search_filtered(
+                conn, q, source or None, topic or None, day_start(since), day_start(until)
+            )
             if q.strip()
             else []
         )

@@ -19,7 +19,7 @@ from tidings.web.api import queries as api_queries
 from tidings.web.api.sources import subscribe_feeds_for
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, render, require_user
-from tidings.web.session import WebUser, check_credentials, LoginError
+from tidings.web.session import LoginError, WebUser, check_credentials
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 MAX_OPML_UPLOAD = 2 * 1024 * 1024

@@ -18,6 +18,7 @@ from tidings.service.feed import feed_for
 from tidings.store.users import NotFoundError
 from tidings.store.util import as_utc
 from tidings.web.compat import queries
+from tidings.web.compat.streams import is_small_id
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_FIELDS = 2000
@@ -62,7 +63,7 @@ async def read_params(request: Request) -> Params:
         return Params(pairs)
     if content_type.startswith("multipart/form-data"):
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        if not is_small_id(declared) or int(declared) > MAX_BODY_BYTES:
             raise BodyTooLargeError
         form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY_BYTES)
         pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -142,6 +143,6 @@ def ranked_ids(engine: Engine, settings: Settings, user_id: int, name: str) -> l
         _, result = feed_for(engine, settings, name, FOR_YOU_DEPTH)
     except NotFoundError:
         return []
-    ids = [int(it.article_id) for it in result.items if str(it.article_id).isdigit()]
+    ids = [int(it.article_id) for it in result.items if is_small_id(str(it.article_id))]
     with engine.connect() as conn:
         return queries.filter_ids(conn, user_id, ids, queries.Window())

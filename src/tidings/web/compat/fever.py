@@ -30,7 +30,7 @@ from tidings.web.compat.common import (
     read_params,
 )
 from tidings.web.compat.queries import Window
-from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, parse_epoch
+from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, is_small_id, parse_epoch
 
 API_VERSION = 3
 FOR_YOU_GROUP_ID = 1
@@ -65,16 +65,16 @@ def int_field(params: Params, key: str) -> int | None:
     raw = params.get(key)
     if raw is None or not raw.strip():
         return None
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise FeverError(f"{key} must be an integer") from None
+    text = raw.strip()
+    if not is_small_id(text.removeprefix("-")):
+        raise FeverError(f"{key} must be an integer")
+    return int(text)
 
 
 def id_list(raw: str | None, limit: int = PAGE) -> list[int]:
     """Comma-separated ids (at most limit); FeverError when malformed."""
     parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
-    if not all(p.isdigit() and len(p) < 19 for p in parts):
+    if not all(is_small_id(p) for p in parts):
         raise FeverError("ids are comma-separated integers")
     return [int(p) for p in parts[:limit]]
 

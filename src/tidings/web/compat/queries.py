@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tidings.ingest.urls import canonicalize_url
 from tidings.store.tables import articles, read_state, sources, user_sources
 from tidings.store.util import utcnow
-from tidings.web.compat.streams import Stream
+from tidings.web.compat.streams import Stream, is_small_id
 
 # The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
 CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
@@ -82,7 +82,7 @@ def stream_clause(stream: Stream) -> ColumnElement[bool]:
     if stream.kind == "label":
         return CATEGORY.is_not_distinct_from(stream.value)
     if stream.kind == "feed":
-        if stream.value.isdigit():
+        if is_small_id(stream.value):
             return articles.c.source_id == int(stream.value)
         return sources.c.url.in_({stream.value, canonicalize_url(stream.value)})
     return true()
@@ -223,7 +223,7 @@ def count_visible(conn: Connection, user_id: int) -> int:
 def subscribed_source_id(conn: Connection, user_id: int, feed: str) -> int | None:
     """The id of one of the user's subscriptions named by id or feed URL, else None."""
     clause = (
-        sources.c.id == int(feed) if feed.isdigit() else sources.c.url.in_({feed, canonicalize_url(feed)})
+        sources.c.id == int(feed) if is_small_id(feed) else sources.c.url.in_({feed, canonicalize_url(feed)})
     )
     row = conn.execute(
         select(sources.c.id)

@@ -26,6 +26,11 @@ class Stream:
     value: str = ""
 
 
+def is_small_id(text: str) -> bool:
+    """True for 1-18 ASCII digits (a row id that fits a 64-bit integer column)."""
+    return re.fullmatch(r"[0-9]{1,18}", text) is not None
+
+
 def normalise_stream_id(stream_id: str) -> str:
     """The stream id with any explicit user part (`user/1005/...`) written as `user/-/`."""
     return _USER_PART.sub("user/-/", stream_id.strip(), count=1)
@@ -45,7 +50,10 @@ def parse_stream(stream_id: str) -> Stream:
     if sid.startswith(LABEL_PREFIX) and len(sid) > len(LABEL_PREFIX):
         return Stream("label", sid[len(LABEL_PREFIX) :])
     if sid.startswith("feed/") and len(sid) > len("feed/"):
-        return Stream("feed", sid[len("feed/") :])
+        feed = sid[len("feed/") :]
+        if re.fullmatch(r"[0-9]+", feed) and not is_small_id(feed):
+            raise ValueError(f"feed id out of range: {feed[:40]!r}")
+        return Stream("feed", feed)
     raise ValueError(f"unknown stream id {stream_id[:200]!r}")
 
 

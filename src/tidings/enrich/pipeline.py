@@ -1,0 +1,164 @@
+"""Batch enrichment: language, entities, topics, key points and embeddings for many articles at once.
+
+Models load once per process (see `cache.load_count`). spaCy NER runs in the calling thread while the
+transformer embeds the same batch in a worker thread with one torch thread, so the two share the 2 cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tidings.config import Settings
+from tidings.enrich import entities, keypoints, language, topics
+from tidings.enrich.embeddings import compose_article_text, embed_texts, get_encoder
+from tidings.models import EnrichInput, Enrichment, Entity
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 200_000  # longer bodies are cut before any enricher reads them
+
+
+@dataclass
+class _Item:
+    source: EnrichInput
+    text: str
+    language: str | None
+    candidates: list[str]
+    skipped: list[str] = field(default_factory=list)
+
+
+def prepare(item: EnrichInput) -> _Item:
+    """Normalise one input: cap its length, detect its language and find key-point candidates."""
+    skipped: list[str] = []
+    text = item.text or ""
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        skipped.append(f"text: only the first {MAX_TEXT_CHARS} characters were read")
+    lang = language.detect_language(f"{item.title}\n{text}", item.language)
+    if lang is None:
+        skipped.append("language: not enough text to identify")
+    candidates = keypoints.candidate_sentences(text)
+    return _Item(item, text, lang, candidates, skipped)
+
+
+def versions(settings: Settings) -> dict[str, str]:
+    """Enricher name -> version; a change makes `enrich --pending` re-run that enricher."""
+    encoder = get_encoder(settings).name
+    return {
+        "language": language.VERSION,
+        "entities": f"{entities.VERSION}/{settings.spacy_model}",
+        "topics": f"{topics.VERSION}/{encoder}",
+        "key_points": f"{keypoints.VERSION}/{encoder}",
+        "embedding": encoder,
+    }
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _embed_all(items: list[_Item], settings: Settings) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+    """Article vectors (None for empty articles) and candidate-sentence vectors, in one encode call."""
+    docs = [compose_article_text(i.source.title, i.text, i.source.standfirst) for i in items]
+    has_text = [any(ch.isalnum() for ch in d) for d in docs]
+    texts = [d for d, ok in zip(docs, has_text, strict=True) if ok]
+    texts += [s for i in items for s in i.candidates]
+    matrix = embed_texts(texts, settings)
+    doc_vectors: list[np.ndarray | None] = []
+    row = 0
+    for ok in has_text:
+        doc_vectors.append(matrix[row] if ok else None)
+        row += int(ok)
+    sentence_vectors = []
+    for item in items:
+        sentence_vectors.append(matrix[row : row + len(item.candidates)])
+        row += len(item.candidates)
+    return doc_vectors, sentence_vectors
+
+
+def _entities_all(items: list[_Item], settings: Settings) -> list[list[Entity]]:
+    """Entities for the English items (NER is English-only); others get an empty list and a note."""
+    english = [i for i in items if language.is_english(i.language)]
+    found = entities.extract_entities_batch(
+        [entities.ner_text(i.source.title, i.source.standfirst, i.text) for i in english], settings
+    )
+    by_id = {id(i): f for i, f in zip(english, found, strict=True)}
+    for item in items:
+        if id(item) not in by_id:
+            item.skipped.append(f"entities: English-only, language is {item.language or 'unknown'}")
+    return [by_id.get(id(i), []) for i in items]
+
+
+def enrich_batch(items: list[EnrichInput], settings: Settings) -> list[Enrichment]:
+    """Enrich a batch of articles; never raises on odd text, notes what did not apply in `skipped`."""
+    if not items:
+        return []
+    prepared = [prepare(i) for i in items]
+    cores = os.cpu_count() or 2
+    with ThreadPoolExecutor(max_workers=1) as pool, _torch_threads(max(1, cores - 1)):
+        embedding_job = pool.submit(_embed_all, prepared, settings)
+        found = _entities_all(prepared, settings)
+        doc_vectors, sentence_vectors = embedding_job.result()
+    present = [v for v in doc_vectors if v is not None]
+    ranked_iter = iter(topics.classify_topics(np.array(present), settings) if present else [])
+    encoder = get_encoder(settings).name
+    stamp = versions(settings)
+    results = []
+    for item, ents, vector, sent_vecs in zip(prepared, found, doc_vectors, sentence_vectors, strict=True):
+        ranked = next(ranked_iter) if vector is not None else []
+        results.append(_assemble(item, ents, vector, sent_vecs, ranked, encoder, stamp))
+    return results
+
+
+def _assemble(
+    item: _Item,
+    ents: list[Entity],
+    vector: np.ndarray | None,
+    sentence_vectors: np.ndarray,
+    ranked: list[tuple[str, float]],
+    encoder: str,
+    stamp: dict[str, str],
+) -> Enrichment:
+    """Put one article's results together and note what was skipped."""
+    skipped = list(item.skipped)
+    if vector is None:
+        skipped.append("embedding: no text to embed")
+        skipped.append("topics: no IPTC topic without text")
+    elif encoder.startswith("hashing"):
+        skipped.append("embedding: model unavailable, lexical hashing vectors used")
+    if ranked and not language.is_english(item.language):
+        ranked = []  # the classifier learnt from English examples only
+        skipped.append(f"topics: IPTC classifier is English-only, language is {item.language or 'unknown'}")
+    iptc = topics.select_iptc(ranked)
+    key_points = keypoints.choose_key_points(
+        item.candidates, sentence_vectors, vector, item.source.standfirst
+    )
+    if len(key_points) < 2:
+        skipped.append("key_points: fewer than two prose sentences in the body")
+    return Enrichment(
+        language=item.language,
+        entities=ents,
+        topics=topics.build_topics(iptc, item.source.tags, ents, item.source.title),
+        iptc_topic=iptc[0] if iptc else None,
+        key_points=key_points,
+        embedding=vector.astype(np.float32) if vector is not None else None,
+        embedding_model=encoder if vector is not None else None,
+        versions=dict(stamp),
+        skipped=skipped,
+        extra={"iptc_scores": {name: round(p, 4) for name, p in ranked[:3]}},
+    )
