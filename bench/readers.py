@@ -68,6 +68,9 @@ def find_entities(texts: list[str], min_docs: int = 5) -> list[set[str]]:
     return [{e for e in names if df[e] >= min_docs} for names in found]
 
 
+EMBEDDINGS_USED = {"name": "tfidf"}
+
+
 def embed(texts: list[str], use_tfidf: bool) -> npt.NDArray[np.float32]:
     """Sentence embeddings from the enrichment stage (cached under /tmp), else TF-IDF + SVD."""
     if not use_tfidf:
@@ -77,6 +80,7 @@ def embed(texts: list[str], use_tfidf: bool) -> npt.NDArray[np.float32]:
 
             digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
             cache = CACHE_DIR / f"bbc-{digest}.npy"
+            EMBEDDINGS_USED["name"] = "embed_texts"
             if cache.exists():
                 return np.load(cache)
             vectors = np.asarray(embed_texts(texts, Settings()), dtype=np.float32)
@@ -254,7 +258,7 @@ def main() -> None:
     summary = {
         "articles": len(corpus.candidates),
         "readers": args.readers,
-        "embeddings": "tfidf" if args.tfidf else "embed_texts (or TF-IDF fallback)",
+        "embeddings": EMBEDDINGS_USED["name"],
         "ndcg10": results,
         "tidings_vs_chronological_at_20": round(at20["tidings"] / max(at20["chronological"], 1e-9), 2),
         "meets_target": at20["tidings"] >= 1.5 * at20["chronological"] and at20["tidings"] > at20["content"],

@@ -157,11 +157,18 @@ def test_bad_keys_get_auth_zero(site: Site) -> None:
 
 def test_malformed_requests_are_400_without_traceback(site: Site) -> None:
     fever = client_for("alice", site)
-    for form in ({"mark": "item", "as": "read", "id": "abc"}, {"mark": "item", "as": "eaten", "id": "1"}):
+    for form in (
+        {"mark": "item", "as": "read", "id": "abc"},
+        {"mark": "item", "as": "eaten", "id": "1"},
+        {"mark": "item", "as": "read", "id": "9" * 30},
+        {"mark": "feed", "as": "read", "id": "1", "before": "soon"},
+        {"mark": "item", "as": "read", "id": "²"},
+    ):
         resp = httpx.post(f"{site.base}/fever/?api", data={"api_key": fever.api_key, **form})
         assert resp.status_code == 400 and "Traceback" not in resp.text
-    resp = httpx.post(f"{site.base}/fever/?api&items", data={"api_key": fever.api_key, "with_ids": "1,x"})
-    assert resp.status_code == 400 and resp.json()["auth"] == 1
+    for field in ({"with_ids": "1,x"}, {"since_id": "9" * 30}, {"max_id": "-"}):
+        resp = httpx.post(f"{site.base}/fever/?api&items", data={"api_key": fever.api_key, **field})
+        assert resp.status_code == 400 and resp.json()["auth"] == 1
 
 
 def test_users_never_see_each_others_items_or_states(site: Site) -> None:

@@ -306,6 +306,11 @@ def test_streams_by_feed_label_and_paging(site: Site) -> None:
     assert len(label["items"]) == 3 and label["continuation"] == "3"
     rest = reader.get("stream/contents/user/-/label/Local", n=3, c=label["continuation"]).json()
     assert len(rest["items"]) == 1 and "continuation" not in rest
+    # Feeds may also be named by URL, raw or percent-encoded as apps send them.
+    by_url = reader.get("stream/contents/feed/https://harbour.example/feed.xml").json()["items"]
+    assert {i["origin"]["streamId"] for i in by_url} == {f"feed/{site.source_ids['harbour.example']}"}
+    encoded = reader.get("stream/contents/feed%2Fhttps%3A%2F%2Fharbour.example%2Ffeed.xml").json()["items"]
+    assert len(by_url) == len(encoded) == 2
     # The stream may also come as s=, and an explicit user id means the same as "-".
     by_query = reader.get("stream/contents", s=f"user/{site.user_ids['alice']}/label/Local", n=3).json()
     assert [i["id"] for i in by_query["items"]] == [i["id"] for i in label["items"]]
@@ -342,6 +347,7 @@ def test_for_you_stream_is_the_ranked_feed(site: Site) -> None:
     ranked = [int(it.article_id) for it in result.items if int(it.article_id) in mine]
     assert got and got == ranked
     assert set(got) <= mine  # bob's coast feed never shows up
+    assert reader.unread_count("user/-/label/For you") == len(ranked)
     ids = reader.get("stream/items/ids", s="user/-/label/For you", n=2).json()
     assert [int(r["id"]) for r in ids["itemRefs"]] == ranked[:2]
     assert ids.get("continuation") == ("2" if len(ranked) > 2 else None)
@@ -402,6 +408,10 @@ def test_bad_input_gets_clear_4xx(site: Site) -> None:
     assert reader.get("stream/items/ids", s="feed/1", n="many").status_code == 400
     assert reader.get("stream/items/ids", s="feed/1", ot="yesterday").status_code == 400
     assert reader.edit("edit-tag", [("i", "not-an-id"), ("a", READ)]).status_code == 400
+    assert reader.get("stream/contents/feed/" + "9" * 30).status_code == 400
+    assert reader.get("stream/contents/feed/²").json()["items"] == []
+    assert reader.get("stream/items/ids", s="feed/1", n="²").status_code == 400
+    assert reader.post("stream/items/contents", [("i", "9" * 30)]).json()["items"] == []
     huge = reader.post("stream/items/contents", [("i", "1" * 300_000)])
     assert huge.status_code == 413
     for resp in (huge, reader.get("stream/contents/user/-/bogus/thing")):

@@ -11,6 +11,7 @@ import pytest
 from tests.browser.live import csrf_of, make_settings, serve, sign_up, write_seed
 
 PASSWORD = "correct horse battery"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +144,12 @@ def test_security_headers_on_pages(base: str) -> None:
 
 def test_unknown_pages_are_html_404s(base: str) -> None:
     for path in ("/articles/99999", "/stories/99999", "/topics/No such topic", "/entities/person:nobody"):
-        reply = httpx.get(f"{base}{path}")
+        reply = httpx.get(f"{base}{path}", headers=BROWSER)
         assert reply.status_code == 404 and "<h1>Not found</h1>" in reply.text, path
-    assert httpx.get(f"{base}/articles/abc").status_code == 422
+    bad = httpx.get(f"{base}/articles/abc", headers=BROWSER)
+    assert bad.status_code == 422 and "not valid (article_id)" in bad.text
+    # Clients that do not ask for HTML keep FastAPI's JSON bodies.
+    assert httpx.get(f"{base}/articles/99999").json() == {"detail": "No such article."}
     # The API keeps its JSON error bodies.
     assert httpx.get(f"{base}/api/v1/no-such-thing").json()["error"]["code"] == "not_found"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,5 +79,10 @@ def configure_logging(debug: bool) -> None:
         stream=sys.stderr,
     )
     if not debug:
+        # Model libraries print progress bars and deprecation notices that are not the user's business.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\..*")
         for noisy in ("trafilatura", "htmldate", "courlan", "httpx", "sentence_transformers", "transformers"):
             logging.getLogger(noisy).setLevel(logging.ERROR)

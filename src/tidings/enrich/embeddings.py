@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -112,9 +113,12 @@ def _load_transformer(settings: Settings) -> Encoder:
     model = SentenceTransformer(path, device="cpu", local_files_only=True)
     label = settings.embedding_model or DEFAULT_MODEL_LABEL
     if QUANTIZE_INT8:
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # the eager-mode API is deprecated in favour of torchao, still works
+            warnings.simplefilter("ignore")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         label += "-int8"
-    dim = int(model.get_sentence_embedding_dimension() or 0)
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(get_dim() or 0)
     return TransformerEncoder(model=model, name=label, dim=dim)
 
 

@@ -89,6 +89,8 @@ def write_article(
     if status == "duplicate" and existing is not None:
         return status, int(existing["id"])
     values = article_values(prepared, now)
+    if not values["language"] and enrichment is not None:
+        values["language"] = enrichment.language
     if status == "updated" and existing is not None:
         article_id = int(existing["id"])
         values.pop("source_id", None)

@@ -260,7 +260,8 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
         f[:, COL["sim_short"]] = np.maximum(sims[:, 1], 0.0)
         f[:, COL["negative"]] = np.maximum(sims[:, 2], 0.0)
         if sims.shape[1] > 3:
-            best = np.argmax(sims[:, 3:], axis=1).astype(np.int64)
+            if not approximate:  # only the explanations need which item matched
+                best = np.argmax(sims[:, 3:], axis=1).astype(np.int64)
             f[:, COL["sim_item"]] = np.maximum(np.max(sims[:, 3:], axis=1), 0.0)
     topic = np.asarray(pool.topic_matrix[rows] @ ctx.topic_cols[:, :2])
     entity_rows = pool.entity_matrix[rows]

@@ -128,6 +128,11 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+def accepts_html(request: Request) -> bool:
+    """True when the client asked for HTML (browsers do); scripts keep FastAPI's JSON error bodies."""
+    return "text/html" in request.headers.get("accept", "")
+
+
 async def handle_login_required(request: Request, exc: Exception) -> Response:
     """Redirect to sign-in, remembering where the reader was going."""
     assert isinstance(exc, LoginRequiredError)
@@ -139,7 +144,7 @@ async def handle_login_required(request: Request, exc: Exception) -> Response:
 async def handle_page_http_error(request: Request, exc: Exception) -> Response:
     """HTTP errors: the API keeps its JSON bodies, pages get a short HTML error page."""
     assert isinstance(exc, StarletteHTTPException)
-    if is_api_request(request) or exc.status_code < 400:
+    if is_api_request(request) or exc.status_code < 400 or not accepts_html(request):
         return await handle_http_error(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else "Something went wrong."
     return error_page(request, exc.status_code, message)
@@ -147,7 +152,7 @@ async def handle_page_http_error(request: Request, exc: Exception) -> Response:
 
 async def handle_page_validation_error(request: Request, exc: Exception) -> Response:
     """Bad form or query input on a page: 422 with a readable page, never a traceback."""
-    if is_api_request(request):
+    if is_api_request(request) or not accepts_html(request):
         return await handle_validation_error(request, exc)
     assert isinstance(exc, RequestValidationError)
     fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors()[:3])

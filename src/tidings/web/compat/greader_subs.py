@@ -12,8 +12,9 @@ from tidings.ingest.urls import is_http_url
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import queries
-from tidings.web.compat.common import epoch_micros
+from tidings.web.compat.common import epoch_micros, ranked_ids
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
+from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
     FOR_YOU,
     FOR_YOU_LABEL,
@@ -77,9 +78,11 @@ async def tag_list(request: Request) -> Response:
 
 
 def unread_json(call: Call) -> dict[str, Any]:
-    """Unread counts per feed, per folder and for the reading list."""
+    """Unread counts per feed, per folder, for the reading list and for the For you tag."""
+    ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
         rows = queries.unread_counts(conn, call.user_id)
+        for_you = queries.filter_ids(conn, call.user_id, ranked, Window(unread_only=True))
     per_stream: dict[str, list[Any]] = {}
     for r in rows:
         streams = [f"feed/{r['source_id']}", READING_LIST]
@@ -92,6 +95,8 @@ def unread_json(call: Call) -> dict[str, Any]:
         {"id": sid, "count": count, "newestItemTimestampUsec": str(newest)}
         for sid, (count, newest) in per_stream.items()
     ]
+    if for_you:
+        counts.append({"id": FOR_YOU, "count": len(for_you), "newestItemTimestampUsec": "0"})
     return {"max": sum(int(r["count"]) for r in rows), "unreadcounts": counts}
 
 
