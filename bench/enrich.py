@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tidings.config import Settings
-from tidings.enrich import enrich_batch, load_count
+from tidings.enrich import enrich_batch, keypoints, language, load_count
 from tidings.enrich import entities as ner
-from tidings.enrich import keypoints, language
 from tidings.enrich.embeddings import compose_article_text, embed_texts
 from tidings.enrich.topics import classify_topics
 from tidings.models import EnrichInput

@@ -98,9 +98,13 @@ def test_same_politician_gets_same_key_across_bbc_articles(settings: Settings) -
 
 
 def test_second_batch_does_not_reload_models(settings: Settings) -> None:
-    enrich_batch([EnrichInput(title="Warm up", text="The council met on Monday. It voted for a plan.")], settings)
+    enrich_batch(
+        [EnrichInput(title="Warm up", text="The council met on Monday. It voted for a plan.")], settings
+    )
     before = load_count()
-    enrich_batch([EnrichInput(title="Again", text="The minister spoke in London. She said little.")], settings)
+    enrich_batch(
+        [EnrichInput(title="Again", text="The minister spoke in London. She said little.")], settings
+    )
     assert load_count() == before
 
 
@@ -108,7 +112,9 @@ BAD_INPUTS = {
     "empty": EnrichInput(title="", text=""),
     "huge": EnrichInput(title="Big", text=("The committee met again in Paris today. " * 26000)),
     "chinese": EnrichInput(title="新闻", text="北京今天举行了会议。与会者讨论了经济问题。" * 20),
-    "arabic": EnrichInput(title="أخبار", text="عقد المجلس اجتماعا في القاهرة اليوم. وناقش الأعضاء الميزانية. " * 10),
+    "arabic": EnrichInput(
+        title="أخبار", text="عقد المجلس اجتماعا في القاهرة اليوم. وناقش الأعضاء الميزانية. " * 10
+    ),
     "cyrillic": EnrichInput(title="Новости", text="Совет собрался в Москве. Депутаты обсудили бюджет. " * 10),
     "numbers": EnrichInput(title="123", text="1 2 3 4 5 6 7 8 9 10 3.14 2024 " * 50),
     "urls": EnrichInput(title="", text="https://example.com/a http://example.org/b?c=d " * 50),
@@ -146,7 +152,9 @@ def test_missing_model_falls_back_to_hashing_with_one_warning(caplog: pytest.Log
     with caplog.at_level(logging.WARNING):
         first = embed_texts(["Rain is expected tomorrow.", "Shares fell sharply."], settings)
         embed_texts(["More text."], settings)
-        [result] = enrich_batch([EnrichInput(title="Budget", text="The minister said taxes will rise. " * 3)], settings)
+        [result] = enrich_batch(
+            [EnrichInput(title="Budget", text="The minister said taxes will rise. " * 3)], settings
+        )
     warnings = [r for r in caplog.records if "could not be loaded" in r.getMessage()]
     assert len(warnings) <= 1  # one warning per process (an earlier test may already have loaded it)
     assert first.shape == (2, 1024) and np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)

@@ -18,6 +18,7 @@ from tidings.rank import (
     update_profile,
 )
 from tidings.rank.features import Candidate
+from tidings.rank.scoring import FEATURES
 
 from .factory import NOW, TOPICS, make_candidates
 
@@ -58,7 +59,9 @@ def test_score_is_exact_sum_of_reasons_over_many_feeds() -> None:
             kind = str(rng.choice(["read", "like", "fewer", "impression", "click", "hide"]))
             profile = update_profile(profile, FeedbackEvent(kind, c.article_id, NOW, 30.0), c, NOW)
         follows = [("topic", TOPICS[seed % len(TOPICS)])] if seed % 2 else []
-        result = build_feed(profile, UserControls(follows=follows), cands, NOW, seed=seed)
+        weights = {name: float(rng.normal(0.0, 2.0)) for name in FEATURES if rng.uniform() < 0.3}
+        controls = UserControls(follows=follows, mmr_lambda=float(rng.uniform(0.5, 1.0)))
+        result = build_feed(profile, controls, cands, NOW, seed=seed, weights=weights)
         assert result.items
         for item in result.items:
             assert abs(item.score - sum(r.contribution for r in item.reasons)) <= 1e-6
@@ -183,3 +186,13 @@ def test_preview_shows_what_a_mute_would_remove() -> None:
     assert result.removed_count > 0
     assert any(i.source == "site2.example" for d in result.days for i in d.removed)
     assert not any(i.source == "site2.example" for d in result.days for i in d.added)
+
+
+def test_keyword_and_entity_follows_explain_themselves() -> None:
+    cands = make_candidates()
+    controls = UserControls(follows=[("keyword", "telescope"), ("entity", "person:figure-3")])
+    result = build_feed(Profile(), controls, cands, NOW, limit=10)
+    details = {r.detail for i in result.items[:5] for r in i.reasons}
+    assert any("telescope" in d for d in details) or "You follow Figure 3" in details
+    top = result.items[0]
+    assert top.reasons[0].signal in {"follow_keyword", "follow_entity"}

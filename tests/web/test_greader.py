@@ -477,3 +477,25 @@ def test_apps_manage_subscriptions_and_folders(site: Site) -> None:
     assert all(s["categories"] == [{"id": "user/-/label/Local", "label": "Local"}] for s in alice_subs)
     no_t = carol.post("subscription/edit", [("ac", "unsubscribe"), ("s", pier)])
     assert no_t.status_code == 401
+
+
+def test_stream_and_item_ids_parse_as_clients_write_them() -> None:
+    from tidings.web.compat.streams import Stream, format_item_id, parse_epoch, parse_item_id, parse_stream
+
+    assert format_item_id(255) == "tag:google.com,2005:reader/item/00000000000000ff"
+    assert parse_item_id(format_item_id(255)) == parse_item_id("255") == 255
+    for bad in ("", "-3", "0", "abc", "tag:google.com,2005:reader/item/xyz", "9" * 20, "²"):
+        with pytest.raises(ValueError):
+            parse_item_id(bad)
+    assert parse_stream("user/1005/state/com.google/starred") == Stream("starred")
+    assert parse_stream("user/-/label/For you") == Stream("for-you")
+    assert parse_stream("user/-/label/Local") == Stream("label", "Local")
+    assert parse_stream("feed/https://a.example/rss") == Stream("feed", "https://a.example/rss")
+    with pytest.raises(ValueError):
+        parse_stream("user/-/state/com.google/broadcast")
+    seconds, millis, micros = (
+        parse_epoch("1709280000"),
+        parse_epoch("1709280000000"),
+        parse_epoch("1709280000000000"),
+    )
+    assert seconds == millis == micros and seconds is not None and seconds.year == 2024

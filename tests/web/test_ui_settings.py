@@ -149,3 +149,11 @@ def test_export_and_delete_account(base: str) -> None:
             c.post("/login", data={"csrf": login_token, "name": "tara", "password": PASSWORD}).status_code
             == 401
         )
+
+
+def test_oversized_form_posts_get_413(base: str) -> None:
+    with signed_in(base, "uma") as (c, token):
+        big = b"<opml>" + b" " * (4 * 1024 * 1024) + b"</opml>"
+        reply = c.post("/settings/opml", data={"csrf": token}, files={"file": ("big.opml", big, "text/xml")})
+        assert reply.status_code == 413 and "Traceback" not in reply.text
+        assert c.get("/settings").status_code == 200

@@ -151,6 +151,26 @@ def search(query: str, limit: int = 20, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def enrich(
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Only articles never enriched or enriched by an older version.")
+    ] = True,
+    limit: Annotated[int | None, typer.Option(help="At most this many articles.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run enrichment again where it is missing or outdated (a changed enricher version)."""
+    with cli_errors():
+        from tidings.pipeline.reenrich import enrich_pending
+
+        if not pending:
+            raise UserError("only --pending is supported: enrichment of new articles happens at ingest")
+        with _progress() as progress:
+            task = progress.add_task("enriching", total=None)
+            result = enrich_pending(engine(), settings(), lambda n: progress.advance(task, n), limit)
+        emit(result, as_json, lambda d: print(f"{d['enriched']} of {d['pending']} pending articles enriched"))
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

@@ -61,7 +61,8 @@ TITLES = (
     "prof",
     "professor",
 )
-_TITLE_RE = re.compile(r"^(?:(?:%s)\.?\s+)+" % "|".join(re.escape(t) for t in TITLES), re.IGNORECASE)
+_TITLES_ALT = "|".join(re.escape(t) for t in TITLES)
+_TITLE_RE = re.compile(rf"^(?:(?:{_TITLES_ALT})\.?\s+)+", re.IGNORECASE)
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 _THE_RE = re.compile(r"^the\s+", re.IGNORECASE)
 ALIASES: dict[str, tuple[str, str]] = {
@@ -88,8 +89,30 @@ ALIASES: dict[str, tuple[str, str]] = {
 }
 # Capitals often used for their governments; the small model sometimes tags them as ORG or PERSON.
 KNOWN_PLACES = frozenset(
-    "pyongyang seoul beijing moscow washington london paris berlin tokyo hanoi kabul baghdad tehran "
-    "damascus kyiv kiev brussels jerusalem cairo delhi islamabad vladivostok".split()
+    [
+        "pyongyang",
+        "seoul",
+        "beijing",
+        "moscow",
+        "washington",
+        "london",
+        "paris",
+        "berlin",
+        "tokyo",
+        "hanoi",
+        "kabul",
+        "baghdad",
+        "tehran",
+        "damascus",
+        "kyiv",
+        "kiev",
+        "brussels",
+        "jerusalem",
+        "cairo",
+        "delhi",
+        "islamabad",
+        "vladivostok",
+    ]
 )
 
 
@@ -124,7 +147,7 @@ def clean_mention(text: str) -> str:
 def is_junk(name: str) -> bool:
     """Whether a cleaned mention is no name at all (empty, one character, digits, no letters)."""
     letters = sum(ch.isalpha() for ch in name)
-    return letters < 2 or len(name) < 2 or any(ch.isdigit() for ch in name) and letters < 3
+    return letters < 2 or len(name) < 2 or (any(ch.isdigit() for ch in name) and letters < 3)
 
 
 def canonicalise(name: str, label: str) -> tuple[str, str]:

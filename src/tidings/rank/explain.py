@@ -74,7 +74,9 @@ def describe(ctx: Context, row: int, signal: str, value: float, contribution: fl
         return f"You follow {_matching_follow(ctx, 'topic', pool.topics_of(row))}"
     if signal == "follow_entity":
         keys = pool.entities_of(row)
-        return f"You follow {_matching_follow(ctx, 'entity', keys + [pool.entity_label(k) for k in keys])}"
+        named = _matching_follow(ctx, "entity", keys + [pool.entity_label(k) for k in keys])
+        is_key = ":" in named and named in pool.entity_codes_of
+        return f"You follow {pool.entity_label(named) if is_key else named}"
     if signal == "follow_source":
         return f"You follow {source}"
     if signal == "follow_story":

@@ -45,6 +45,7 @@ NOTES = {
     "feeds": "Feeds added.",
     "token-revoked": "Token revoked.",
     "controls": "Your feed settings are saved.",
+    "deleted": "The account is deleted.",
 }
 
 
@@ -105,7 +106,8 @@ def require_user(request: Request) -> WebUser:
     user = current_web_user(request)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequiredError(target)
+        # After signing in the reader comes back with a GET; a form's target would answer 405.
+        raise LoginRequiredError(target if request.method == "GET" else "/")
     return user
 
 

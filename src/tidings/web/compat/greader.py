@@ -1,6 +1,7 @@
-"""The Google Reader API as FreshRSS and Miniflux serve it: ClientLogin, subscriptions, streams, edit-tag.
+"""The Google Reader API as FreshRSS and Miniflux serve it: ClientLogin, tokens, streams, edit-tag.
 
-Extra: the stream `user/-/label/For you` holds Tidings' ranked, story-deduplicated feed in ranked order.
+Subscriptions, folders and unread counts are in greader_subs. Extra: the stream `user/-/label/For you`
+holds Tidings' ranked, story-deduplicated feed in ranked order.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ async def client_login(request: Request) -> Response:
 
 @router.get(PREFIX + "/token")
 async def get_token(request: Request) -> Response:
-    """The short-lived action token T that edits must carry."""
+    """The action token T that edits must carry (valid as long as the login token)."""
     call = await authorise(request)
     return PlainTextResponse(keys.edit_token(call.token_hash) + "\n")
 

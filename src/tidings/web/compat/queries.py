@@ -202,7 +202,9 @@ def state_ids(conn: Connection, user_id: int, field: str, value: bool) -> list[i
 
 def newest_ingest(conn: Connection, user_id: int) -> datetime | None:
     """When the newest visible article was stored (the reader apps' "last refreshed")."""
-    value = conn.execute(visible(user_id, func.max(articles.c.ingested_at))).scalar()
+    # The highest id is the latest stored; walking the primary key backwards beats MAX() over a join.
+    query = visible(user_id, articles.c.ingested_at).order_by(articles.c.id.desc()).limit(1)
+    value = conn.execute(query).scalar()
     return value if isinstance(value, datetime) else None
 
 

@@ -63,15 +63,12 @@ def format_item_id(article_id: int) -> str:
 
 
 def parse_item_id(raw: str) -> int:
-    """An article id from a long-form (hex) or short-form (signed decimal) item id; raises ValueError."""
+    """An article id from a long-form (hex) or short-form (decimal) item id; raises ValueError."""
     text = raw.strip()
-    if text.startswith(ITEM_PREFIX):
+    if text.startswith(ITEM_PREFIX) and re.fullmatch(r"[0-9a-fA-F]{1,16}", text[len(ITEM_PREFIX) :]):
         value = int(text[len(ITEM_PREFIX) :], 16)
-    elif re.fullmatch(r"-?\d{1,20}", text):
+    elif re.fullmatch(r"[0-9]{1,19}", text):
         value = int(text)
-        # Short ids are signed 64-bit; clients that stored a negative one mean the same 64 bits.
-        if value < 0:
-            value += 2**64
     else:
         raise ValueError(f"not an item id: {raw[:100]!r}")
     if not 0 < value <= MAX_ITEM_ID:

@@ -1,0 +1,54 @@
+"""The admin page: every account and every shared feed, with account removal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from tidings.store import sources as source_repo
+from tidings.store.tables import users
+from tidings.store.util import iso
+from tidings.web import account
+from tidings.web.csrf import require_csrf
+from tidings.web.pages_common import redirect, render, require_user
+from tidings.web.session import WebUser
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+
+def require_admin(request: Request) -> WebUser:
+    """The signed-in admin; 403 for other readers."""
+    user = require_user(request)
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="Only admins can open this page.")
+    return user
+
+
+@router.get("/admin")
+def admin_page(request: Request) -> Response:
+    """Accounts and feeds, for admins."""
+    require_admin(request)
+    with request.app.state.engine.connect() as conn:
+        rows = conn.execute(
+            select(users.c.id, users.c.name, users.c.is_admin, users.c.created_at).order_by(users.c.id)
+        ).mappings()
+        accounts = [{**dict(r), "created_at": iso(r["created_at"])} for r in rows]
+        feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
+    return render(request, "admin.html", {"accounts": accounts, "feeds": feeds})
+
+
+@router.post("/admin/users/{user_id}/delete")
+def delete_user(request: Request, user_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """Delete another account and its data (admins cannot delete themselves here)."""
+    admin = require_admin(request)
+    if user_id == admin.id:
+        raise HTTPException(status_code=422, detail="Delete your own account from Settings.")
+    with request.app.state.engine.connect() as conn:
+        exists = conn.execute(select(users.c.id).where(users.c.id == user_id)).first()
+    if not exists:
+        raise HTTPException(status_code=404, detail="No such account.")
+    account.delete_account(request.app.state.engine, user_id)
+    return redirect("/admin", "deleted")
