@@ -14,6 +14,7 @@ from tidings.config import Settings, get_settings
 from tidings.store import open_engine
 from tidings.web import background, pages
 from tidings.web.api import install_api
+from tidings.web.compat import install_compat
 from tidings.web.form_limits import FormBodyLimit
 from tidings.web.ops import router as ops_router
 from tidings.web.pages_common import install_page_handlers
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(pages.router)
     install_api(app)
+    install_compat(app)
     install_page_handlers(app)
     app.add_middleware(FormBodyLimit)
     return app
