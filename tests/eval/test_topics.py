@@ -8,9 +8,9 @@ from tests.conftest import shared_path
 from tidings.config import Settings
 from tidings.eval.topics import evaluate_topics_ag_news, evaluate_topics_bbc, score, spread_sample
 
-# Measured on these evenly spread samples: AG 0.82, BBC 0.88; floors leave a little room.
-AG_FLOOR = 0.78
-BBC_FLOOR = 0.84
+# Measured on these evenly spread samples: AG 0.83, BBC 0.86 (full sets: see the report); floors leave room.
+AG_FLOOR = 0.80
+BBC_FLOOR = 0.83
 
 
 def test_score_counts_mapped_predictions() -> None:

@@ -18,7 +18,7 @@ from tidings.rank import (
     update_profile,
 )
 from tidings.rank.features import Candidate
-from tidings.rank.scoring import FEATURES
+from tidings.rank.scoring import FEATURES, resolve_weights
 
 from .factory import NOW, TOPICS, make_candidates
 
@@ -62,9 +62,15 @@ def test_score_is_exact_sum_of_reasons_over_many_feeds() -> None:
         weights = {name: float(rng.normal(0.0, 2.0)) for name in FEATURES if rng.uniform() < 0.3}
         controls = UserControls(follows=follows, mmr_lambda=float(rng.uniform(0.5, 1.0)))
         result = build_feed(profile, controls, cands, NOW, seed=seed, weights=weights)
+        resolved = dict(zip(FEATURES, resolve_weights(weights, controls), strict=True))
         assert result.items
         for item in result.items:
             assert abs(item.score - sum(r.contribution for r in item.reasons)) <= 1e-6
+            for r in item.reasons:
+                if r.signal != "exploration":
+                    assert r.contribution == pytest.approx(
+                        item.features[r.signal] * resolved[r.signal], abs=1e-9
+                    )
 
 
 def test_one_card_per_story_and_source_cap() -> None:

@@ -92,10 +92,15 @@ def test_post_without_csrf_is_refused(base: str) -> None:
             ("/settings/tokens", {"name": "x"}),
             ("/logout", {}),
             ("/welcome", {"topic": "Science"}),
+            ("/settings/password", {"current": PASSWORD, "new": "x" * 10, "confirm": "x" * 10}),
+            ("/settings/delete", {"password": PASSWORD}),
         ]:
             reply = c.post(path, data=data)
             assert reply.status_code == 403, path
             assert c.post(path, data={**data, "csrf": "0" * 64}).status_code == 403, path
+        upload = c.post("/settings/opml", files={"file": ("a.opml", b"<opml/>", "text/xml")})
+        assert upload.status_code == 403
+        assert c.get("/settings").status_code == 200  # still signed in: nothing was changed or deleted
     with client(base) as anonymous:
         reply = anonymous.post("/login", data={"name": "linus", "password": PASSWORD})
         assert reply.status_code == 403 and "Traceback" not in reply.text

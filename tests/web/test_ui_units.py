@@ -81,3 +81,11 @@ def test_story_reads_report_new_articles(tmp_path: Path) -> None:
         assert read_story(conn, user_id, story_id, [1, 2]) is None
         assert read_story(conn, user_id, story_id, [1, 2, 3]) == {1, 2}
         assert read_story(conn, user_id, story_id, [1, 2, 3]) == {1, 2, 3}
+
+
+def test_reach_of_names_the_oldest_day_only_when_widened() -> None:
+    from tidings.web.pages_feed import reach_of
+
+    assert reach_of(72.0, 72.0) is None
+    expected = (utcnow() - timedelta(days=400)).strftime("%d %B %Y").lstrip("0")
+    assert reach_of(24.0 * 400, 72.0) == expected

@@ -19,6 +19,7 @@ from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
 from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, to_timestamp
 from tidings.rank.profile import Profile
 from tidings.rank.scoring import (
+    FEATURES,
     Context,
     FeatureBlock,
     build_context,
@@ -46,6 +47,7 @@ class FeedItem:
     reasons: list[Reason]
     other_sources: int = 0  # "+N sources"
     is_exploration: bool = False
+    features: dict[str, float] = field(default_factory=dict)  # raw non-zero feature values, for training logs
 
 
 @dataclass
@@ -301,7 +303,9 @@ def _card(
     score, reasons = reasons_for(ctx, block, i, w)
     if exploration:
         reasons.append(Reason("exploration", 0.0, EXPLORATION_DETAIL))
-    return _make_item(ctx, int(block.rows[i]), score, reasons, exploration)
+    item = _make_item(ctx, int(block.rows[i]), score, reasons, exploration)
+    item.features = {n: float(v) for n, v in zip(FEATURES, block.values[i], strict=True) if v != 0.0}
+    return item
 
 
 def _make_item(ctx: Context, row: int, score: float, reasons: list[Reason], exploration: bool) -> FeedItem:

@@ -95,7 +95,7 @@ def feed_for(
         weights=weights,
     )
     if log_impressions:
-        record_impressions(engine, int(user["id"]), result, controls, weights)
+        record_impressions(engine, int(user["id"]), result)
     data = feed_json(name, result)
     data["window_hours"] = round(hours, 1)
     return data, result

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tidings.config import Settings
-from tidings.rank import FEATURES, FeedResult, UserControls, train_weights
-from tidings.rank.scoring import resolve_weights
+from tidings.rank import FEATURES, FeedResult, train_weights
 from tidings.store import users as user_repo
 from tidings.store.tables import events
 from tidings.store.util import as_utc, utcnow
@@ -37,28 +36,14 @@ def instance_weights(settings: Settings) -> dict[str, float] | None:
     return {k: float(v) for k, v in weights.items() if k in FEATURES and isinstance(v, int | float)}
 
 
-def impression_features(
-    result: FeedResult, controls: UserControls, weights: dict[str, float] | None
-) -> list[dict[str, float]]:
-    """Each item's feature values, recovered exactly from its reasons (contribution / weight)."""
-    w = dict(zip(FEATURES, resolve_weights(weights, controls), strict=True))
-    rows = []
-    for item in result.items:
-        rows.append(
-            {
-                r.signal: r.contribution / w[r.signal]
-                for r in item.reasons
-                if r.signal in w and w[r.signal] != 0.0
-            }
-        )
-    return rows
+def impression_features(result: FeedResult) -> list[dict[str, float]]:
+    """Each shown item's raw feature values (the ranking stage reports them with every card)."""
+    return [{k: float(v) for k, v in item.features.items() if k in FEATURES} for item in result.items]
 
 
-def record_impressions(
-    engine: Engine, user_id: int, result: FeedResult, controls: UserControls, weights: dict[str, float] | None
-) -> int:
+def record_impressions(engine: Engine, user_id: int, result: FeedResult) -> int:
     """Log one impression per shown item, with its features, for later training."""
-    rows = impression_features(result, controls, weights)
+    rows = impression_features(result)
     now = utcnow()
     with engine.begin() as conn:
         for item, features in zip(result.items, rows, strict=True):

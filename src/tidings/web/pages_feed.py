@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
@@ -83,6 +84,13 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
     return cards
 
 
+def reach_of(hours: float, base_hours: float) -> str | None:
+    """The date the feed reaches back to when its window had to widen for old or sparse news."""
+    if hours <= base_hours:
+        return None
+    return (utcnow() - timedelta(hours=hours)).strftime("%d %B %Y").lstrip("0")
+
+
 def ranked(request: Request, user: WebUser, limit: int) -> tuple[dict[str, Any], FeedResult]:
     """The reader's feed (JSON and result) with `limit` items."""
     return feed_for(request.app.state.engine, request.app.state.settings, user.name, limit=limit)
@@ -102,9 +110,7 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
         "cards": cards,
         "page": page,
         "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
-        "widened_days": round(data["window_hours"] / 24)
-        if data["window_hours"] > settings.window_hours
-        else 0,
+        "reaches_back_to": reach_of(data["window_hours"], settings.window_hours),
         "anchored": result.window_anchored,
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),

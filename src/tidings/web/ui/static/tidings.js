@@ -70,6 +70,29 @@
       .catch(function () { form.submit(); });
   }
 
+  // "More stories" loads the next page in place (the link still works as plain pagination).
+  function onClick(event) {
+    var link = event.target.closest && event.target.closest('.pager a[rel="next"]');
+    var list = document.getElementById("cards");
+    if (!link || !list || !window.fetch || !window.DOMParser) { return; }
+    event.preventDefault();
+    fetch(link.getAttribute("href"), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var before = cards().length;
+        var items = doc.querySelectorAll("#cards > li");
+        Array.prototype.forEach.call(items, function (li) { list.appendChild(document.importNode(li, true)); });
+        var pager = document.querySelector(".pager");
+        var next = doc.querySelector(".pager");
+        if (pager && next) { pager.innerHTML = next.innerHTML; }
+        var added = cards()[before];
+        if (added) { added.focus(); }
+        live(items.length + " more stories loaded.");
+      })
+      .catch(function () { window.location.href = link.getAttribute("href"); });
+  }
+
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     var t = event.target;
@@ -104,5 +127,6 @@
     }
     document.addEventListener("submit", onSubmit);
     document.addEventListener("keydown", onKey);
+    document.addEventListener("click", onClick);
   });
 })();
