@@ -132,6 +132,8 @@ def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
         "user": name,
         "as_of": iso(result.as_of),
         "window_anchored": result.window_anchored,
+        "window_extended": result.window_extended,
+        "caps_relaxed": result.caps_relaxed,
         "items": [
             {
                 "article_id": it.article_id,
