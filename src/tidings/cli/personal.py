@@ -81,8 +81,42 @@ def train(
         emit(train_weights(engine(), settings(), dry_run), as_json, lambda d: print(d))
 
 
+def preview(
+    name: str,
+    mute: Annotated[str | None, typer.Option(help="A mute to try, e.g. source:example.com")] = None,
+    follow: Annotated[str | None, typer.Option(help="A follow to try, e.g. topic:Science")] = None,
+    weight: Annotated[list[str] | None, typer.Option(help="SIGNAL=VALUE to try, repeatable")] = None,
+    days: Annotated[int, typer.Option(min=1, max=30)] = 7,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show how a mute, follow or weight would have changed the last days' feeds, without saving it."""
+    with cli_errors():
+        from tidings.service.feed import preview_change
+        from tidings.store.users import NotFoundError
+
+        weights: dict[str, float] = {}
+        for pair in weight or []:
+            signal, _, value = pair.partition("=")
+            try:
+                weights[signal.strip()] = float(value)
+            except ValueError:
+                raise UserError(f"weights are SIGNAL=NUMBER, got {pair!r}") from None
+        try:
+            data = preview_change(
+                engine(), settings(), name, mute=mute, follow=follow, weights=weights, days=days
+            )
+        except (ValueError, NotFoundError) as exc:
+            raise UserError(str(exc).strip("'\"")) from None
+        emit(
+            data,
+            as_json,
+            lambda d: print(f"{d['removed']} items would leave and {d['added']} join your feeds"),
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the personal commands."""
     app.command()(event)
     app.command()(feed)
     app.command()(train)
+    app.command()(preview)

@@ -171,3 +171,49 @@ def record_event(
         )
         user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
     return {"ok": True}
+
+
+def preview_change(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    *,
+    mute: str | None = None,
+    follow: str | None = None,
+    weights: dict[str, float] | None = None,
+    days: int = 7,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """How a new mute, follow or weight would have changed the last `days` feeds (nothing is saved)."""
+    from dataclasses import replace
+
+    from tidings.rank import parse_target, preview
+
+    with engine.connect() as conn:
+        user = user_repo.require_user(conn, name)
+        before = load_controls(conn, user)
+        pool = candidate_pool(conn)
+    after = replace(
+        before,
+        mutes=[*before.mutes, *([parse_target(mute)] if mute else [])],
+        follows=[*before.follows, *([parse_target(follow)] if follow else [])],
+        weights={**before.weights, **(weights or {})},
+    )
+    now = clock(settings)
+    hours = window_hours_for(pool, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
+    result = preview(
+        load_profile(user), before, after, pool, now=now, days=days, limit=limit, window_hours=hours
+    )
+    return {
+        "user": name,
+        "removed": result.removed_count,
+        "added": result.added_count,
+        "days": [
+            {
+                "as_of": iso(d.as_of),
+                "removed": [{"article_id": i.article_id, "title": i.title} for i in d.removed],
+                "added": [{"article_id": i.article_id, "title": i.title} for i in d.added],
+            }
+            for d in result.days
+        ],
+    }
