@@ -85,7 +85,7 @@ def topics(
 ) -> None:
     """IPTC top-level topic accuracy on AG News and/or BBC News."""
     with cli_errors():
-        from tidings.eval import topics as topic_eval
+        import tidings.eval.topics as topic_eval
 
         out: dict[str, Any] = {}
         if ag_news:
