@@ -82,6 +82,21 @@ def test_keyboard_j_k_move_focus_between_cards(page: Any) -> None:
     assert first and second and first != second and back == first
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("o")
+    page.wait_for_url("**/articles/*")
+
+
+def test_dark_mode_toggle_is_remembered(page: Any) -> None:
+    page.goto("/latest")
+    toggle = page.get_by_role("button", name="Dark mode")
+    toggle.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert toggle.get_attribute("aria-pressed") == "true"
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(19, 19, 22)"
 
 
 def test_hide_removes_the_story(page: Any) -> None:
