@@ -92,5 +92,8 @@ def test_article_page_and_404(live_server: tuple[str, Settings]) -> None:
 def test_health_and_metrics(live_server: tuple[str, Settings]) -> None:
     base, _ = live_server
     assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+    httpx.get(f"{base}/articles/1")
     metrics = httpx.get(f"{base}/metrics")
     assert metrics.status_code == 200 and "python_info" in metrics.text
+    assert 'tidings_http_request_seconds_count{method="GET",route="/articles/{article_id}"}' in metrics.text
+    assert 'tidings_articles_ingested_total{status="new"}' in metrics.text

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.ingest.documents import Document, DocumentError, RawItem, iter_files, read_document
+from tidings.metrics import count_ingested
 from tidings.models import Enrichment
 from tidings.pipeline.enrichment import enrich_prepared
 from tidings.pipeline.persist import classify, write_article
@@ -208,6 +209,7 @@ def ingest_sources(
                 _write_reported(engine, current, current_items, report, progress)
         if ahead is not None:
             _write_reported(engine, ahead, ahead_items, report, progress)
+    count_ingested(report.articles)
     if report.pending_feeds:
         from tidings.pipeline.subscriptions import subscribe_opml_feeds
 

@@ -6,12 +6,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from tidings.config import Settings
 from tidings.ingest.documents import read_feed
 from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.health import next_due
+from tidings.metrics import DUE_FEEDS, FETCHES, PENDING_FULL_TEXT
 from tidings.pipeline.ingest import IngestReport, batched, store_batch
 from tidings.store import sources as source_repo
 from tidings.store.tables import articles
@@ -33,6 +34,7 @@ def refresh_source(
             source["url"], etag=source.get("etag"), last_modified=source.get("last_modified")
         )
     except FetchError as exc:
+        FETCHES.labels(outcome=exc.kind).inc()
         report.add_error(source["url"], str(exc))
         due = next_due(
             now,
@@ -56,6 +58,7 @@ def refresh_source(
                 },
             )
         return
+    FETCHES.labels(outcome="not_modified" if result.not_modified else "ok").inc()
     values: dict[str, Any] = {
         "last_fetched": now,
         "last_success": now,
@@ -92,6 +95,8 @@ def refresh_due(engine: Engine, settings: Settings, now: datetime | None = None)
     report = IngestReport()
     with engine.connect() as conn:
         due = source_repo.due_sources(conn, now or utcnow())
+        DUE_FEEDS.set(len(due))
+        PENDING_FULL_TEXT.set(count_pending_full_text(conn))
     with Fetcher(settings) as fetcher:
         for source in due:
             try:
@@ -134,6 +139,16 @@ def retry_full_text(engine: Engine, settings: Settings, fetcher: Fetcher, limit:
         if upgrade_teaser(engine, settings, fetcher, dict(row)):
             done += 1
     return done
+
+
+def count_pending_full_text(conn: Any) -> int:
+    """Teasers still waiting for their page."""
+    query = (
+        select(func.count())
+        .select_from(articles)
+        .where(articles.c.is_teaser.is_(True), articles.c.fulltext_attempts < FULLTEXT_MAX_ATTEMPTS)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def backoff_after(attempts: int) -> timedelta:

@@ -16,6 +16,7 @@ from tidings.web import background, pages
 from tidings.web.api import install_api
 from tidings.web.compat import install_compat
 from tidings.web.form_limits import FormBodyLimit
+from tidings.web.ops import install_request_metrics
 from tidings.web.ops import router as ops_router
 from tidings.web.pages_common import install_page_handlers
 
@@ -45,4 +46,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_compat(app)
     install_page_handlers(app)
     app.add_middleware(FormBodyLimit)
+    install_request_metrics(app)
     return app

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from tidings.metrics import REQUEST_SECONDS
 
 router = APIRouter(include_in_schema=False)
 
@@ -16,6 +21,22 @@ def healthz(request: Request) -> dict[str, object]:
         conn.execute(text("SELECT 1"))
     status = request.app.state.status
     return {"status": "ok", "seeding": status.seeding, "refreshing": status.refreshing}
+
+
+def install_request_metrics(app: FastAPI) -> None:
+    """Time every request into a histogram labelled by route template (not raw path: bounded cardinality)."""
+
+    @app.middleware("http")
+    async def _timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        try:
+            return await call_next(request)
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUEST_SECONDS.labels(route=template, method=request.method).observe(
+                time.perf_counter() - started
+            )
 
 
 @router.get("/metrics")
