@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     enrich: bool = True
     embedding_max_tokens: int = 128
     batch_size: int = 64
+    ner_process: bool = True  # run spaCy NER in a worker process (uses the second core)
 
     # Ranking
     window_hours: float = 72.0

@@ -59,8 +59,10 @@ def test_two_ingesters_make_no_duplicates_and_the_same_stories(tmp_path: Path) -
         "(select 1 from articles a where a.story_id = s.id)"
     ).fetchone()[0]
     assert empty == 0
-    mismatched = db.execute("select count(*) from stories s where size != "
-                            "(select count(*) from articles a where a.story_id = s.id)").fetchone()[0]
+    mismatched = db.execute(
+        "select count(*) from stories s where size != "
+        "(select count(*) from articles a where a.story_id = s.id)"
+    ).fetchone()[0]
     assert mismatched == 0
     pred, gold = stories_of(together / "tidings.db"), stories_of(alone / "tidings.db")
     assert set(pred) == set(gold)

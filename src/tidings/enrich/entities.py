@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.config import Settings
+from tidings.enrich import ner_worker
 from tidings.enrich.cache import get_or_load
 from tidings.models import Entity
 
 VERSION = "spacy-ner-1"
 NER_MAX_CHARS = 5000
+OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
 NER_BATCH = 32
 KEPT_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
@@ -244,17 +246,30 @@ def to_entities(clusters: list[_Cluster]) -> list[Entity]:
 
 
 def load_ner(settings: Settings) -> Any:
-    """The process-wide spaCy pipeline with only tokenizer, tok2vec and NER, loaded once."""
+    """The process-wide spaCy pipeline with only the tokenizer and NER, loaded once.
+
+    en_core_web_sm's NER carries its own embedding layer, so the shared tok2vec (which only feeds the tagger
+    and parser) is excluded too: the same entities, about 1.5x faster. A pipeline whose NER listens to a
+    shared tok2vec keeps it.
+    """
 
     def load() -> Any:
         import spacy
 
-        nlp = spacy.load(
-            settings.spacy_model, exclude=["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
-        )
+        nlp = spacy.load(settings.spacy_model, exclude=[*OPTIONAL_COMPONENTS, "tok2vec"])
+        if "ner" not in nlp.pipe_names or _ner_listens_to_tok2vec(nlp):
+            nlp = spacy.load(settings.spacy_model, exclude=OPTIONAL_COMPONENTS)
         return nlp
 
     return get_or_load("spacy", settings.spacy_model, load)
+
+
+def _ner_listens_to_tok2vec(nlp: Any) -> bool:
+    """True when the NER model reads a shared tok2vec component (then it must stay)."""
+    try:
+        return any("Tok2VecListener" in str(node.name) for node in nlp.get_pipe("ner").model.walk())
+    except (KeyError, AttributeError):
+        return False
 
 
 def ner_text(title: str, standfirst: str | None, body: str) -> tuple[str, str]:
@@ -267,12 +282,25 @@ def ner_text(title: str, standfirst: str | None, body: str) -> tuple[str, str]:
     return full[:cut], full[cut:]
 
 
+RawMention = tuple[str, str, int]  # (text, label, start character)
+
+
+def raw_mentions(nlp: Any, texts: list[str]) -> list[list[RawMention]]:
+    """NER mentions of each text."""
+    return [
+        [(e.text, e.label_, e.start_char) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=NER_BATCH)
+    ]
+
+
 def extract_entities_batch(texts: list[tuple[str, str]], settings: Settings) -> list[list[Entity]]:
-    """Entities for each (ner_part, tail) pair, running NER over the batch with nlp.pipe."""
-    nlp = load_ner(settings)
+    """Entities for each (ner_part, tail) pair: NER over the batch, then in-document resolution."""
+    heads = [t[0] for t in texts]
+    mentions = ner_worker.run(settings, heads) if settings.ner_process else None
+    if mentions is None:
+        mentions = raw_mentions(load_ner(settings), heads)
     results: list[list[Entity]] = []
-    for doc, (_, tail) in zip(nlp.pipe([t[0] for t in texts], batch_size=NER_BATCH), texts, strict=True):
-        clusters = resolve_mentions((ent.text, ent.label_, ent.start_char) for ent in doc.ents)
+    for found, (_, tail) in zip(mentions, texts, strict=True):
+        clusters = resolve_mentions(found)
         count_in_tail(clusters, tail)
         results.append(to_entities(clusters))
     return results

@@ -24,6 +24,9 @@ ENTITY_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC", "PRODUCT", "WORK_OF_ART", "LAW"}
 )
 ENTITY_TEXT_CHARS = 3000  # entities from the headline and the opening, where the event is named
+# Pair views: a short lead that a feed summary and a full article both fill, and a wide window for the rest.
+LEAD_TOKENS = 64
+WIDE_TOKENS = 256
 
 
 @dataclass
@@ -72,22 +75,43 @@ def _local_entities(texts: Sequence[str], settings: Settings) -> list[list[Entit
     return out
 
 
+def _encode(texts: Sequence[str], settings: Settings, max_tokens: int) -> np.ndarray:
+    model = _sentence_model(settings.embedding_model)
+    model.max_seq_length = max_tokens
+    vectors = model.encode(
+        list(texts), batch_size=settings.batch_size, normalize_embeddings=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def compose_texts(items: Sequence[TextItem]) -> list[str]:
+    """Title and text of each item joined as the encoders read them."""
+    return [f"{it.title}. {it.text}".strip() for it in items]
+
+
 def encode_items(items: Sequence[TextItem], settings: Settings) -> tuple[np.ndarray, list[list[Entity]]]:
     """Embeddings and entities for items: the one place to switch to tidings.enrich once it is wired."""
-    model = _sentence_model(settings.embedding_model)
-    model.max_seq_length = settings.embedding_max_tokens
-    texts = [f"{it.title}. {it.text}".strip() for it in items]
-    vectors = model.encode(
-        texts, batch_size=settings.batch_size, normalize_embeddings=True, show_progress_bar=False
-    )
-    return np.asarray(vectors, dtype=np.float32), _local_entities(texts, settings)
+    texts = compose_texts(items)
+    return _encode(texts, settings, settings.embedding_max_tokens), _local_entities(texts, settings)
+
+
+def encode_pair_views(items: Sequence[TextItem], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(lead, wide) embeddings of items for the pair decision (LEAD_TOKENS and WIDE_TOKENS windows)."""
+    texts = compose_texts(items)
+    return _encode(texts, settings, LEAD_TOKENS), _encode(texts, settings, WIDE_TOKENS)
+
+
+def count_words(item: TextItem) -> int:
+    """Words in an item's title and text."""
+    return len(item.title.split()) + len(item.text.split())
 
 
 def build_signatures(
-    items: Sequence[TextItem], settings: Settings, first_id: int = 1
+    items: Sequence[TextItem], settings: Settings, first_id: int = 1, pair_views: bool = False
 ) -> list[ArticleSignature]:
-    """Article signatures for items (ids first_id, first_id+1, ...)."""
+    """Article signatures for items (ids first_id, first_id+1, ...); pair_views adds the pair-only views."""
     vectors, entities = encode_items(items, settings)
+    lead, wide = encode_pair_views(items, settings) if pair_views else (None, None)
     return [
         ArticleSignature(
             article_id=first_id + i,
@@ -97,6 +121,9 @@ def build_signatures(
             published_at=it.published_at,
             source=it.source,
             fingerprint=text_fingerprint(it.text),
+            lead_embedding=None if lead is None else lead[i],
+            wide_embedding=None if wide is None else wide[i],
+            word_count=count_words(it),
         )
         for i, it in enumerate(items)
     ]
@@ -132,7 +159,7 @@ def score_pairs(
     for first, second, _ in rows:
         for item in (first, second):
             slots.setdefault((item.title, item.text), len(slots))
-    sigs = build_signatures([TextItem(title, text) for title, text in slots], settings)
+    sigs = build_signatures([TextItem(title, text) for title, text in slots], settings, pair_views=True)
     idf = corpus_idf(sigs)
 
     def sig_of(item: TextItem) -> ArticleSignature:

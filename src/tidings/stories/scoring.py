@@ -11,6 +11,8 @@ import numpy as np
 
 from tidings.stories.signature import ArticleSignature, StoryState
 
+PROBABILITY_SLOPE = 8.0  # MatchScore.probability squashes 8 * score
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -42,7 +44,7 @@ class MatchScore:
     @property
     def probability(self) -> float:
         """A squashed score in (0, 1), monotone in `score` (what AUC is measured on)."""
-        return 1.0 / (1.0 + math.exp(-8.0 * self.score))
+        return 1.0 / (1.0 + math.exp(-PROBABILITY_SLOPE * self.score))
 
     @property
     def is_match(self) -> bool:
@@ -141,19 +143,82 @@ def symmetric_overlap(
     return 0.5 * (weighted_overlap(a, b_counts, 1, idf) + weighted_overlap(b, a_counts, 1, idf))
 
 
+@dataclass(frozen=True)
+class PairWeights:
+    """Logistic coefficients of the article-pair decision, calibrated apart from clustering (see pair_logit).
+
+    Fitted on demo-corpus dev pairs plus one same-day feed group, then rounded; a pair joins when the logit
+    is above 0. Compared inputs are a short lead and a wide window, so the threshold holds for summaries and
+    full articles alike; `short` lowers the bar when either side is a brief summary.
+    """
+
+    lead: float = 8.0
+    wide: float = 6.0
+    entity: float = 5.0
+    title: float = 5.5
+    short: float = 2.0
+    time: float = 1.2  # penalty at a full decay, when both dates are known
+    bias: float = 11.2
+    min_cosine: float = 0.30
+    short_words: int = 150  # a side with fewer words counts as (partly) a summary
+    time_scale_hours: float = 36.0
+
+
+DEFAULT_PAIR_WEIGHTS = PairWeights()
+
+
+def shortness(a: ArticleSignature, b: ArticleSignature, short_words: int) -> float:
+    """0 for two full articles, up to 1 when either side is very short (unknown length counts as full)."""
+    counts = [c for c in (a.word_count, b.word_count) if c > 0]
+    if not counts:
+        return 0.0
+    return 1.0 - min(1.0, min(counts) / short_words)
+
+
+def view_cosines(a: ArticleSignature, b: ArticleSignature) -> tuple[float, float]:
+    """(lead, wide) cosines, each falling back to the main embedding when a view is missing."""
+    lead = cosine(a.lead_embedding, b.lead_embedding)
+    if a.lead_embedding is None or b.lead_embedding is None:
+        lead = cosine(a.embedding, b.embedding)
+    wide = cosine(a.wide_embedding, b.wide_embedding)
+    if a.wide_embedding is None or b.wide_embedding is None:
+        wide = cosine(a.embedding, b.embedding)
+    return lead, wide
+
+
 def pair_match(
     a: ArticleSignature,
     b: ArticleSignature,
     idf: Mapping[str, float] | None = None,
-    weights: Weights = DEFAULT_WEIGHTS,
+    weights: PairWeights = DEFAULT_PAIR_WEIGHTS,
 ) -> MatchScore:
-    """Score two articles against each other with the same components as score_match."""
-    cos = cosine(a.embedding, b.embedding)
+    """Score two articles against each other (pair calibration; clustering uses score_match)."""
+    lead, wide = view_cosines(a, b)
     ent = weighted_cosine(a.entity_keys, b.entity_keys, 1, idf)
     ttl = symmetric_overlap(a.terms, b.terms, None)
     tb = b.event_time
     decay, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
-    return MatchScore(cos, ent, ttl, decay, gap, combine(cos, ent, ttl, decay, weights))
+    short = shortness(a, b, weights.short_words)
+    return MatchScore(lead, ent, ttl, decay, gap, pair_logit(lead, wide, ent, ttl, short, decay, weights))
+
+
+def pair_logit(
+    lead: float, wide: float, entity: float, title: float, short: float, decay: float, w: PairWeights
+) -> float:
+    """The pair decision score (logit / PROBABILITY_SLOPE, so MatchScore.probability is the fitted one)."""
+    logit = (
+        w.lead * lead
+        + w.wide * wide
+        + w.entity * entity
+        + w.title * title
+        + w.short * short
+        - w.time * (1.0 - decay)
+        - w.bias
+    )
+    if max(lead, wide) < w.min_cosine:
+        # Unrelated texts never join, however much they share; staying monotone in the logit keeps AUC honest.
+        return min(-0.01, logit / PROBABILITY_SLOPE)
+    return logit / PROBABILITY_SLOPE
 
 
 def pair_score(a: ArticleSignature, b: ArticleSignature, idf: Mapping[str, float] | None = None) -> float:
