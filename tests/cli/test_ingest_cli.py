@@ -153,3 +153,17 @@ def test_sigkill_mid_ingest_leaves_consistent_database(no_enrich: Path) -> None:
     ).fetchone()[0]
     assert total > partial and dupes == 0
     assert db.execute("select count(*) from articles_fts").fetchone()[0] == total
+
+
+def test_binary_files_are_refused_with_one_line(no_enrich: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "story.txt").write_text(
+        "Canal boats return\n\nThe canal reopened to boats on Sunday after dredging."
+    )
+    (folder / "copy.db").write_bytes(b"SQLite format 3\x00" + bytes(200))
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(100))
+    out = run_json("ingest", str(folder))
+    assert [a["status"] for a in out["articles"]] == ["new"]
+    assert sorted(Path(e["source"]).name for e in out["errors"]) == ["copy.db", "photo.jpg"]
+    assert all(e["error"] == "binary file, not an article" for e in out["errors"])

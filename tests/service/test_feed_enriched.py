@@ -31,7 +31,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Settings]:
         (root / section).mkdir()
         for path in sorted((bbc / section).glob("*.txt"))[:20]:
             shutil.copyfile(path, root / section / path.name)
-    settings = Settings(home=root / "home", subscribe_starter=False, background_refresh=False)
+    home = tmp_path_factory.mktemp("bbc-home")  # outside the ingested folder
+    settings = Settings(home=home, subscribe_starter=False, background_refresh=False)
     engine = open_engine(settings)
     report = ingest_sources([str(root)], settings, engine)
     assert report.count("new") >= 90

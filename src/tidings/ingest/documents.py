@@ -92,6 +92,15 @@ def parse_date(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def is_binary(head: bytes) -> bool:
+    """True for content that is not text: NUL bytes (outside UTF-16 text) or a known binary signature."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 with a byte-order mark
+    return b"\x00" in head or head.startswith(
+        (b"SQLite format 3", b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8")
+    )
+
+
 def sniff_kind(path: Path, head: bytes) -> str:
     """Guess what a file holds from its name and first bytes."""
     name = path.name.lower()
@@ -127,6 +136,8 @@ def read_document(path: Path) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    if is_binary(data[:8192]):
+        raise DocumentError("binary file, not an article")
     kind = sniff_kind(path, data[:8192])
     if kind == "jsonl":
         return read_jsonl(data, origin)
