@@ -15,6 +15,8 @@ from tidings.eval.pairs import TextItem, build_signatures, evaluate_pairs, score
 from tidings.eval.story_gold import cluster_in_order, evaluate_gold, load_gold_entries, mixed_stories
 
 OWN_PAIRS = TEST_DATA / "stories" / "pairs-own-words.jsonl"
+# Wider labelled events (ids only), split into a dev half the pair weights were fitted on and a held-out half.
+DEMO_EVENTS = TEST_DATA / "stories" / "demo-corpus-events.json"
 # Dev labels (ids only): two same-event follow-up threads plus same-country distractors.
 DEV_GROUPS = {
     "romanian-journalists": [
@@ -39,8 +41,10 @@ def settings() -> Settings:
     return Settings()
 
 
-def _dev_items() -> tuple[list[TextItem], list[str]]:
-    wanted = {i: g for g, ids in DEV_GROUPS.items() for i in ids} | {i: i for i in DEV_DISTRACTORS}
+def _dev_items(
+    groups: dict[str, list[str]] = DEV_GROUPS, distractors: list[str] = DEV_DISTRACTORS
+) -> tuple[list[TextItem], list[str]]:
+    wanted = {i: g for g, ids in groups.items() for i in ids} | {i: i for i in distractors}
     items, labels = [], []
     for folder in ("wikinews-2005-04-05", "globalvoices-2012-05"):
         path = shared_path("data", "demo-corpus", folder, "articles.jsonl")
@@ -58,7 +62,7 @@ def _dev_items() -> tuple[list[TextItem], list[str]]:
 def test_own_words_pairs(settings: Settings) -> None:
     result = evaluate_pairs(OWN_PAIRS, settings)
     assert result["pairs"] == 12
-    assert result["f1"] >= 0.85 and result["auc"] >= 0.95
+    assert result["f1"] >= 0.90 and result["auc"] >= 0.98
 
 
 def test_empty_pairs_file(tmp_path: Path) -> None:
@@ -77,7 +81,28 @@ def test_demo_corpus_dev_pairs(settings: Settings) -> None:
     ]
     scores, decisions = score_pairs(rows, settings)
     result = summarise([r[2] for r in rows], scores, decisions)
-    assert result["f1"] >= 0.75 and result["auc"] >= 0.95
+    # Was 0.806 / 0.973 before the pair calibration; the four EU-accession distractors here are one story
+    # among themselves, which caps precision on this set.
+    assert result["f1"] >= 0.80 and result["auc"] >= 0.98
+
+
+def _all_pairs(items: list[TextItem], labels: list[str]) -> list[tuple[TextItem, TextItem, bool]]:
+    pairs = itertools.combinations(range(len(items)), 2)
+    return [(items[i], items[j], labels[i] == labels[j]) for i, j in pairs]
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize("split", ["dev", "heldout"])
+def test_demo_corpus_event_pairs(settings: Settings, split: str) -> None:
+    labelled = json.loads(DEMO_EVENTS.read_text(encoding="utf-8"))[split]
+    items, labels = _dev_items(labelled["groups"], labelled["distractors"])
+    assert len(items) == sum(map(len, labelled["groups"].values())) + len(labelled["distractors"])
+    rows = _all_pairs(items, labels)
+    scores, decisions = score_pairs(rows, settings)
+    result = summarise([r[2] for r in rows], scores, decisions)
+    # Measured 0.964 (dev) and 0.962 (held-out); the single-threshold scorer before gave 0.911 and 0.943.
+    assert result["f1"] >= 0.93 and result["auc"] >= 0.99
 
 
 @pytest.mark.slow

@@ -1,0 +1,76 @@
+"""The article-pair decision: its own calibration, views of similar length and the short-text regime."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.stories.helpers import direction, sig_about
+from tidings.stories.scoring import (
+    DEFAULT_PAIR_WEIGHTS,
+    DEFAULT_WEIGHTS,
+    pair_logit,
+    pair_match,
+    score_match,
+    shortness,
+    view_cosines,
+)
+from tidings.stories.signature import ArticleSignature, StoryState
+
+
+def _with_length(sig: ArticleSignature, words: int) -> ArticleSignature:
+    sig.word_count = words
+    return sig
+
+
+def test_shortness_is_zero_for_full_or_unknown_lengths_and_grows_for_summaries() -> None:
+    long_a = _with_length(sig_about(1, 0, "Dam bursts", {}), 600)
+    long_b = _with_length(sig_about(2, 0, "Dam breaks", {}), 400)
+    unknown = sig_about(3, 0, "Dam", {})
+    summary = _with_length(sig_about(4, 0, "Dam", {}), 30)
+    words = DEFAULT_PAIR_WEIGHTS.short_words
+    assert shortness(long_a, long_b, words) == 0.0
+    assert shortness(long_a, unknown, words) == 0.0
+    assert shortness(unknown, unknown, words) == 0.0
+    assert shortness(long_a, summary, words) == 1.0 - 30 / words
+
+
+def test_summaries_need_less_evidence_than_full_articles() -> None:
+    full = _with_length(sig_about(1, 0, "Harbour crane collapses", {}), 800)
+    other = _with_length(sig_about(2, 0, "Workers hurt at quay", {}), 800)
+    as_summaries = [_with_length(sig_about(i, 0, t, {}), 40) for i, t in ((3, full.title), (4, other.title))]
+    assert pair_match(*as_summaries).score > pair_match(full, other).score
+
+
+def test_views_fall_back_to_the_main_embedding_when_missing() -> None:
+    a, b = sig_about(1, 0, "a", {}), sig_about(2, 0, "b", {})
+    main = float(np.dot(a.embedding, b.embedding))  # type: ignore[arg-type]
+    assert view_cosines(a, b) == (main, main)
+    a.lead_embedding, b.lead_embedding = direction(3), direction(3)
+    lead, wide = view_cosines(a, b)
+    assert abs(lead - 1.0) < 1e-6 and wide == main
+
+
+def test_pair_score_stays_monotone_below_the_cosine_floor() -> None:
+    w = DEFAULT_PAIR_WEIGHTS
+    weak = pair_logit(0.1, 0.1, 0.0, 0.0, 0.0, 1.0, w)
+    weaker = pair_logit(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, w)
+    overlapping = pair_logit(0.2, 0.2, 1.0, 1.0, 1.0, 1.0, w)
+    assert weaker < weak < 0.0 and overlapping < 0.0  # no overlap rescues unrelated texts
+
+
+def test_pair_decision_splits_same_and_different_events() -> None:
+    ents = {"place:eastbrook": 2, "person:lena ortiz": 1}
+    same_a = _with_length(sig_about(1, 0, "Eastbrook flood forces families out", ents), 500)
+    same_b = _with_length(sig_about(2, 0, "Families leave Eastbrook as river floods", ents), 500)
+    other = _with_length(sig_about(3, 1, "Central bank lifts rates", {"org:valtoria bank": 1}), 500)
+    assert pair_match(same_a, same_b).is_match
+    assert not pair_match(same_a, other).is_match
+    assert pair_match(same_a, same_b).probability > 0.5 > pair_match(same_a, other).probability
+
+
+def test_clustering_score_ignores_pair_views() -> None:
+    sig = sig_about(1, 0, "Eastbrook flood", {"place:eastbrook": 1})
+    story = StoryState(7, vector_sum=direction(0), embedded_count=1, member_titles={9: "Eastbrook flood"})
+    before = score_match(sig, story, None, DEFAULT_WEIGHTS).score
+    sig.lead_embedding, sig.wide_embedding, sig.word_count = direction(5), direction(6), 20
+    assert score_match(sig, story, None, DEFAULT_WEIGHTS).score == before
