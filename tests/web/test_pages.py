@@ -97,3 +97,12 @@ def test_health_and_metrics(live_server: tuple[str, Settings]) -> None:
     assert metrics.status_code == 200 and "python_info" in metrics.text
     assert 'tidings_http_request_seconds_count{method="GET",route="/articles/{article_id}"}' in metrics.text
     assert 'tidings_articles_ingested_total{status="new"}' in metrics.text
+
+
+def test_ids_beyond_the_database_range_are_not_found(live_server: tuple[str, Settings]) -> None:
+    base, _ = live_server
+    huge = "1371277785290573611008"
+    page = httpx.get(f"{base}/articles/{huge}", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "Traceback" not in page.text
+    api = httpx.get(f"{base}/articles/{huge}", headers={"Accept": "application/json"})
+    assert api.status_code == 404

@@ -168,8 +168,14 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", context, status=status)
 
 
+async def handle_id_overflow(request: Request, exc: Exception) -> Response:
+    """An id too large for the database's integers cannot name anything: answer 404, not 500."""
+    return await handle_page_http_error(request, StarletteHTTPException(404, "Not found."))
+
+
 def install_page_handlers(app: FastAPI) -> None:
     """Register the pages' exception handlers (after the API's, so that these win and delegate)."""
+    app.add_exception_handler(OverflowError, handle_id_overflow)
     app.add_exception_handler(LoginRequiredError, handle_login_required)
     app.add_exception_handler(StarletteHTTPException, handle_page_http_error)
     app.add_exception_handler(RequestValidationError, handle_page_validation_error)
