@@ -94,9 +94,9 @@ def test_sole_followed_source_escapes_the_cap() -> None:
 
 def test_too_few_sources_relax_the_caps_only_when_allowed() -> None:
     cands = make_candidates(300, n_sources=2)
-    full = build_feed(Profile(), UserControls(), cands, NOW)
+    full = build_feed(Profile(), UserControls(fill_short_feed=True), cands, NOW)
     assert len(full.items) == 20 and full.caps_relaxed
-    strict = build_feed(Profile(), UserControls(fill_short_feed=False), cands, NOW)
+    strict = build_feed(Profile(), UserControls(), cands, NOW)  # strict caps are the default
     assert len(strict.items) <= 12 and not strict.caps_relaxed
     assert max(Counter(i.source for i in strict.items).values()) <= 6
 

@@ -46,7 +46,7 @@ class UserControls:
     cap_window: int = 20
     mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exploration_share: float = 0.1
-    fill_short_feed: bool = True  # when even other sources cannot fill the feed, relax the caps
+    fill_short_feed: bool = False  # when even other sources cannot fill the feed, relax the caps (opt-in)
 
     def __post_init__(self) -> None:
         self.follows = [validate_target(t) for t in self.follows]

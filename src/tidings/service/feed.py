@@ -29,7 +29,15 @@ MIN_WINDOW_SOURCES = 4
 MIN_CANDIDATES_PER_ITEM = 10
 MIN_WINDOW_SOURCES = 4
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
-CONTROL_FIELDS = ("weights", "disabled", "source_cap", "topic_cap", "mmr_lambda", "exploration_share")
+CONTROL_FIELDS = (
+    "weights",
+    "disabled",
+    "source_cap",
+    "topic_cap",
+    "mmr_lambda",
+    "exploration_share",
+    "fill_short_feed",
+)
 
 
 class RateLimitedError(Exception):
