@@ -164,3 +164,17 @@ def test_unknown_target_kind_is_refused(store: tuple[Engine, Settings], tmp_path
     name = new_reader(engine)
     with pytest.raises(ValueError, match="KIND"):
         change_target(engine, name, "follow", "planet:Mars")
+
+
+def test_profile_export_and_reset_keep_follows(store: tuple[Engine, Settings]) -> None:
+    from tidings.service.feed import export_profile, reset_profile
+
+    engine, settings = store
+    name = new_reader(engine)
+    change_target(engine, name, "follow", "topic:North Korea")
+    record_event(engine, settings, name, seed_id(engine), "like")
+    exported = export_profile(engine, name)
+    assert exported["profile"]["counts"] == {"like": 1} and exported["follows"] == ["topic:North Korea"]
+    reset_profile(engine, name)
+    after = export_profile(engine, name)
+    assert after["profile"]["counts"] == {} and after["follows"] == ["topic:North Korea"]

@@ -29,7 +29,7 @@ def event(
         try:
             result = record_event(engine(), settings(), name, article_id, kind, dwell)
         except (ValueError, NotFoundError, RateLimitedError) as exc:
-            raise UserError(str(exc).strip("'\"")) from None
+            raise UserError(str(exc)) from None
         emit(result, as_json, lambda d: print("ok"))
 
 
@@ -53,7 +53,7 @@ def feed(
         try:
             data, _ = feed_for(engine(), settings(), name, limit, as_of, log_impressions=log)
         except (ValueError, NotFoundError) as exc:
-            raise UserError(str(exc).strip("'\"")) from None
+            raise UserError(str(exc)) from None
         if not show_hidden:
             data.pop("hidden", None)
         emit(data, as_json, _render)
@@ -106,12 +106,41 @@ def preview(
                 engine(), settings(), name, mute=mute, follow=follow, weights=weights, days=days
             )
         except (ValueError, NotFoundError) as exc:
-            raise UserError(str(exc).strip("'\"")) from None
+            raise UserError(str(exc)) from None
         emit(
             data,
             as_json,
             lambda d: print(f"{d['removed']} items would leave and {d['added']} join your feeds"),
         )
+
+
+profile_app = typer.Typer(help="Export or reset what Tidings learnt about a reader.", no_args_is_help=True)
+
+
+@profile_app.command("export")
+def profile_export(name: str) -> None:
+    """Print a reader's learnt profile, follows, mutes and controls as JSON."""
+    with cli_errors():
+        from tidings.service.feed import export_profile
+        from tidings.store.users import NotFoundError
+
+        try:
+            emit(export_profile(engine(), name), True)
+        except NotFoundError as exc:
+            raise UserError(str(exc)) from None
+
+
+@profile_app.command("reset")
+def profile_reset(name: str, as_json: JsonOpt = False) -> None:
+    """Forget what was learnt from a reader's feedback; follows, mutes and controls stay."""
+    with cli_errors():
+        from tidings.service.feed import reset_profile
+        from tidings.store.users import NotFoundError
+
+        try:
+            emit(reset_profile(engine(), name), as_json, lambda d: print("profile reset"))
+        except NotFoundError as exc:
+            raise UserError(str(exc)) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -120,3 +149,4 @@ def register(app: typer.Typer) -> None:
     app.command()(feed)
     app.command()(train)
     app.command()(preview)
+    app.add_typer(profile_app, name="profile")

@@ -61,7 +61,7 @@ def _make(action: str) -> Callable[..., None]:
             try:
                 result = change_target(engine(), name, action, target)
             except (ValueError, NotFoundError) as exc:
-                raise UserError(str(exc).strip("'\"")) from None
+                raise UserError(str(exc)) from None
             emit({"ok": result["ok"]}, as_json, lambda d: print(f"{action} {target}: ok"))
 
     command.__doc__ = f"{action.capitalize()} a topic, entity, source, keyword or story for a user."
@@ -82,6 +82,6 @@ def user_token(
             try:
                 user = repo.require_user(conn, name)
             except repo.NotFoundError as exc:
-                raise UserError(str(exc).strip("'\"")) from None
+                raise UserError(str(exc)) from None
             token_id, token = repo.create_token(conn, int(user["id"]), label)
         emit({"id": token_id, "name": label, "token": token}, as_json, lambda d: print(d["token"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -225,3 +226,27 @@ def preview_change(
             for d in result.days
         ],
     }
+
+
+def export_profile(engine: Engine, name: str) -> dict[str, Any]:
+    """What Tidings has learnt about a reader, plus their follows, mutes and controls, as JSON."""
+    with engine.connect() as conn:
+        user = user_repo.require_user(conn, name)
+        follows = user_repo.list_targets(conn, user["id"], "follow")
+        mutes = user_repo.list_targets(conn, user["id"], "mute")
+    profile = load_profile(user)
+    return {
+        "user": name,
+        "profile": json.loads(profile.to_json()),
+        "follows": [t["target"] for t in follows],
+        "mutes": [t["target"] for t in mutes],
+        "controls": dict(user.get("controls") or {}),
+    }
+
+
+def reset_profile(engine: Engine, name: str) -> dict[str, Any]:
+    """Forget what was learnt from a reader's feedback (follows, mutes and controls stay)."""
+    with engine.begin() as conn:
+        user = user_repo.require_user(conn, name)
+        user_repo.set_user_fields(conn, user["id"], {"profile": Profile(user=name).to_json()})
+    return {"ok": True}

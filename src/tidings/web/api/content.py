@@ -34,7 +34,7 @@ def get_feed(
     try:
         data, _ = feed_for(engine, settings, user.name, limit, as_of)
     except NotFoundError as exc:
-        raise ApiError(404, str(exc).strip("'\"")) from None
+        raise ApiError(404, str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     if not show_hidden:

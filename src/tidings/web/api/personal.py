@@ -43,7 +43,7 @@ def post_event(event: EventIn, user: CurrentUser, engine: EngineDep, settings: S
     except RateLimitedError as exc:
         raise ApiError(429, str(exc)) from None
     except NotFoundError as exc:
-        raise ApiError(404, str(exc).strip("'\"")) from None
+        raise ApiError(404, str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
 
@@ -75,6 +75,22 @@ def target_from(query: str | None, body: TargetIn | None) -> str:
 
 TargetQuery = Annotated[str | None, Query(max_length=520, description="The target, e.g. topic:Sport")]
 OptionalTarget = Annotated[TargetIn | None, Body()]
+
+
+@router.get("/profile")
+def get_profile(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Everything learnt about the caller (interest vectors, affinities), with follows, mutes and controls."""
+    from tidings.service.feed import export_profile
+
+    return export_profile(engine, user.name)
+
+
+@router.delete("/profile", response_model=Ok)
+def delete_profile(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Reset what was learnt from the caller's feedback (follows, mutes and controls stay)."""
+    from tidings.service.feed import reset_profile
+
+    return reset_profile(engine, user.name)
 
 
 @router.get("/follows", response_model=TargetList)
