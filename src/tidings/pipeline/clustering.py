@@ -122,6 +122,7 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
             articles.c.published_at,
             articles.c.source,
             articles.c.ingested_at,
+            articles.c.fingerprint,
         ).where(articles.c.id == article_id)
     ).one()
     embedding = None
@@ -145,7 +146,7 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
         entity_keys=entities,
         published_at=as_utc(row.published_at),
         source=row.source or "",
-        fingerprint=text_fingerprint(row.text or ""),
+        fingerprint=row.fingerprint or text_fingerprint(row.text or ""),
         topics=list(enrichment.topics) if enrichment else [],
         ingested_at=as_utc(row.ingested_at),
     )

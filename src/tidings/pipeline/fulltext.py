@@ -14,6 +14,7 @@ from tidings.pipeline.prepare import TEASER_MAX_CHARS, PreparedArticle, content_
 from tidings.store import articles as article_repo
 from tidings.store.engine import write_lock
 from tidings.store.util import utcnow
+from tidings.stories import text_fingerprint
 
 
 def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: dict[str, Any]) -> bool:
@@ -69,6 +70,7 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
                 "captions": list(page.captions),
                 "related_links": [{"title": r.title, "url": r.url} for r in page.related_links],
                 "content_hash": prepared.content_hash,
+                "fingerprint": text_fingerprint(page.text),
                 "is_teaser": False,
                 "fulltext_attempts": attempts,
                 "fulltext_error": None,

@@ -76,6 +76,7 @@ def article_values(prepared: PreparedArticle, now: datetime) -> dict[str, Any]:
         "fulltext_next_try": now if prepared.is_teaser else None,
         "meta": {**prepared.raw.meta, **({"notes": art.notes} if art.notes else {})} or None,
         "sort_time": published if published and published <= now else now,
+        "fingerprint": prepared.fingerprint,
         "updated_at": now,
     }
 

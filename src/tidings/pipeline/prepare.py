@@ -14,6 +14,7 @@ from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.documents import RawItem
 from tidings.ingest.urls import canonicalize_url, host_of
 from tidings.models import ExtractedArticle
+from tidings.stories import text_fingerprint
 
 TEASER_MAX_CHARS = 600
 LOCAL_SOURCE = "Local files"  # the source of files ingested without a URL
@@ -32,6 +33,7 @@ class PreparedArticle:
     is_teaser: bool
     source_name: str | None
     notes: list[str] = field(default_factory=list)
+    fingerprint: bytes | None = None  # MinHash of the body for near-duplicate detection
 
     @property
     def sort_time(self) -> datetime | None:
@@ -95,6 +97,7 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
         content_hash=content_hash(article.title, article.text),
         is_teaser=is_teaser,
         source_name=source_name,
+        fingerprint=text_fingerprint(article.text),
     )
 
 

@@ -62,22 +62,23 @@ def save_enrichment(conn: Connection, article_id: int, enrichment: Enrichment, p
             updated_at=utcnow(),
         )
     )
-    seen: set[str] = set()
+    rows: dict[str, dict[str, Any]] = {}
     for entity in enrichment.entities:
-        if entity.key in seen:
-            continue
-        seen.add(entity.key)
-        conn.execute(
-            insert(article_entities).values(
-                article_id=article_id,
-                entity_key=entity.key,
-                name=entity.name,
-                type=entity.type,
-                count=entity.count,
-            )
+        rows.setdefault(
+            entity.key,
+            {
+                "article_id": article_id,
+                "entity_key": entity.key,
+                "name": entity.name,
+                "type": entity.type,
+                "count": entity.count,
+            },
         )
-    for topic in dict.fromkeys(enrichment.topics):
-        conn.execute(insert(article_topics).values(article_id=article_id, topic=topic))
+    if rows:  # one executemany per table: an article has dozens of entities
+        conn.execute(insert(article_entities), list(rows.values()))
+    topics = [{"article_id": article_id, "topic": t} for t in dict.fromkeys(enrichment.topics)]
+    if topics:
+        conn.execute(insert(article_topics), topics)
 
 
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
