@@ -85,3 +85,15 @@ def test_search_page_is_not_an_article() -> None:
 def test_extract_text_never_raises(text: str) -> None:
     article = extract_text(text)
     assert article.status in ("ok", "empty", "not_article")
+
+
+def test_short_headline_alone_above_the_body_is_the_title() -> None:
+    from tidings.extract import extract_text
+
+    article = extract_text(
+        "Harbour tolls rise again\n\nThe port authority raised mooring fees by four percent on Monday, "
+        "the second rise this year.\n\nFishermen said the increase would hit small boats hardest."
+    )
+    assert article.title == "Harbour tolls rise again"
+    assert article.tags == []
+    assert article.text.startswith("The port authority raised mooring fees")

@@ -67,6 +67,48 @@ class TransformerEncoder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], max_tokens: int
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Text vectors, plus a vector for each character span from the same forward pass.
+
+        A span's vector is the normalised mean of the contextual token embeddings that lie inside it, which is
+        how the model pools a whole text; spans cut off by truncation get None. This spares a second pass over
+        sentences that the article pass has already read.
+        """
+        self.model.max_seq_length = max_tokens
+        cut = [t[: max_tokens * MAX_CHARS_PER_TOKEN] for t in texts]
+        outputs = self.model.encode(cut, batch_size=ENCODE_BATCH, output_value=None, show_progress_bar=False)
+        offsets = self.model.tokenizer(
+            cut, return_offsets_mapping=True, truncation=True, max_length=max_tokens
+        )["offset_mapping"]
+        docs = normalise_rows(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
+        pooled = [
+            _pool_spans(o["token_embeddings"].float().numpy(), offs, sp)
+            for o, offs, sp in zip(outputs, offsets, spans, strict=True)
+        ]
+        return docs, pooled
+
+
+def _pool_spans(
+    tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
+) -> list[np.ndarray | None]:
+    """Mean-pool token vectors inside each span (None when the span runs past the truncated window)."""
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts  # special tokens have empty offsets
+    window_end = int(ends[real].max()) if real.any() else 0
+    out: list[np.ndarray | None] = []
+    for start, end in spans:
+        inside = real & (starts >= start) & (ends <= end)
+        if end > window_end or not inside.any():
+            out.append(None)
+            continue
+        vector = tokens[: len(offsets)][inside].mean(axis=0)
+        norm = float(np.linalg.norm(vector))
+        out.append((vector / norm).astype(np.float32) if norm > 0 else None)
+    return out
+
 
 @dataclass
 class HashingEncoder:

@@ -73,9 +73,53 @@ def _torch_threads(count: int) -> Iterator[None]:
 
 
 def _embed_all(items: list[_Item], settings: Settings) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
-    """Article vectors (None for empty articles) and candidate-sentence vectors, in one encode call."""
+    """Article vectors (None for empty articles) and candidate-sentence vectors.
+
+    With the transformer, sentences inside the article's embedding window are pooled from that same pass;
+    only the ones beyond it are embedded on their own.
+    """
     docs = [compose_article_text(i.source.title, i.text, i.source.standfirst) for i in items]
     has_text = [any(ch.isalnum() for ch in d) for d in docs]
+    encoder = get_encoder(settings)
+    if not hasattr(encoder, "encode_with_spans"):
+        return _embed_separately(items, docs, has_text, settings)
+    kept = [k for k, ok in enumerate(has_text) if ok]
+    spans = [[_span_of(docs[k], sentence) for sentence in items[k].candidates] for k in kept]
+    if kept:
+        matrix, pooled = encoder.encode_with_spans(
+            [docs[k] for k in kept], spans, settings.embedding_max_tokens
+        )
+    else:
+        matrix, pooled = np.zeros((0, encoder.dim), dtype=np.float32), []
+    by_item = {k: (matrix[row], pooled[row]) for row, k in enumerate(kept)}
+    missing = [
+        (k, j)
+        for k, item in enumerate(items)
+        for j in range(len(item.candidates))
+        if k not in by_item or by_item[k][1][j] is None
+    ]
+    extra = embed_texts([items[k].candidates[j] for k, j in missing], settings)
+    filled = {pair: extra[n] for n, pair in enumerate(missing)}
+    doc_vectors: list[np.ndarray | None] = [
+        by_item[k][0] if k in by_item else None for k in range(len(items))
+    ]
+    sentence_vectors = []
+    for k, item in enumerate(items):
+        rows = [filled[(k, j)] if (k, j) in filled else by_item[k][1][j] for j in range(len(item.candidates))]
+        sentence_vectors.append(np.array(rows, dtype=np.float32).reshape(len(rows), encoder.dim))
+    return doc_vectors, sentence_vectors
+
+
+def _span_of(doc: str, sentence: str) -> tuple[int, int]:
+    """Where a sentence stands in the embedded text (past its end when absent: then it is embedded alone)."""
+    start = doc.find(sentence)
+    return (start, start + len(sentence)) if start >= 0 else (len(doc) + 1, len(doc) + 1)
+
+
+def _embed_separately(
+    items: list[_Item], docs: list[str], has_text: list[bool], settings: Settings
+) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+    """Article and sentence vectors in one plain encode call (for encoders without token outputs)."""
     texts = [d for d, ok in zip(docs, has_text, strict=True) if ok]
     texts += [s for i in items for s in i.candidates]
     matrix = embed_texts(texts, settings)

@@ -80,6 +80,10 @@ def _read_header(header: list[Block]) -> tuple[str | None, list[str], list[str],
             title = block.text
         else:
             standfirst.append(block.text)
+    if title is None and tags:
+        # A short headline alone above the body ("Japan narrowly escapes recession") looks like a tag line;
+        # with no longer line to be the title, the one nearest the body is the headline.
+        title = tags.pop()
     return title, standfirst, tags, byline
 
 
