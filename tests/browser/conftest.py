@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.live import make_settings, serve, write_seed
 from tests.browser.shaping import enrich_by_hand
 from tests.conftest import shared_path
+from tests.live import make_settings, serve, write_seed
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -202,3 +202,15 @@ def test_keyword_and_entity_follows_explain_themselves() -> None:
     assert any("telescope" in d for d in details) or "You follow Figure 3" in details
     top = result.items[0]
     assert top.reasons[0].signal in {"follow_keyword", "follow_entity"}
+
+
+def test_window_reaches_back_until_it_holds_enough_sources() -> None:
+    import numpy as np
+
+    from tidings.rank.candidates import newest_rows_with_sources
+
+    codes = np.array([0, 0, 0, 0, 1, 1, 2, 3, 0], dtype=np.int32)  # newest first
+    assert newest_rows_with_sources(codes, 3, 4) == 8  # reaches the first row of source 3
+    assert newest_rows_with_sources(codes, 3, 10) == 8  # every source there is, no further
+    assert newest_rows_with_sources(codes, 6, 2) == 6  # already two sources in the newest six
+    assert newest_rows_with_sources(codes, 3, 0) == 3

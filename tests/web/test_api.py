@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
+from tests.live import running
 from tidings.config import Settings
 
 SEED_ARTICLES = [
@@ -50,13 +47,6 @@ OPML_DOC = b"""<?xml version="1.0" encoding="UTF-8"?>
 </body></opml>"""
 
 
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Live:
     """A running server: its base URL and app."""
@@ -88,7 +78,6 @@ def auth(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A real uvicorn server on loopback with the API installed and three seeded articles."""
-    from tidings.web.api import install_api
     from tidings.web.app import create_app
 
     root = tmp_path_factory.mktemp("api")
@@ -103,23 +92,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         allow_private_networks=True,
     )
     app = create_app(settings)
-    install_api(app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz").json().get("seeding") is False:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    yield Live(base, app)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with running(app, lambda base: httpx.get(f"{base}/healthz").json().get("seeding") is False) as base:
+        yield Live(base, app)
 
 
 def assert_error(resp: httpx.Response, status: int, code: str) -> None:

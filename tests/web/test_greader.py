@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +12,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from tests.live import running
 from tidings.config import Settings
 
 READ = "user/-/state/com.google/read"
@@ -58,13 +56,6 @@ def seed_lines() -> str:
             }
         )
     return "".join(json.dumps(r) + "\n" for r in rows)
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -124,7 +115,6 @@ def prepare_site(site: Site) -> None:
 def running_site(root: Path) -> Iterator[Site]:
     """A real uvicorn server on loopback with the compat APIs installed, six articles and two users."""
     from tidings.web.app import create_app
-    from tidings.web.compat import install_compat
 
     seed = root / "seed.jsonl"
     seed.write_text(seed_lines())
@@ -137,19 +127,11 @@ def running_site(root: Path) -> Iterator[Site]:
         allow_private_networks=True,
     )
     app = create_app(settings)
-    install_compat(app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(app) as base:
         wait_for_seed(app.state.engine, len(SEED_ARTICLES))
-        live = Site(f"http://127.0.0.1:{port}", app)
+        live = Site(base, app)
         prepare_site(live)
         yield live
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")

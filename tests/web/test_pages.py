@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.live import serve
 from tidings.config import Settings
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def live_server(tidings_env: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     """A real uvicorn server on loopback serving a seeded database."""
-    from tidings.web.app import create_app
-
     seed = tmp_path / "seed.jsonl"
     seed.write_text(
         json.dumps(
@@ -48,27 +36,8 @@ def live_server(tidings_env: Path, tmp_path: Path) -> Iterator[tuple[str, Settin
         subscribe_starter=False,
         allow_private_networks=True,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if (
-                httpx.get(f"{base}/healthz").json().get("seeding") is False
-                and "ferry" in httpx.get(base).text
-            ):
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    yield base, settings
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(settings) as base:
+        yield base, settings
 
 
 def test_home_lists_seeded_articles_escaped(live_server: tuple[str, Settings]) -> None:

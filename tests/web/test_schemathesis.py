@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.live import free_port
 
 CHECKS = ",".join(
     [
@@ -24,13 +25,6 @@ CHECKS = ",".join(
         "response_headers_conformance",
     ]
 )
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tidings(home: Path, *args: str) -> str:

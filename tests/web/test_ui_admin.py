@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.browser.live import csrf_of, make_settings, serve, sign_up, write_seed
+from tests.live import csrf_of, make_settings, serve, sign_up, write_seed
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.live import csrf_of, make_settings, serve, sign_up, write_seed
+from tests.live import csrf_of, make_settings, serve, sign_up, write_seed
 
 PASSWORD = "correct horse battery"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.browser.live import csrf_of, make_settings, serve, sign_up, write_seed
+from tests.live import csrf_of, make_settings, serve, sign_up, write_seed
 
 HOSTILE = {
     "url": "https://mischief.example/a",

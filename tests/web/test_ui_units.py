@@ -84,8 +84,10 @@ def test_story_reads_report_new_articles(tmp_path: Path) -> None:
 
 
 def test_reach_of_names_the_oldest_day_only_when_widened() -> None:
+    from tidings.rank import FeedResult
     from tidings.web.pages_feed import reach_of
 
-    assert reach_of(72.0, 72.0) is None
-    expected = (utcnow() - timedelta(days=400)).strftime("%d %B %Y").lstrip("0")
-    assert reach_of(24.0 * 400, 72.0) == expected
+    now = utcnow()
+    assert reach_of(FeedResult(items=[], window_hours=72.0, as_of=now), 72.0) is None
+    expected = (now - timedelta(days=400)).strftime("%d %B %Y").lstrip("0")
+    assert reach_of(FeedResult(items=[], window_hours=24.0 * 400, as_of=now), 72.0) == expected

@@ -14,6 +14,7 @@ SHORTLIST_MIN = 300
 NEIGHBOURS = 60
 TRENDING = 60
 EXPLORE_POOL = 100
+QUICK_SOURCE_CHECK = 2000  # rows looked at first when checking a window's source count
 
 
 @dataclass
@@ -26,12 +27,35 @@ class Window:
     extended: bool = False  # True when the window was widened to reach `min_items` articles
 
 
-def select_window(pool: CandidatePool, now_ts: float, window_hours: float, min_items: int = 0) -> Window:
+def newest_rows_with_sources(
+    codes_newest_first: npt.NDArray[np.int32], at_least: int, min_sources: int
+) -> int:
+    """How many of the newest rows to take: at least `at_least`, and enough to hold `min_sources` distinct
+    sources (or every source there is)."""
+    at_least = min(at_least, len(codes_newest_first))
+    if min_sources <= 1 or at_least == len(codes_newest_first):
+        return at_least
+    head = codes_newest_first[:at_least]
+    if len(np.unique(head[:QUICK_SOURCE_CHECK])) >= min_sources or len(np.unique(head)) >= min_sources:
+        return at_least  # the usual case, settled on a small prefix
+    seen = set(np.unique(head).tolist())
+    rest = codes_newest_first[at_least:]
+    codes, first = np.unique(rest, return_index=True)
+    new_first = np.sort(first[~np.isin(codes, list(seen))])
+    needed = min_sources - len(seen)
+    if new_first.size == 0:
+        return at_least
+    return at_least + int(new_first[min(needed, new_first.size) - 1]) + 1
+
+
+def select_window(
+    pool: CandidatePool, now_ts: float, window_hours: float, min_items: int = 0, min_sources: int = 0
+) -> Window:
     """Rows published in the window before `now`.
 
     When the window is empty it anchors at the newest article (archive replays, the offline demo); when it
-    holds fewer than `min_items` it reaches further back for the newest `min_items`, so that a quiet or
-    old store still gives a full feed.
+    holds fewer than `min_items` articles or `min_sources` sources it reaches further back, so that a quiet or
+    old store still gives a full feed from several outlets (no diversity cap can hold in a one-outlet window).
     """
     if window_hours <= 0:
         raise ValueError(f"window_hours must be positive, got {window_hours}")
@@ -46,16 +70,15 @@ def select_window(pool: CandidatePool, now_ts: float, window_hours: float, min_i
         anchor = float(past.max()) if past.size else float(stamps.max())
     if pool.is_sorted:
         rows = pool.window(anchor - span, anchor)
-        if rows.stop - rows.start >= min_items:
-            return Window(rows, anchor, anchored)
-        start = max(0, rows.stop - min_items)
+        wanted = max(min_items, rows.stop - rows.start)
+        take = newest_rows_with_sources(pool.source_codes[: rows.stop][::-1], wanted, min_sources)
+        start = max(0, rows.stop - take)
         return Window(slice(start, rows.stop), anchor, anchored, extended=start < rows.start)
     eligible = np.flatnonzero(stamps <= anchor)
-    in_span = eligible[stamps[eligible] >= anchor - span]
-    if in_span.size >= min_items or eligible.size <= in_span.size:
-        return Window(in_span, anchor, anchored)
-    newest = eligible[np.argsort(-stamps[eligible], kind="stable")[:min_items]]
-    return Window(np.sort(newest), anchor, anchored, extended=True)
+    newest = eligible[np.argsort(-stamps[eligible], kind="stable")]
+    in_span = int(np.count_nonzero(stamps[eligible] >= anchor - span))
+    take = newest_rows_with_sources(pool.source_codes[newest], max(min_items, in_span), min_sources)
+    return Window(np.sort(newest[:take]), anchor, anchored, extended=take > in_span)
 
 
 def hidden_by_reader(ctx: Context, block: FeatureBlock) -> npt.NDArray[np.bool_]:

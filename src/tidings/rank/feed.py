@@ -12,7 +12,7 @@ import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
 from tidings.config import Settings
-from tidings.rank.candidates import exploration_pool, hidden_by_reader, select_window, shortlist
+from tidings.rank.candidates import Window, exploration_pool, hidden_by_reader, select_window, shortlist
 from tidings.rank.controls import UserControls
 from tidings.rank.diversity import CapState, cap_count, collapse_stories, interleave, mmr_select
 from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
@@ -32,6 +32,7 @@ from tidings.rank.scoring import (
 
 MAX_HIDDEN_REPORTED = 50
 MIN_WINDOW_FACTOR = 10  # a window with fewer than 10 x limit articles reaches further back
+MIN_WINDOW_SOURCES = 4  # ... and so does one with fewer sources than this (or than the store has)
 EXPLORATION_DETAIL = "Exploring: something outside your usual reading, to learn what else you like"
 
 
@@ -69,7 +70,16 @@ class FeedResult:
     window_extended: bool = False  # the window reached back past window_hours to fill the feed
     caps_relaxed: bool = False  # too few sources to fill the feed within the caps (fill_short_feed)
     as_of: datetime | None = None  # the clock the features used (the anchor when anchored)
+    window_hours: float = 0.0  # how far back from as_of the window reached
     candidates_considered: int = 0
+
+
+def window_span_hours(pool: CandidatePool, window: Window, base_hours: float) -> float:
+    """How many hours back from the window's clock its oldest row lies (at least the base window)."""
+    stamps = pool.timestamps[window.rows]
+    if not stamps.size:
+        return base_hours
+    return max(base_hours, (window.now_ts - float(stamps.min())) / 3600.0)
 
 
 @lru_cache(maxsize=1)
@@ -114,7 +124,9 @@ def _build_feed(
 ) -> FeedResult:
     pool = as_pool(candidates)
     hours = window_hours or (settings.window_hours if settings is not None else 72.0)
-    window = select_window(pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit)
+    window = select_window(
+        pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit, min_sources=MIN_WINDOW_SOURCES
+    )
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
     pool.ensure_sketch()
@@ -144,6 +156,7 @@ def _build_feed(
         window_extended=window.extended,
         caps_relaxed=relaxed,
         as_of=_as_datetime(window.now_ts, now),
+        window_hours=window_span_hours(pool, window, hours),
         candidates_considered=int(coarse.rows.shape[0]),
     )
 

@@ -7,12 +7,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.rank import (
-    CandidatePool,
     FeedbackEvent,
     FeedResult,
     Profile,
@@ -25,10 +23,6 @@ from tidings.service.candidates import candidate_pool, load_candidates
 from tidings.store import users as user_repo
 from tidings.store.util import iso, utcnow
 
-MIN_CANDIDATES_PER_ITEM = 10
-MIN_WINDOW_SOURCES = 4
-MIN_CANDIDATES_PER_ITEM = 10
-MIN_WINDOW_SOURCES = 4
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
 CONTROL_FIELDS = (
     "weights",
@@ -89,7 +83,6 @@ def feed_for(
         controls = load_controls(conn, user)
         pool = candidate_pool(conn)
     now = clock(settings, as_of)
-    hours = window_hours_for(pool, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
     from tidings.service.training import instance_weights, record_impressions
 
     weights = instance_weights(settings)
@@ -100,39 +93,12 @@ def feed_for(
         now,
         limit=limit,
         settings=settings,
-        window_hours=hours,
         weights=weights,
     )
     if log_impressions:
         record_impressions(engine, int(user["id"]), result)
     data = feed_json(name, result)
-    data["window_hours"] = round(hours, 1)
     return data, result
-
-
-def window_hours_for(
-    pool: CandidatePool, now: datetime, base_hours: float, wanted: int, min_sources: int = MIN_WINDOW_SOURCES
-) -> float:
-    """The base window, widened back in time until it holds `wanted` articles from `min_sources` sources.
-
-    Sparse instances and archives (the offline demo) would otherwise rank a window of one outlet's last day,
-    where no diversity cap can hold.
-    """
-    now_ts = now.timestamp()
-    past = np.flatnonzero(pool.timestamps <= now_ts)
-    if not len(past):
-        return base_hours
-    order = past[np.argsort(-pool.timestamps[past], kind="stable")]
-    available = len(set(pool.source_codes[order].tolist()))
-    need_sources = min(min_sources, available)
-    seen: set[int] = set()
-    oldest = float(pool.timestamps[order[-1]])
-    for count, row in enumerate(order, start=1):
-        seen.add(int(pool.source_codes[row]))
-        if count >= wanted and len(seen) >= need_sources:
-            oldest = float(pool.timestamps[row])
-            break
-    return max(base_hours, (now_ts - oldest) / 3600.0 + 1.0)
 
 
 def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
@@ -142,6 +108,7 @@ def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
         "as_of": iso(result.as_of),
         "window_anchored": result.window_anchored,
         "window_extended": result.window_extended,
+        "window_hours": round(result.window_hours, 1),
         "caps_relaxed": result.caps_relaxed,
         "items": [
             {
@@ -209,9 +176,15 @@ def preview_change(
         weights={**before.weights, **(weights or {})},
     )
     now = clock(settings)
-    hours = window_hours_for(pool, now, settings.window_hours, MIN_CANDIDATES_PER_ITEM * limit)
     result = preview(
-        load_profile(user), before, after, pool, now=now, days=days, limit=limit, window_hours=hours
+        load_profile(user),
+        before,
+        after,
+        pool,
+        now=now,
+        days=days,
+        limit=limit,
+        window_hours=settings.window_hours,
     )
     return {
         "user": name,

@@ -84,11 +84,13 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
     return cards
 
 
-def reach_of(hours: float, base_hours: float) -> str | None:
+def reach_of(result: FeedResult, base_hours: float) -> str | None:
     """The date the feed reaches back to when its window had to widen for old or sparse news."""
-    if hours <= base_hours:
+    if result.window_hours <= base_hours:
         return None
-    return (utcnow() - timedelta(hours=hours)).strftime("%d %B %Y").lstrip("0")
+    return (
+        ((result.as_of or utcnow()) - timedelta(hours=result.window_hours)).strftime("%d %B %Y").lstrip("0")
+    )
 
 
 def ranked(request: Request, user: WebUser, limit: int) -> tuple[dict[str, Any], FeedResult]:
@@ -102,7 +104,7 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
     user = require_user(request)
     if not user.onboarded:
         return redirect("/welcome")
-    data, result = await run_in_threadpool(ranked, request, user, page * PAGE_SIZE)
+    _, result = await run_in_threadpool(ranked, request, user, page * PAGE_SIZE)
     items = result.items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     cards = await run_in_threadpool(build_cards, request, items)
     settings = request.app.state.settings
@@ -110,7 +112,7 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
         "cards": cards,
         "page": page,
         "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
-        "reaches_back_to": reach_of(data["window_hours"], settings.window_hours),
+        "reaches_back_to": reach_of(result, settings.window_hours),
         "anchored": result.window_anchored,
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),

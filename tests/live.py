@@ -7,12 +7,13 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from tidings.config import Settings
 
@@ -83,25 +84,18 @@ def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
 
 
 @contextmanager
-def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
-    """Run the app on loopback until the seed is stored; yields the base URL."""
-    from tidings.web.app import create_app
-
+def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterator[str]:
+    """Serve app with uvicorn on a free loopback port until `ready(base)` holds; yields the base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
+    check = ready or (lambda url: httpx.get(f"{url}/healthz").status_code == 200)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            health = httpx.get(f"{base}/healthz").json()
-            if (
-                not health.get("seeding")
-                and httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
-            ):
+            if check(base):
                 break
         except httpx.HTTPError:
             pass
@@ -111,6 +105,22 @@ def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+def is_seeded(base: str, expect_articles: int = 1) -> bool:
+    """True once start-up seeding finished and the latest page lists at least `expect_articles` cards."""
+    if httpx.get(f"{base}/healthz").json().get("seeding"):
+        return False
+    return httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+
+
+@contextmanager
+def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
+    """Run the app on loopback until the seed is stored; yields the base URL."""
+    from tidings.web.app import create_app
+
+    with running(create_app(settings), lambda base: is_seeded(base, expect_articles)) as base:
+        yield base
 
 
 def csrf_of(html: str) -> str:
