@@ -93,3 +93,19 @@ def test_follow_entity_brings_its_articles_up(store: tuple[Engine, Settings], tm
     change_target(engine, name, "follow", f"entity:{entity}")
     data, _ = feed_for(engine, settings, name, limit=10)
     assert any(r["signal"] == "follow_entity" for r in data["items"][0]["reasons"])
+
+
+def test_related_puts_the_same_story_first_then_neighbours(store: tuple[Engine, Settings]) -> None:
+    from tidings.service.stories import related_items
+    from tidings.store.tables import articles
+
+    engine, _ = store
+    with engine.connect() as conn:
+        article_id = conn.execute(select(articles.c.id).order_by(articles.c.id)).scalars().first()
+        items = related_items(conn, int(article_id), limit=8)
+    assert items and len(items) <= 8
+    assert article_id not in [i["article_id"] for i in items]
+    flags = [i["same_story"] for i in items]
+    assert flags == sorted(flags, reverse=True)  # same-story articles come first
+    neighbours = [i["score"] for i in items if not i["same_story"]]
+    assert neighbours == sorted(neighbours, reverse=True)

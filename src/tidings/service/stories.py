@@ -11,8 +11,6 @@ from tidings.store import stories as story_repo
 from tidings.store.tables import articles, enrichments
 from tidings.store.util import as_utc, iso
 
-RELATED_NEIGHBOURS = 200
-
 
 def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
     """A story with its timeline and key points attributed to outlets."""
@@ -96,18 +94,11 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
 
 
 def nearest_ids(conn: Connection, vector: np.ndarray, exclude: int, limit: int = 30) -> list[int]:
-    """Ids of the stored articles whose embeddings are closest to vector (exact, over the newest ones)."""
-    from tidings.enrich.embeddings import unpack_vector
+    """Ids of the stored articles nearest to vector (exact, over the cached candidate pool)."""
+    from tidings.service.candidates import candidate_pool
 
-    rows = conn.execute(
-        select(enrichments.c.article_id, enrichments.c.embedding)
-        .where(enrichments.c.embedding.is_not(None), enrichments.c.article_id != exclude)
-        .order_by(enrichments.c.article_id.desc())
-        .limit(RELATED_NEIGHBOURS * 50)
-    ).all()
-    if not rows:
+    pool = candidate_pool(conn)  # already in memory for feeds: no second read of the embeddings
+    if pool.embeddings is None or not pool.size or pool.embeddings.shape[1] != vector.shape[0]:
         return []
-    matrix = np.stack([unpack_vector(r[1]) for r in rows])
-    sims = matrix @ vector
-    order = np.argsort(-sims)[:limit]
-    return [int(rows[i][0]) for i in order]
+    order = np.argsort(-(pool.embeddings @ vector))[: limit + 1]
+    return [int(pool.article_ids[row]) for row in order if int(pool.article_ids[row]) != exclude][:limit]
