@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = (REPO_ROOT.parent / "shared").resolve()
 TEST_DATA = REPO_ROOT / "tests" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every test's data (including the cached ONNX model export) out of the user's own TIDINGS_HOME."""
+    os.environ["TIDINGS_HOME"] = tempfile.mkdtemp(prefix="tidings-test-home-")
 
 
 def shared_path(*parts: str) -> Path:

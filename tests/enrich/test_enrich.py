@@ -73,7 +73,7 @@ def test_seed_embedding_and_versions(seed: tuple[str, Enrichment]) -> None:
     _, result = seed
     assert result.embedding is not None and result.embedding.dtype == np.float32
     assert abs(float(np.linalg.norm(result.embedding)) - 1.0) < 1e-4
-    assert result.embedding_model == "all-MiniLM-L6-v2-int8"
+    assert result.embedding_model == "all-MiniLM-L6-v2-onnx-int8"
     assert set(result.versions) == {"language", "entities", "topics", "key_points", "embedding"}
 
 

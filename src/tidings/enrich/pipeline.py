@@ -1,7 +1,8 @@
 """Batch enrichment: language, entities, topics, key points and embeddings for many articles at once.
 
-Models load once per process (see `cache.load_count`). spaCy NER runs in the calling thread while the
-transformer embeds the same batch in a worker thread with one torch thread, so the two share the 2 cores.
+Models load once per process (see `cache.load_count`). spaCy NER runs in a worker process (see `ner_worker`)
+while this process embeds the batch, so the two share the 2 cores; `start_batch` / `finish_batch` let a
+caller keep extracting and embedding the next batch while the worker is still busy with NER.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from tidings.config import Settings
-from tidings.enrich import entities, keypoints, language, topics
+from tidings.enrich import entities, keypoints, language, ner_worker, topics
 from tidings.enrich.embeddings import compose_article_text, embed_texts, get_encoder
 from tidings.models import EnrichInput, Enrichment, Entity
 
@@ -135,38 +136,72 @@ def _embed_separately(
     return doc_vectors, sentence_vectors
 
 
-def _entities_all(items: list[_Item], settings: Settings) -> list[list[Entity]]:
-    """Entities for the English items (NER is English-only); others get an empty list and a note."""
-    english = [i for i in items if language.is_english(i.language)]
-    found = entities.extract_entities_batch(
-        [entities.ner_text(i.source.title, i.source.standfirst, i.text) for i in english], settings
-    )
-    by_id = {id(i): f for i, f in zip(english, found, strict=True)}
-    for item in items:
+@dataclass
+class PendingBatch:
+    """A batch whose embeddings are done and whose NER may still be running in the worker process."""
+
+    items: list[_Item]
+    doc_vectors: list[np.ndarray | None]
+    sentence_vectors: list[np.ndarray]
+    english: list[_Item]
+    ner_texts: list[tuple[str, str]]
+    job: Future[ner_worker.Mentions] | None
+    settings: Settings
+
+
+def start_batch(items: list[EnrichInput], settings: Settings) -> PendingBatch:
+    """Prepare and embed a batch here, with its NER started in the worker process (not waited for).
+
+    The caller can go on to the next batch and call `finish_batch` later, so that the worker's NER overlaps
+    this process's extraction and embedding of what comes next.
+    """
+    prepared = [prepare(i) for i in items]
+    english = [i for i in prepared if language.is_english(i.language)]
+    ner_texts = [entities.ner_text(i.source.title, i.source.standfirst, i.text) for i in english]
+    job = ner_worker.submit(settings, [head for head, _ in ner_texts])
+    cores = os.cpu_count() or 2
+    with _torch_threads(max(1, cores - 1) if job is not None else cores):
+        doc_vectors, sentence_vectors = _embed_all(prepared, settings)
+    return PendingBatch(prepared, doc_vectors, sentence_vectors, english, ner_texts, job, settings)
+
+
+def _entities(pending: PendingBatch) -> list[list[Entity]]:
+    """Entities of each item: NER is English-only, so others get an empty list and a note."""
+    mentions = ner_worker.collect(pending.job)
+    if mentions is None:
+        heads = [head for head, _ in pending.ner_texts]
+        mentions = entities.raw_mentions(entities.load_ner(pending.settings), heads)
+    resolved = entities.entities_from_mentions(mentions, pending.ner_texts)
+    by_id = {id(i): found for i, found in zip(pending.english, resolved, strict=True)}
+    for item in pending.items:
         if id(item) not in by_id:
             item.skipped.append(f"entities: English-only, language is {item.language or 'unknown'}")
-    return [by_id.get(id(i), []) for i in items]
+    return [by_id.get(id(i), []) for i in pending.items]
+
+
+def finish_batch(pending: PendingBatch) -> list[Enrichment]:
+    """Wait for the batch's NER, then add topics and key points and put each article's results together."""
+    if not pending.items:
+        return []
+    found = _entities(pending)
+    settings = pending.settings
+    present = [v for v in pending.doc_vectors if v is not None]
+    ranked_iter = iter(topics.classify_topics(np.array(present), settings) if present else [])
+    encoder = get_encoder(settings).name
+    stamp = versions(settings)
+    results = []
+    rows = zip(pending.items, found, pending.doc_vectors, pending.sentence_vectors, strict=True)
+    for item, ents, vector, sent_vecs in rows:
+        ranked = next(ranked_iter) if vector is not None else []
+        results.append(_assemble(item, ents, vector, sent_vecs, ranked, encoder, stamp))
+    return results
 
 
 def enrich_batch(items: list[EnrichInput], settings: Settings) -> list[Enrichment]:
     """Enrich a batch of articles; never raises on odd text, notes what did not apply in `skipped`."""
     if not items:
         return []
-    prepared = [prepare(i) for i in items]
-    cores = os.cpu_count() or 2
-    with ThreadPoolExecutor(max_workers=1) as pool, _torch_threads(max(1, cores - 1)):
-        embedding_job = pool.submit(_embed_all, prepared, settings)
-        found = _entities_all(prepared, settings)
-        doc_vectors, sentence_vectors = embedding_job.result()
-    present = [v for v in doc_vectors if v is not None]
-    ranked_iter = iter(topics.classify_topics(np.array(present), settings) if present else [])
-    encoder = get_encoder(settings).name
-    stamp = versions(settings)
-    results = []
-    for item, ents, vector, sent_vecs in zip(prepared, found, doc_vectors, sentence_vectors, strict=True):
-        ranked = next(ranked_iter) if vector is not None else []
-        results.append(_assemble(item, ents, vector, sent_vecs, ranked, encoder, stamp))
-    return results
+    return finish_batch(start_batch(items, settings))
 
 
 def _assemble(

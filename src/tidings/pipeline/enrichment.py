@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from tidings.config import Settings
 from tidings.models import EnrichInput, Enrichment
@@ -28,17 +29,29 @@ def enrich_inputs(prepared: list[PreparedArticle]) -> list[EnrichInput]:
 
 def enrich_prepared(prepared: list[PreparedArticle], settings: Settings) -> list[Enrichment]:
     """Enrich a batch; when enrichment is off, each article gets an empty Enrichment noting why."""
+    return start_enrichment(prepared, settings)()
+
+
+def start_enrichment(prepared: list[PreparedArticle], settings: Settings) -> Callable[[], list[Enrichment]]:
+    """Begin enriching a batch and return a function that waits for and returns the results.
+
+    Embedding happens now; NER may still be running in its worker process when this returns, so the caller
+    can extract the next batch meanwhile.
+    """
     if not prepared:
-        return []
+        return list
     if not settings.enrich:
-        return [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
+        empty = [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
+        return lambda: empty
     try:
-        from tidings.enrich import enrich_batch
+        from tidings.enrich.pipeline import finish_batch, start_batch
     except ImportError as exc:  # a broken install must not stop ingestion
         log.warning("enrichment unavailable (%s); storing articles without it", exc)
         note = f"enrichment unavailable: {exc}"
-        return [Enrichment(language=p.article.language, skipped=[note]) for p in prepared]
-    return enrich_batch(enrich_inputs(prepared), settings)
+        missing = [Enrichment(language=p.article.language, skipped=[note]) for p in prepared]
+        return lambda: missing
+    pending = start_batch(enrich_inputs(prepared), settings)
+    return lambda: finish_batch(pending)
 
 
 def pack_embedding(enrichment: Enrichment) -> bytes | None:

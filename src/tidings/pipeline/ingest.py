@@ -16,7 +16,7 @@ from tidings.config import Settings
 from tidings.ingest.documents import Document, DocumentError, RawItem, iter_files, read_document
 from tidings.metrics import count_ingested
 from tidings.models import Enrichment
-from tidings.pipeline.enrichment import enrich_prepared
+from tidings.pipeline.enrichment import start_enrichment
 from tidings.pipeline.persist import classify, write_article
 from tidings.pipeline.prepare import PreparedArticle, prepare_item
 from tidings.store.engine import write_lock
@@ -117,25 +117,30 @@ def needs_enrichment(engine: Engine, prepared: list[PreparedArticle]) -> list[bo
 
 @dataclass
 class ComputedBatch:
-    """A batch after extraction and enrichment, ready to be written."""
+    """A batch after extraction and embedding; `resolve` waits for the rest of its enrichment."""
 
     prepared: list[PreparedArticle]
-    enrichments: dict[int, Enrichment]  # id(prepared) -> enrichment
+    enriched: list[PreparedArticle]
+    finish: Callable[[], list[Enrichment]]
+
+    def resolve(self) -> dict[int, Enrichment]:
+        """id(prepared) -> enrichment, waiting for NER still running in the worker process."""
+        return dict(zip(map(id, self.enriched), self.finish(), strict=True))
 
 
 def compute_batch(
     engine: Engine, settings: Settings, items: list[RawItem], report: IngestReport
 ) -> ComputedBatch:
-    """Extract every item and enrich those not already stored (no writes; safe to run ahead in a thread)."""
+    """Extract every item and start enriching those not already stored (no writes; safe to run ahead)."""
     started = time.perf_counter()
     prepared = prepare_batch(items, report)
     flags = needs_enrichment(engine, prepared)
     extracted = time.perf_counter()
     to_enrich = [p for p, flag in zip(prepared, flags, strict=True) if flag]
-    enrichments = dict(zip(map(id, to_enrich), enrich_prepared(to_enrich, settings), strict=True))
+    finish = start_enrichment(to_enrich, settings)
     report.add_time("extract", extracted - started)
     report.add_time("enrich", time.perf_counter() - extracted)
-    return ComputedBatch(prepared, enrichments)
+    return ComputedBatch(prepared, to_enrich, finish)
 
 
 def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> None:
@@ -143,17 +148,18 @@ def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> N
     from tidings.pipeline import clustering
 
     started = time.perf_counter()
+    enrichments = batch.resolve()  # before taking the write lock: NER may still be running
+    report.add_time("enrich_wait", time.perf_counter() - started)
+    started = time.perf_counter()
     try:
         with engine.begin() as conn, write_lock(conn):
             cache = clustering.synced_cache(conn)
             written = []
             for p in batch.prepared:
-                status, article_id = write_article(conn, p, batch.enrichments.get(id(p)))
+                status, article_id = write_article(conn, p, enrichments.get(id(p)))
                 written.append((p, status, article_id))
             fresh = [
-                (aid, status, batch.enrichments.get(id(p)))
-                for p, status, aid in written
-                if status != "duplicate"
+                (aid, status, enrichments.get(id(p))) for p, status, aid in written if status != "duplicate"
             ]
             placed = clustering.assign_stories(conn, cache, fresh)
     except Exception:
@@ -194,8 +200,9 @@ def ingest_sources(
 ) -> IngestReport:
     """Ingest every source; returns the report (partial failures are listed, not raised).
 
-    Extraction and enrichment of the next batch run in a worker thread while the current batch is written, so
-    the model work (which releases the GIL) overlaps the database work on the second core.
+    Extraction and embedding of the next batch run in a worker thread while the current batch is written, so
+    the model work (which releases the GIL) overlaps the database work; NER runs in its own process and is
+    only waited for just before a batch is written, so it overlaps the extraction of the next batch too.
     """
     report = IngestReport()
     batches = batched(all_items(load_documents(sources, settings, report), report), settings.batch_size)
