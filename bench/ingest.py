@@ -1,7 +1,8 @@
 """End-to-end ingestion throughput (extract + enrich + cluster + store) of the BBC News files, in articles/s.
 
 Usage: python bench/ingest.py [--data DIR] [--limit N] [--no-enrich]
-Prints one JSON document: articles, seconds, articles_per_second, per-stage seconds and peak RSS.
+Prints one JSON document: articles, seconds, articles_per_second, per-stage seconds (summed per thread, so
+they overlap), and the peak RSS of this process and of the NER worker process.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def stage_files(source: Path, limit: int | None, target: Path) -> list[str]:
     return [str(target)]
 
 
+def worker_peak_rss_mb() -> float | None:
+    """Peak resident memory of the NER worker process (Linux /proc), if one ran."""
+    from tidings.enrich import ner_worker
+
+    for pool in ner_worker._POOL.values():
+        for process in (getattr(pool, "_processes", None) or {}).values():
+            status = Path(f"/proc/{process.pid}/status")
+            for line in status.read_text().splitlines() if status.exists() else []:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def run(data: Path, limit: int | None, enrich: bool) -> dict[str, object]:
     """Ingest into a fresh SQLite database and report the throughput."""
     scratch = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
@@ -50,6 +64,7 @@ def run(data: Path, limit: int | None, enrich: bool) -> dict[str, object]:
     start = time.perf_counter()
     report = ingest_sources(sources, settings, engine)
     elapsed = time.perf_counter() - start
+    worker_rss = worker_peak_rss_mb()
     shutil.rmtree(scratch, ignore_errors=True)
     stored = sum(1 for a in report.articles if a["status"] != "error")
     return {
@@ -59,6 +74,7 @@ def run(data: Path, limit: int | None, enrich: bool) -> dict[str, object]:
         "articles_per_second": round(stored / elapsed, 1),
         "stage_seconds": {k: round(v, 2) for k, v in report.timings.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "ner_worker_peak_rss_mb": worker_rss,
         "errors": len(report.errors),
         "cores": os.cpu_count(),
         "enrich": enrich,

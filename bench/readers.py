@@ -76,14 +76,16 @@ def embed(texts: list[str], use_tfidf: bool) -> npt.NDArray[np.float32]:
     if not use_tfidf:
         try:
             from tidings.config import Settings
-            from tidings.enrich.embeddings import embed_texts
+            from tidings.enrich.embeddings import embed_texts, get_encoder
 
-            digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
+            settings = Settings()
+            model = get_encoder(settings).name  # the cache must not outlive a change of model or backend
+            digest = hashlib.sha1("\n".join([model, *texts]).encode()).hexdigest()[:12]
             cache = CACHE_DIR / f"bbc-{digest}.npy"
-            EMBEDDINGS_USED["name"] = "embed_texts"
+            EMBEDDINGS_USED["name"] = f"embed_texts ({model})"
             if cache.exists():
                 return np.load(cache)
-            vectors = np.asarray(embed_texts(texts, Settings()), dtype=np.float32)
+            vectors = np.asarray(embed_texts(texts, settings), dtype=np.float32)
             CACHE_DIR.mkdir(parents=True, exist_ok=True)
             np.save(cache, vectors)
             return vectors
