@@ -196,3 +196,17 @@ def test_order_of_ties_is_deterministic() -> None:
     }
     assert len(story_ids) <= 2 and None not in story_ids
     assert direction(1).shape == (16,)
+
+
+def test_the_cosine_gate_skips_components_but_not_the_score() -> None:
+    from tidings.stories.cluster import assign, new_story
+    from tidings.stories.scoring import score_match
+
+    story = new_story(1, sig_about(1, 0, "Harbour storm closes pier", {"place:eastmouth": 3}))
+    far = sig_about(2, 1, "Harbour vote on pier", {"place:eastmouth": 2})  # orthogonal event, shared entity
+    quick = score_match(far, story, exact=False)
+    full = score_match(far, story)
+    assert full.cosine < 0.30 and full.entity > 0 and full.title > 0
+    assert quick.score == full.score and quick.entity == 0.0
+    decision = assign(far, [story])
+    assert decision.story_id is None and decision.score == full  # the explanation shows every component

@@ -41,13 +41,15 @@ def assign(
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> Decision:
     """Pick the best-scoring candidate story above threshold, else decide to start a new story."""
+    live = {story.story_id: story for story in candidates if story.size > 0}
     scored = sorted(
-        ((score_match(sig, story, idf, weights), story.story_id) for story in candidates if story.size > 0),
+        ((score_match(sig, story, idf, weights, exact=False), sid) for sid, story in live.items()),
         key=lambda pair: -pair[0].score,
     )
     if not scored:
         return Decision(None, reason="no candidate stories", considered=0)
-    best, best_id = scored[0]
+    best_id = scored[0][1]
+    best = score_match(sig, live[best_id], idf, weights)  # every component, for the explanation
     runner = scored[1][1] if len(scored) > 1 else None
     if best.is_match:
         return Decision(best_id, best, runner, len(scored), "joined best-scoring story")
