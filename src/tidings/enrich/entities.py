@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -270,7 +271,7 @@ def use_numpy_blas(nlp: Any) -> None:
 
     The blis wheel has no AVX-512 kernels and falls back to its generic reference code on such CPUs (this
     machine among them); thinc's own `use_blis=False` option sends gemm to numpy (OpenBLAS), which made NER
-    1.4x faster here with identical entities on 300 BBC articles (see bench/ner.py).
+    1.4x faster here with identical entities on 300 BBC articles (tests/enrich/test_backends.py checks it).
     """
     from thinc.api import NumpyOps
 
@@ -312,10 +313,16 @@ def raw_mentions(nlp: Any, texts: list[str]) -> list[list[RawMention]]:
 
 def extract_entities_batch(texts: list[tuple[str, str]], settings: Settings) -> list[list[Entity]]:
     """Entities for each (ner_part, tail) pair: NER over the batch, then in-document resolution."""
-    heads = [t[0] for t in texts]
-    mentions = ner_worker.run(settings, heads) if settings.ner_process else None
+    return finish_ner(ner_worker.submit(settings, [t[0] for t in texts]), texts, settings)
+
+
+def finish_ner(
+    job: Future[ner_worker.Mentions] | None, texts: list[tuple[str, str]], settings: Settings
+) -> list[list[Entity]]:
+    """Entities from a worker NER job over the texts' heads, running NER here when there is no job."""
+    mentions = ner_worker.collect(job)
     if mentions is None:
-        mentions = raw_mentions(load_ner(settings), heads)
+        mentions = raw_mentions(load_ner(settings), [t[0] for t in texts])
     return entities_from_mentions(mentions, texts)
 
 

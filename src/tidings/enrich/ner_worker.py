@@ -119,11 +119,6 @@ def collect(job: Future[Mentions] | None) -> Mentions | None:
         return None
 
 
-def run(settings: Settings, texts: list[str]) -> Mentions | None:
-    """NER mentions from the worker process (blocking), or None when the caller should run NER in-process."""
-    return collect(submit(settings, texts))
-
-
 def shutdown() -> None:
     """Stop the worker processes (also at interpreter exit)."""
     with _LOCK:

@@ -167,11 +167,7 @@ def start_batch(items: list[EnrichInput], settings: Settings) -> PendingBatch:
 
 def _entities(pending: PendingBatch) -> list[list[Entity]]:
     """Entities of each item: NER is English-only, so others get an empty list and a note."""
-    mentions = ner_worker.collect(pending.job)
-    if mentions is None:
-        heads = [head for head, _ in pending.ner_texts]
-        mentions = entities.raw_mentions(entities.load_ner(pending.settings), heads)
-    resolved = entities.entities_from_mentions(mentions, pending.ner_texts)
+    resolved = entities.finish_ner(pending.job, pending.ner_texts, pending.settings)
     by_id = {id(i): found for i, found in zip(pending.english, resolved, strict=True)}
     for item in pending.items:
         if id(item) not in by_id:
