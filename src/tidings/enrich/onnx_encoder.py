@@ -30,7 +30,6 @@ import numpy as np
 EXPORT_VERSION = "1"  # bump when the export or quantisation recipe changes
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-BATCH = 64
 
 
 class UnsupportedModelError(Exception):
@@ -60,14 +59,14 @@ class OnnxEncoder:
     def _run(
         self, texts: list[str], spans: list[list[tuple[int, int]]] | None, max_tokens: int
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        from tidings.enrich.embeddings import MAX_CHARS_PER_TOKEN, pool_spans
+        from tidings.enrich.embeddings import ENCODE_BATCH, MAX_CHARS_PER_TOKEN, normalise_rows, pool_spans
 
         cut = [t[: max_tokens * MAX_CHARS_PER_TOKEN] for t in texts]
         out = np.zeros((len(cut), self.dim), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in cut]
         order = sorted(range(len(cut)), key=lambda k: len(cut[k]))  # similar lengths pad less
-        for start in range(0, len(order), BATCH):
-            rows = order[start : start + BATCH]
+        for start in range(0, len(order), ENCODE_BATCH):
+            rows = order[start : start + ENCODE_BATCH]
             batch = self.tokenizer(
                 [cut[k] for k in rows],
                 padding=True,
@@ -79,9 +78,7 @@ class OnnxEncoder:
             feed = {name: batch[name].astype(np.int64) for name in INPUTS if name in batch}
             hidden = self.session.run(None, feed)[0]
             mask = batch["attention_mask"][..., None].astype(np.float32)
-            means = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
-            norms = np.linalg.norm(means, axis=1, keepdims=True)
-            out[rows] = means / np.where(norms > 0, norms, 1.0)
+            out[rows] = normalise_rows((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0))
             if spans is not None:
                 for j, k in enumerate(rows):
                     length = int(batch["attention_mask"][j].sum())
@@ -102,7 +99,7 @@ def check_mean_pooling(model_path: Path) -> None:
 
 
 def cache_file(model_path: Path, cache_dir: Path) -> Path:
-    """Where the int8 export of a model lives: named by a hash of its weights, config and the recipe."""
+    """Where a model's int8 export lives: named by a hash of the recipe and its files' names, sizes, times."""
     digest = hashlib.sha256(EXPORT_VERSION.encode())
     for name in sorted(os.listdir(model_path)):
         path = model_path / name
