@@ -86,7 +86,7 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
     article.byline = raw.byline or article.byline
     article.language = raw.language or article.language
     article.tags = list(dict.fromkeys([*raw.tags, *([raw.section] if raw.section else []), *article.tags]))
-    url = article.canonical_url or raw.url
+    url = trusted_canonical(article.canonical_url, raw.url) or raw.url
     canonical = canonicalize_url(url) if url and url.startswith(("http://", "https://")) else url
     is_teaser = bool(raw.is_fragment and raw.url and len(article.text) < TEASER_MAX_CHARS)
     source_name = raw.source_name or article.source or (host_of(raw.url) if raw.url else LOCAL_SOURCE)
@@ -99,6 +99,17 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
         source_name=source_name,
         fingerprint=text_fingerprint(article.text),
     )
+
+
+def trusted_canonical(declared: str | None, fetched: str | None) -> str | None:
+    """The page's declared canonical URL, kept only on the host it was fetched from.
+
+    A page may not claim another site's URL: that would let it de-duplicate against, or replace, that
+    site's article. Local files (no fetched URL) are the operator's own and keep their canonical.
+    """
+    if not declared or not fetched:
+        return declared
+    return declared if host_of(declared) == host_of(fetched) else None
 
 
 def _fallback_title(text: str) -> str:
