@@ -191,13 +191,13 @@ def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None =
 
 def read_opml(data: bytes, origin: str) -> Document:
     """Parse an OPML subscription list; its feeds are subscribed, not ingested as articles."""
-    from tidings.ingest.opml import OpmlError, parse_opml
+    from tidings.ingest.opml import OpmlError, parse_opml_checked
 
     try:
-        feeds = parse_opml(data)
+        feeds, refused = parse_opml_checked(data)
     except OpmlError as exc:
         raise DocumentError(str(exc)) from exc
-    return Document(origin, "opml", feeds=feeds)
+    return Document(origin, "opml", feeds=feeds, warnings=refused)
 
 
 JSONL_KNOWN = {

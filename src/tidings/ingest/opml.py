@@ -9,6 +9,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from tidings.ingest.urls import safe_http_url
+
 MAX_OPML_BYTES = 5 * 1024 * 1024
 CATEGORY_SEPARATOR = "/"
 STARTER_OPML_PATH = Path(__file__).resolve().parents[1] / "data" / "starter.opml"
@@ -41,7 +43,12 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
-    """Every feed outline in an OPML document, with folder paths as categories; raises OpmlError."""
+    """Every http(s) feed outline in an OPML document, with folder paths as categories; raises OpmlError."""
+    return parse_opml_checked(data)[0]
+
+
+def parse_opml_checked(data: bytes) -> tuple[list[OpmlFeed], list[str]]:
+    """The feeds of an OPML document plus one warning per refused outline (a non-http(s) xmlUrl)."""
     if len(data) > MAX_OPML_BYTES:
         raise OpmlError(f"OPML file too large ({len(data)} bytes, limit {MAX_OPML_BYTES})")
     try:
@@ -56,7 +63,17 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
         raise OpmlError("not an OPML document: no <body> element")
     feeds: list[OpmlFeed] = []
     _collect(body, [], feeds)
-    return feeds
+    safe = [_http_only(feed) for feed in feeds if safe_http_url(feed.url)]
+    refused = [
+        f"refused feed {feed.url[:80]!r}: not an http(s) URL" for feed in feeds if not safe_http_url(feed.url)
+    ]
+    return safe, refused
+
+
+def _http_only(feed: OpmlFeed) -> OpmlFeed:
+    feed.url = safe_http_url(feed.url) or feed.url
+    feed.html_url = safe_http_url(feed.html_url)
+    return feed
 
 
 def _localname(element: etree._Element) -> str:

@@ -62,6 +62,20 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname)
 
 
+def safe_http_url(url: object) -> str | None:
+    """The URL when it is an absolute http(s) URL without control characters, else None.
+
+    The one guard for every URL that becomes a link or an API `url` field: `javascript:`, `data:` and other
+    schemes never get through, at ingest and again at output.
+    """
+    if not isinstance(url, str):
+        return None
+    candidate = url.strip()
+    if not candidate or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in candidate):
+        return None
+    return candidate if is_http_url(candidate) else None
+
+
 def host_of(url: str) -> str:
     """The lower-case host name of a URL ("" when it has none)."""
     try:

@@ -10,7 +10,7 @@ from tidings.config import Settings
 from tidings.extract import extract_html
 from tidings.ingest.fetcher import Fetcher, FetchError, decode_body
 from tidings.pipeline.enrichment import enrich_prepared, pack_embedding
-from tidings.pipeline.prepare import TEASER_MAX_CHARS, PreparedArticle, content_hash
+from tidings.pipeline.prepare import TEASER_MAX_CHARS, PreparedArticle, content_hash, keep_http_urls
 from tidings.store import articles as article_repo
 from tidings.store.engine import write_lock
 from tidings.store.util import utcnow
@@ -25,6 +25,7 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
     try:
         result = fetcher.fetch(row["url"])
         page = extract_html(decode_body(result), result.url)
+        keep_http_urls(page)
         if page.status != "ok" or len(page.text) < TEASER_MAX_CHARS:
             raise ValueError(f"page gave no article text ({page.status})")
     except (FetchError, ValueError) as exc:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.ingest.urls import host_of
 from tidings.models import Enrichment
 from tidings.pipeline.enrichment import pack_embedding
 from tidings.pipeline.prepare import PreparedArticle
@@ -31,8 +32,21 @@ def classify(conn: Connection, prepared: PreparedArticle) -> tuple[str, dict[str
     return "duplicate", existing
 
 
+def same_origin(existing: dict[str, Any], prepared: PreparedArticle) -> bool:
+    """True when the incoming article comes from the stored one's source and host.
+
+    Only the publisher may change its own article: another feed (or a page on another host) that names the
+    same URL, say with a tracking parameter added, is at most a duplicate.
+    """
+    if existing.get("source_id") != prepared.raw.source_id:
+        return False
+    return host_of(existing.get("url") or "") == host_of(prepared.article.url or "")
+
+
 def is_update(existing: dict[str, Any], prepared: PreparedArticle) -> bool:
-    """A changed article replaces the stored one when it brings full text to a teaser or is newer."""
+    """A changed article from the same source and host replaces the stored one when it is fuller or newer."""
+    if not same_origin(existing, prepared):
+        return False
     if prepared.is_teaser and not existing["is_teaser"]:
         return False  # never downgrade full text to a feed teaser
     if existing["is_teaser"] and not prepared.is_teaser:

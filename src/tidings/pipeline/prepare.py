@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 from tidings.extract import extract_html, extract_text
 from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.documents import RawItem
-from tidings.ingest.urls import canonicalize_url, host_of
+from tidings.ingest.urls import canonicalize_url, host_of, safe_http_url
 from tidings.models import ExtractedArticle
 from tidings.stories import text_fingerprint
 
@@ -20,6 +20,7 @@ TEASER_MAX_CHARS = 600
 LOCAL_SOURCE = "Local files"  # the source of files ingested without a URL
 HASH_MIN_TEXT_CHARS = 200
 _NON_WORD = re.compile(r"\W+", re.UNICODE)
+INTERNAL_ID = re.compile(r"mind:[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -72,24 +73,26 @@ def fragment_to_text(fragment: str) -> str:
 
 def prepare_item(raw: RawItem) -> PreparedArticle:
     """Extract one raw item (page, text or feed entry) into a prepared article."""
+    raw_url = safe_http_url(raw.url)
     if raw.html is not None and not raw.is_fragment:
-        article = extract_html(raw.html, raw.url)
+        article = extract_html(raw.html, raw_url)
     elif raw.html is not None:
         article = ExtractedArticle(
-            title=raw.title or "", text=fragment_to_text(raw.html), html=sanitize_html(raw.html, raw.url)
+            title=raw.title or "", text=fragment_to_text(raw.html), html=sanitize_html(raw.html, raw_url)
         )
     else:
-        article = extract_text(raw.text or "", raw.url)
+        article = extract_text(raw.text or "", raw_url)
+    keep_http_urls(article)
     article.title = (raw.title or article.title or "").strip() or _fallback_title(article.text)
-    article.url = raw.url or article.url
+    article.url = raw_url or article.url
     article.published_at = raw.published_at or article.published_at
     article.byline = raw.byline or article.byline
     article.language = raw.language or article.language
     article.tags = list(dict.fromkeys([*raw.tags, *([raw.section] if raw.section else []), *article.tags]))
-    url = article.canonical_url or raw.url
-    canonical = canonicalize_url(url) if url and url.startswith(("http://", "https://")) else url
-    is_teaser = bool(raw.is_fragment and raw.url and len(article.text) < TEASER_MAX_CHARS)
-    source_name = raw.source_name or article.source or (host_of(raw.url) if raw.url else LOCAL_SOURCE)
+    url = trusted_canonical(article.canonical_url, raw_url) or article.url
+    canonical = canonicalize_url(url) if url else internal_id(raw.url)
+    is_teaser = bool(raw.is_fragment and raw_url and len(article.text) < TEASER_MAX_CHARS)
+    source_name = raw.source_name or article.source or (host_of(raw_url) if raw_url else LOCAL_SOURCE)
     return PreparedArticle(
         raw=raw,
         article=article,
@@ -99,6 +102,30 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
         source_name=source_name,
         fingerprint=text_fingerprint(article.text),
     )
+
+
+def keep_http_urls(article: ExtractedArticle) -> None:
+    """Drop every URL that is not http(s) (`javascript:`, `data:`, ...) from an extracted article."""
+    article.url = safe_http_url(article.url)
+    article.canonical_url = safe_http_url(article.canonical_url)
+    article.lead_image = safe_http_url(article.lead_image)
+    article.related_links = [link for link in article.related_links if safe_http_url(link.url)]
+
+
+def internal_id(url: str | None) -> str | None:
+    """Our own non-URL identity (MIND's `mind:<id>`), kept for de-duplication only; never a link."""
+    return url if url and INTERNAL_ID.fullmatch(url) else None
+
+
+def trusted_canonical(declared: str | None, fetched: str | None) -> str | None:
+    """The page's declared canonical URL, kept only on the host it was fetched from.
+
+    A page may not claim another site's URL: that would let it de-duplicate against, or replace, that
+    site's article. Local files (no fetched URL) are the operator's own and keep their canonical.
+    """
+    if not declared or not fetched:
+        return declared
+    return declared if host_of(declared) == host_of(fetched) else None
 
 
 def _fallback_title(text: str) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tidings.ingest.urls import safe_http_url
 from tidings.store.util import as_utc, utcnow
 from tidings.web.api.errors import handle_http_error, handle_validation_error, is_api_request
 from tidings.web.csrf import CSRF_FIELD, attach_anon_cookie, csrf_token_for
@@ -82,6 +83,7 @@ def iso_time(value: datetime | None) -> str:
 
 templates.env.filters["ago"] = time_ago
 templates.env.filters["isotime"] = iso_time
+templates.env.filters["safe_url"] = safe_http_url  # only http(s) URLs become links
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

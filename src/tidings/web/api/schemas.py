@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tidings.ingest.urls import safe_http_url
 
 EventKind = Literal[
     "impression", "click", "read", "like", "dislike", "hide", "save", "share", "more", "fewer"
@@ -97,6 +99,17 @@ class Article(Open):
     key_points: list[str] = []
     story_id: int | None = None
 
+    @field_validator("url", "canonical_url", mode="before")
+    @classmethod
+    def _http_only(cls, value: Any) -> str | None:
+        return safe_http_url(value)
+
+    @field_validator("related_links", mode="before")
+    @classmethod
+    def _http_links_only(cls, value: Any) -> list[Any]:
+        links = value if isinstance(value, list) else []
+        return [link for link in links if isinstance(link, dict) and safe_http_url(link.get("url"))]
+
 
 class RelatedItem(Open):
     """An article related to another."""
@@ -136,6 +149,12 @@ class StoryView(Story):
     article_count: int = 0
     timeline: list[dict[str, Any]] = []
     key_points: list[dict[str, Any]] = []
+
+    @field_validator("timeline", mode="before")
+    @classmethod
+    def _http_only(cls, value: Any) -> list[Any]:
+        entries = value if isinstance(value, list) else []
+        return [{**e, "url": safe_http_url(e.get("url"))} if isinstance(e, dict) else e for e in entries]
 
 
 class SearchItem(Open):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.extract.sanitize import sanitize_html
+from tidings.ingest.urls import safe_http_url
 from tidings.service.feed import feed_for
 from tidings.store.users import NotFoundError
 from tidings.store.util import as_utc
@@ -113,7 +114,7 @@ def client_key(request: Request) -> str:
 
 def item_html(row: dict[str, Any]) -> str:
     """Display-safe HTML of an article: its sanitised HTML, else its text as escaped paragraphs."""
-    cleaned = sanitize_html(row.get("html") or "", row.get("url"))
+    cleaned = sanitize_html(row.get("html") or "", safe_http_url(row.get("url")))
     if cleaned.strip():
         return cleaned
     paragraphs = [p.strip() for p in (row.get("text") or "").split("\n\n") if p.strip()]

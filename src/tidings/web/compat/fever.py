@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.ingest.urls import safe_http_url
 from tidings.store.tables import articles
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import keys, queries
@@ -110,8 +111,8 @@ def feeds_section(subs: list[dict[str, Any]]) -> dict[str, Any]:
             "id": int(s["id"]),
             "favicon_id": 0,
             "title": s.get("title") or s["url"],
-            "url": s["url"],
-            "site_url": s.get("site_url") or s["url"],
+            "url": safe_http_url(s["url"]) or "",
+            "site_url": safe_http_url(s.get("site_url")) or safe_http_url(s["url"]) or "",
             "is_spark": 0,
             "last_updated_on_time": epoch_seconds(s.get("last_success")),
         }
@@ -128,7 +129,7 @@ def fever_item(row: dict[str, Any]) -> dict[str, Any]:
         "title": item_title(row),
         "author": row.get("byline") or "",
         "html": item_html(row),
-        "url": row.get("url") or "",
+        "url": safe_http_url(row.get("url")) or "",
         "is_saved": int(bool(row["is_starred"])),
         "is_read": int(bool(row["is_read"])),
         "created_on_time": epoch_seconds(row["sort_time"]),

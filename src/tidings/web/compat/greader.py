@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.ingest.urls import safe_http_url
 from tidings.store.util import utcnow
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
@@ -204,7 +205,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
         categories.append(READ)
     if row["is_starred"]:
         categories.append(STARRED)
-    url = row.get("url") or ""
+    url = safe_http_url(row.get("url")) or ""
     published = epoch_seconds(row["sort_time"])
     return {
         "id": format_item_id(int(row["id"])),
@@ -220,7 +221,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
         "origin": {
             "streamId": f"feed/{row['source_id']}",
             "title": row.get("feed_title") or row.get("source") or "",
-            "htmlUrl": row.get("site_url") or row.get("feed_url") or "",
+            "htmlUrl": safe_http_url(row.get("site_url")) or safe_http_url(row.get("feed_url")) or "",
         },
         "summary": {"direction": "ltr", "content": item_html(row)},
     }

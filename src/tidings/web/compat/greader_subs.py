@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tidings.ingest.urls import is_http_url
+from tidings.ingest.urls import is_http_url, safe_http_url
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import queries
@@ -44,8 +44,8 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
                 "id": f"feed/{r['id']}",
                 "title": r.get("title") or r["url"],
                 "categories": [{"id": label_id(category), "label": category}] if category else [],
-                "url": r["url"],
-                "htmlUrl": r.get("site_url") or r["url"],
+                "url": safe_http_url(r["url"]) or "",
+                "htmlUrl": safe_http_url(r.get("site_url")) or safe_http_url(r["url"]) or "",
                 "iconUrl": "",
             }
         )
