@@ -139,6 +139,8 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
+    # NFKC + strip + casefold of name: sign-in, sign-up and the sign-in throttle all go through it.
+    Column("name_key", String(64), index=True, unique=True),
     Column("password_hash", Text),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
