@@ -74,3 +74,42 @@ def client_login(site: Site, name: str, password: str, **headers: str) -> httpx.
     """Google Reader ClientLogin with the credentials in the POST body."""
     data = {"Email": name, "Passwd": password}
     return httpx.post(f"{site.base}/accounts/ClientLogin", data=data, headers=headers)
+
+
+@dataclass
+class User:
+    """A signed-up reader and every credential they can present."""
+
+    name: str
+    id: int
+    web: httpx.Client  # holds the session cookie
+    token: str  # REST Bearer token
+    greader: str  # Google Reader Auth token
+    fever: str  # Fever api_key
+
+    def bearer(self) -> dict[str, str]:
+        """The REST Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def reader(self) -> dict[str, str]:
+        """The Google Reader Authorization header."""
+        return {"Authorization": f"GoogleLogin auth={self.greader}"}
+
+
+def make_user(site: Site, name: str, password: str = PASSWORD) -> User:
+    """Sign up name and collect a session, an API token, a Google Reader token and a Fever key."""
+    from tidings.store import users as user_repo
+    from tidings.web.compat.keys import set_fever_password
+
+    web = site.client()
+    assert sign_up(web, name, password).status_code == 303
+    token = web.post("/api/v1/tokens", json={"name": "hostile"}).json()["token"]
+    reply = client_login(site, name, password)
+    assert reply.status_code == 200, reply.text
+    greader = reply.text.split("Auth=", 1)[1].strip()
+    engine = site.app.state.engine
+    with engine.connect() as conn:
+        account = user_repo.get_user_by_name(conn, name)
+    assert account is not None
+    fever = set_fever_password(engine, int(account["id"]), password)
+    return User(name, int(account["id"]), web, token, greader, fever)

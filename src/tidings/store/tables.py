@@ -212,7 +212,8 @@ user_sources = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
-    Column("category", Text),
+    Column("category", Text),  # the user's own folder (None: the source's)
+    Column("title", Text),  # the user's own name for the source (None: the feed's title)
 )
 
 read_state = Table(

@@ -1,4 +1,4 @@
-"""accounts hardening: case-insensitive user names
+"""accounts hardening: case-insensitive user names, per-user source titles
 
 Revision ID: 0002
 Revises: 0001
@@ -41,9 +41,14 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index("ix_users_name_key", ["name_key"], unique=True)
 
+    with op.batch_alter_table("user_sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
+
 
 def downgrade() -> None:
     """Revert this migration."""
+    with op.batch_alter_table("user_sources", schema=None) as batch_op:
+        batch_op.drop_column("title")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index("ix_users_name_key")
         batch_op.drop_column("name_key")
