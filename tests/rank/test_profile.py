@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tidings.rank import FeedbackEvent, Profile, TokenBucket, UserControls, parse_target, update_profile
+from tidings.rank import FeedbackEvent, Profile, UserControls, parse_target, update_profile
 from tidings.rank.profile import MAX_DWELL_SECONDS, affinity_value, signal_strength
+from tidings.ratelimit import TokenBucket
 
 from .factory import NOW, make_candidates
 

@@ -330,7 +330,7 @@ def test_events_validation_and_recording(live: Live) -> None:
 
 
 def test_events_are_rate_limited(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tidings.rank import TokenBucket
+    from tidings.ratelimit import TokenBucket
     from tidings.service import feed as feed_service
 
     monkeypatch.setattr(feed_service, "EVENT_LIMITER", TokenBucket(rate=0.001, burst=2))

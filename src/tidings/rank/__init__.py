@@ -5,7 +5,7 @@ from tidings.rank.explain import Reason
 from tidings.rank.features import Candidate, CandidatePool
 from tidings.rank.feed import FeedItem, FeedResult, HiddenItem, build_feed
 from tidings.rank.preview import PreviewDay, PreviewResult, preview
-from tidings.rank.profile import EVENT_KINDS, FeedbackEvent, Profile, TokenBucket, update_profile
+from tidings.rank.profile import EVENT_KINDS, FeedbackEvent, Profile, update_profile
 from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES
 from tidings.rank.train import train_weights
 
@@ -24,7 +24,6 @@ __all__ = [
     "PreviewResult",
     "Profile",
     "Reason",
-    "TokenBucket",
     "UserControls",
     "build_feed",
     "parse_target",

@@ -1,4 +1,4 @@
-"""A reader's profile, updated incrementally from each feedback event, and a per-user event rate limiter."""
+"""A reader's profile, updated incrementally from each feedback event."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 import copy
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -286,24 +285,3 @@ def _profile_from_dict(d: dict[str, Any]) -> Profile:
         counts={str(k): int(v) for k, v in d["counts"].items()},
         updated_at=datetime.fromisoformat(d["updated_at"]) if d.get("updated_at") else None,
     )
-
-
-class TokenBucket:
-    """Per-key token-bucket rate limiter: `rate` events per second on average, bursts up to `burst`."""
-
-    def __init__(self, rate: float = 20.0, burst: float = 100.0, max_keys: int = 100_000) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate, self.burst, self.max_keys = rate, burst, max_keys
-        self._state: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        """Take one token for `key`; False means the event should be rejected (HTTP 429)."""
-        clock = time.monotonic() if now is None else now
-        tokens, last = self._state.get(key, (self.burst, clock))
-        tokens = min(self.burst, tokens + max(0.0, clock - last) * self.rate)
-        allowed = tokens >= 1.0
-        self._state[key] = (tokens - 1.0 if allowed else tokens, clock)
-        if len(self._state) > self.max_keys:
-            self._state.pop(next(iter(self._state)))
-        return allowed

@@ -14,11 +14,11 @@ from tidings.rank import (
     FeedbackEvent,
     FeedResult,
     Profile,
-    TokenBucket,
     UserControls,
     build_feed,
     update_profile,
 )
+from tidings.ratelimit import TokenBucket
 from tidings.service.candidates import candidate_pool, load_candidates
 from tidings.store import users as user_repo
 from tidings.store.util import iso, utcnow

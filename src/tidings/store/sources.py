@@ -14,12 +14,13 @@ from tidings.store.util import as_utc, iso, utcnow
 def get_or_create_source(
     conn: Connection, url: str, *, kind: str = "feed", title: str | None = None, category: str | None = None
 ) -> tuple[int, bool]:
-    """The id of the source with this URL, creating it when new; returns (id, created)."""
+    """The id of the source with this URL, creating it when new; returns (id, created).
+
+    title and category name a new source only: a source is shared by every subscriber, so an existing
+    one is never renamed or moved here (each user's own title and folder live in user_sources).
+    """
     row = conn.execute(select(sources.c.id).where(sources.c.url == url)).first()
     if row:
-        if title or category:
-            values = {k: v for k, v in {"title": title, "category": category}.items() if v}
-            conn.execute(update(sources).where(sources.c.id == row[0]).values(**values))
         return int(row[0]), False
     result = conn.execute(
         insert(sources).values(

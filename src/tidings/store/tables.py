@@ -139,6 +139,8 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
+    # NFKC + strip + casefold of name: sign-in, sign-up and the sign-in throttle all go through it.
+    Column("name_key", String(64), index=True, unique=True),
     Column("password_hash", Text),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -210,7 +212,8 @@ user_sources = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
-    Column("category", Text),
+    Column("category", Text),  # the user's own folder (None: the source's)
+    Column("title", Text),  # the user's own name for the source (None: the feed's title)
 )
 
 read_state = Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -33,24 +34,53 @@ def parse_target(target: str) -> tuple[str, str]:
     return kind, value
 
 
+class NameTakenError(ValueError):
+    """The user name (compared case-insensitively) belongs to an existing account."""
+
+
+def name_key(name: str) -> str:
+    """The comparison form of a user name: NFKC, surrounding whitespace stripped, case-folded.
+
+    Sign-in, sign-up and the sign-in throttles all key on this, so " Carol\t" and "carol" are one account
+    and one throttle bucket.
+    """
+    return unicodedata.normalize("NFKC", name).strip().casefold()[:64]
+
+
+def check_name(name: str) -> str:
+    """The stripped name; raises ValueError when it is empty, too long, or has spaces or control chars."""
+    name = unicodedata.normalize("NFKC", name).strip()
+    bad = any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name)
+    if not name or len(name) > 64 or bad:
+        raise ValueError("user names are 1-64 characters without spaces or control characters")
+    return name
+
+
 def create_user(conn: Connection, name: str, password_hash: str | None, is_admin: bool = False) -> int:
-    """Insert a user; raises ValueError when the name is taken or invalid."""
-    name = name.strip()
-    if not name or len(name) > 64 or any(c.isspace() for c in name):
-        raise ValueError("user names are 1-64 characters without spaces")
+    """Insert a user; raises ValueError when the name is invalid and NameTakenError when it is taken."""
+    name = check_name(name)
     if get_user_by_name(conn, name):
-        raise ValueError(f"user {name!r} already exists")
+        raise NameTakenError(f"user {name!r} already exists")
     result = conn.execute(
         insert(users).values(
-            name=name, password_hash=password_hash, is_admin=is_admin, created_at=utcnow(), onboarded=False
+            name=name,
+            name_key=name_key(name),
+            password_hash=password_hash,
+            is_admin=is_admin,
+            created_at=utcnow(),
+            onboarded=False,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def get_user_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
-    """The user with this name, or None."""
-    row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    """The user with this name, compared case-insensitively (an exact spelling wins), or None."""
+    exact = conn.execute(select(users).where(users.c.name == name.strip())).mappings().first()
+    if exact is not None:
+        return dict(exact)
+    key = name_key(name)
+    row = conn.execute(select(users).where(users.c.name_key == key)).mappings().first() if key else None
     return dict(row) if row else None
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
-from tidings.auth import verify_password
 from tidings.store import users as user_repo
 from tidings.web.api import queries
 from tidings.web.api.deps import SESSION_COOKIE
-from tidings.web.api.personal import LOGIN_LIMITER, SESSION_MAX_AGE, SESSION_TOKEN_NAME, dummy_hash
+from tidings.web.api.personal import SESSION_MAX_AGE, SESSION_TOKEN_NAME
+from tidings.web.logins import LoginError, check_credentials
+
+__all__ = ["LoginError", "check_credentials"]
 
 MAX_TOKEN_CHARS = 512
 
@@ -28,14 +29,6 @@ class WebUser:
     onboarded: bool
     token_id: int
     session_token: str
-
-
-class LoginError(Exception):
-    """Sign-in refused; `status` is 401 (wrong credentials) or 429 (too many tries)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def session_token_of(request: Request) -> str | None:
@@ -73,19 +66,6 @@ def load_web_user(engine: Engine, token: str | None) -> WebUser | None:
         token_id=int(row["id"]),
         session_token=token,
     )
-
-
-def check_credentials(engine: Engine, name: str, password: str, client: str) -> dict[str, Any]:
-    """The account for name and password; raises LoginError (rate-limited per name and client)."""
-    if not LOGIN_LIMITER.allow(f"{name}|{client}"):
-        raise LoginError(429, "Too many sign-in attempts. Wait a minute and try again.")
-    with engine.connect() as conn:
-        account = user_repo.get_user_by_name(conn, name.strip())
-    stored = account.get("password_hash") if account else None
-    # Unknown names still pay for one hash check, so timing does not reveal which accounts exist.
-    if not verify_password(stored or dummy_hash(), password) or account is None or stored is None:
-        raise LoginError(401, "Wrong user name or password.")
-    return account
 
 
 def start_session(engine: Engine, request: Request, response: Response, user_id: int) -> str:

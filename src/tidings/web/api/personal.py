@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from tidings.auth import hash_password, verify_password
-from tidings.rank import TokenBucket
 from tidings.service.feed import RateLimitedError, record_event
 from tidings.service.users import change_target
 from tidings.store import users as user_repo
@@ -27,12 +24,11 @@ from tidings.web.api.schemas import (
     TokenList,
     UserOut,
 )
+from tidings.web.logins import LoginError, check_credentials
 
 router = APIRouter()
 SESSION_MAX_AGE = 30 * 24 * 3600
 SESSION_TOKEN_NAME = "web session"
-# Slows password guessing per account and client: a burst of 10 tries, then one every 10 seconds.
-LOGIN_LIMITER = TokenBucket(rate=0.1, burst=10.0)
 
 
 @router.post("/events", response_model=Ok)
@@ -159,24 +155,16 @@ def delete_token(token_id: int, user: CurrentUser, engine: EngineDep) -> dict[st
     return {"ok": True, "changed": True}
 
 
-@cache
-def dummy_hash() -> str:
-    """A throwaway argon2 hash to verify against when the account does not exist."""
-    return hash_password("no-such-account-password")
-
-
 @router.post("/session", response_model=UserOut, responses={401: {"description": "Wrong name or password"}})
 def post_session(body: LoginIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
     """Sign in with name and password; sets an HttpOnly session cookie (no token needed)."""
     client = request.client.host if request.client else "?"
-    if not LOGIN_LIMITER.allow(f"{body.name}|{client}"):
-        raise ApiError(429, "too many sign-in attempts; wait a little")
-    with engine.connect() as conn:
-        account = user_repo.get_user_by_name(conn, body.name.strip())
-    stored = account.get("password_hash") if account else None
-    # Unknown names still pay for one hash check, so timing does not reveal which accounts exist.
-    if not verify_password(stored or dummy_hash(), body.password) or account is None or stored is None:
-        raise ApiError(401, "wrong user name or password")
+    try:
+        account = check_credentials(engine, body.name, body.password, client)
+    except LoginError as exc:
+        throttled = exc.status == 429
+        message = "too many sign-in attempts; wait a little" if throttled else "wrong user name or password"
+        raise ApiError(exc.status, message) from None
     with engine.begin() as conn:
         _, token = user_repo.create_token(conn, int(account["id"]), SESSION_TOKEN_NAME)
     response.set_cookie(

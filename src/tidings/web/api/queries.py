@@ -70,33 +70,52 @@ def get_token(conn: Connection, user_id: int, token_id: int) -> dict[str, Any] |
     return token_json(dict(row)) if row else None
 
 
-def link_source(conn: Connection, user_id: int, source_id: int, category: str | None = None) -> None:
-    """Subscribe a user to a stored source (idempotent)."""
-    exists = conn.execute(
-        select(user_sources.c.source_id).where(
-            user_sources.c.user_id == user_id, user_sources.c.source_id == source_id
-        )
-    ).first()
+def link_source(
+    conn: Connection, user_id: int, source_id: int, category: str | None = None, title: str | None = None
+) -> None:
+    """Subscribe a user to a stored source (idempotent); a given folder or title replaces the user's own."""
+    mine = user_sources.c.user_id == user_id, user_sources.c.source_id == source_id
+    exists = conn.execute(select(user_sources.c.source_id).where(*mine)).first()
     if not exists:
-        conn.execute(insert(user_sources).values(user_id=user_id, source_id=source_id, category=category))
+        values = {"user_id": user_id, "source_id": source_id, "category": category, "title": title}
+        conn.execute(insert(user_sources).values(**values))
+        return
+    changes = {k: v for k, v in {"category": category, "title": title}.items() if v}
+    if changes:
+        conn.execute(update(user_sources).where(*mine).values(**changes))
 
 
-def link_sources(engine: Engine, user_id: int, linked: list[tuple[int, str | None]]) -> None:
-    """Subscribe a user to several stored sources as (source id, category) pairs."""
+Link = tuple[int, str | None] | tuple[int, str | None, str | None]
+
+
+def link_sources(engine: Engine, user_id: int, linked: list[Link]) -> None:
+    """Subscribe a user to several stored sources as (source id, folder[, title]) tuples."""
     with engine.begin() as conn:
-        for source_id, category in linked:
-            link_source(conn, user_id, source_id, category)
+        for source_id, category, *title in linked:
+            link_source(conn, user_id, source_id, category, title[0] if title else None)
 
 
 def list_user_sources(conn: Connection, user_id: int) -> list[dict[str, Any]]:
-    """The source rows a user subscribes to, oldest first, with the user's own category."""
+    """The source rows a user subscribes to, oldest first, with the user's own title and folder."""
     rows = conn.execute(
-        select(sources, user_sources.c.category.label("user_category"))
+        select(
+            sources,
+            user_sources.c.category.label("user_category"),
+            user_sources.c.title.label("user_title"),
+        )
         .join(user_sources, user_sources.c.source_id == sources.c.id)
         .where(user_sources.c.user_id == user_id)
         .order_by(sources.c.id)
     ).mappings()
-    return [{**dict(r), "category": r["user_category"] or r["category"]} for r in rows]
+    return [
+        {**dict(r), "category": r["user_category"] or r["category"], "title": r["user_title"] or r["title"]}
+        for r in rows
+    ]
+
+
+def user_source_json(conn: Connection, user_id: int, source_id: int) -> dict[str, Any] | None:
+    """The contract's source object of one of the user's subscriptions, as the user names it."""
+    return next((s for s in user_sources_json(conn, user_id) if s["id"] == source_id), None)
 
 
 def user_sources_json(conn: Connection, user_id: int) -> list[dict[str, Any]]:

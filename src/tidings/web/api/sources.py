@@ -47,9 +47,11 @@ def post_source(body: SourceIn, user: CurrentUser, engine: EngineDep) -> dict[st
     url = body.url.strip()
     if not is_http_url(url):
         raise ApiError(422, f"not an http(s) URL: {url[:200]}")
-    source = subscribe_url(engine, url, body.title)
-    queries.link_sources(engine, user.user_id, [(int(source["id"]), None)])
-    return source
+    source = subscribe_url(engine, url, shared_names=False)
+    title = (body.title or "").strip() or None
+    with engine.begin() as conn:
+        queries.link_source(conn, user.user_id, int(source["id"]), None, title)
+        return queries.user_source_json(conn, user.user_id, int(source["id"])) or source
 
 
 @router.get("/opml", response_class=Response, responses={200: {"content": {OPML_MEDIA_TYPE: {}}}})
@@ -96,9 +98,13 @@ async def read_opml_body(request: Request) -> bytes:
 
 
 def subscribe_feeds_for(engine: Engine, user_id: int, feeds: list[OpmlFeed]) -> list[dict[str, Any]]:
-    """Store the feeds as sources and subscribe the user to them, keeping the OPML folders."""
-    stored = subscribe_opml_feeds(engine, feeds)
-    queries.link_sources(
-        engine, user_id, [(int(s["id"]), f.category) for s, f in zip(stored, feeds, strict=True)]
-    )
-    return stored
+    """Store the feeds as sources and subscribe the user to them, keeping the OPML titles and folders as
+    the user's own (a shared source is never renamed or moved for its other subscribers)."""
+    stored = subscribe_opml_feeds(engine, feeds, shared_names=False)
+    linked: list[queries.Link] = [
+        (int(s["id"]), f.category, f.title) for s, f in zip(stored, feeds, strict=True)
+    ]
+    queries.link_sources(engine, user_id, linked)
+    with engine.connect() as conn:
+        mine = {s["id"]: s for s in queries.user_sources_json(conn, user_id)}
+    return [mine.get(s["id"], s) for s in stored]

@@ -43,6 +43,7 @@ from tidings.web.compat.streams import (
     parse_item_ids,
     parse_stream,
 )
+from tidings.web.logins import LoginError
 
 PREFIX = "/reader/api/0"
 MAX_IDS = 10_000
@@ -118,17 +119,27 @@ def bad_request(message: str) -> ReaderError:
 async def client_login(request: Request) -> Response:
     """Email + Passwd -> SID/LSID/Auth lines; the Auth value is a new API token named "greader"."""
     params = await read_params(request)
+    if "Passwd" in request.query_params:
+        # URLs end up in access logs, proxies and browser history: the password belongs in a POST body.
+        return PlainTextResponse("Error=BadAuthentication\nInfo=PasswordInURL\n", status_code=400)
     who = client_key(request)
     if LOGIN_FAILURES.is_blocked(who):
-        return PlainTextResponse("Error=TooManyAttempts\n", status_code=429, headers={"Retry-After": "300"})
-    found = await run_in_threadpool(
-        keys.login, request.app.state.engine, params.get("Email") or "", params.get("Passwd") or ""
-    )
-    if found is None:
+        return too_many_attempts()
+    try:
+        _, token = await run_in_threadpool(
+            keys.login, request.app.state.engine, params.get("Email") or "", params.get("Passwd") or "", who
+        )
+    except LoginError as exc:
+        if exc.status == 429:
+            return too_many_attempts()
         LOGIN_FAILURES.record_failure(who)
         return PlainTextResponse("Error=BadAuthentication\n", status_code=401)
-    _, token = found
     return PlainTextResponse(f"SID={token}\nLSID=null\nAuth={token}\n")
+
+
+def too_many_attempts() -> Response:
+    """The 429 answer of a throttled ClientLogin."""
+    return PlainTextResponse("Error=TooManyAttempts\n", status_code=429, headers={"Retry-After": "300"})
 
 
 @router.get(PREFIX + "/token")

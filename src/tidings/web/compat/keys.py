@@ -25,6 +25,7 @@ from tidings.store import users as user_repo
 from tidings.store.tables import api_tokens, users
 from tidings.store.util import utcnow
 from tidings.web.api import queries as api_queries
+from tidings.web.logins import check_credentials
 
 GREADER_TOKEN_NAME = "greader"
 FEVER_TOKEN_NAME = "fever"
@@ -33,14 +34,9 @@ MAX_SECRET_CHARS = 512
 _MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 
-def login(engine: Engine, name: str, password: str) -> tuple[dict[str, Any], str] | None:
-    """(user, a new "greader" token) when name and password match, else None."""
-    if not name or len(name) > 64 or len(password) > MAX_SECRET_CHARS:
-        return None
-    with engine.connect() as conn:
-        user = user_repo.get_user_by_name(conn, name.strip())
-    if user is None or not verify_password(user.get("password_hash"), password):
-        return None
+def login(engine: Engine, name: str, password: str, client: str) -> tuple[dict[str, Any], str]:
+    """(user, a new "greader" token) when name and password match; raises LoginError (401 or 429)."""
+    user = check_credentials(engine, name, password, client)
     with engine.begin() as conn:
         _, token = user_repo.create_token(conn, int(user["id"]), GREADER_TOKEN_NAME)
     return user, token
