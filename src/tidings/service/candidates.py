@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from tidings.rank import Candidate, CandidatePool
-from tidings.store.tables import article_entities, articles, enrichments, events, stories
+from tidings.store.tables import article_entities, articles, enrichments, stories
 from tidings.store.util import as_utc
 
 POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
@@ -118,13 +118,10 @@ def entity_lists(conn: Connection, ids: list[int] | None) -> dict[int, tuple[lis
 
 
 def popularity_counts(conn: Connection) -> dict[int, int]:
-    """Positive interactions per article, over all users."""
-    rows = conn.execute(
-        select(events.c.article_id, func.count())
-        .where(events.c.kind.in_(POSITIVE_KINDS))
-        .group_by(events.c.article_id)
-    )
-    return {int(a): int(n) for a, n in rows if a is not None}
+    """Distinct readers per article (read, saved or liked, from any client); ranking subtracts one's own."""
+    from tidings.store.reading import reader_counts
+
+    return reader_counts(conn)
 
 
 def story_velocity(conn: Connection, hours: float = 12.0) -> dict[int, float]:
