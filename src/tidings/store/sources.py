@@ -36,6 +36,28 @@ def get_or_create_source(
     return int(result.inserted_primary_key[0]), True  # type: ignore[index]
 
 
+PUBLISHER_SCHEME = "tidings:publisher:"
+PUBLISHERS_FOLDER = "Other sources"
+
+
+def publisher_key(name: str) -> str:
+    """The stored URL that names the publisher group of articles that came from no feed."""
+    return PUBLISHER_SCHEME + " ".join(name.split()).casefold()[:500]
+
+
+def publisher_source(conn: Connection, name: str | None, site_url: str | None) -> int:
+    """The id of the "page" source grouping a publisher's articles from files, pasted URLs and seeds.
+
+    Reader apps list one subscription per such source, so that these articles are not invisible there.
+    """
+    label = (name or "").strip() or "unknown"
+    source_id, created = get_or_create_source(conn, publisher_key(label), kind="page", title=label)
+    if created:
+        values = {"category": PUBLISHERS_FOLDER, "next_due": None, "site_url": site_url}
+        conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+    return source_id
+
+
 def list_sources(conn: Connection, kind: str | None = "feed") -> list[dict[str, Any]]:
     """All sources (of one kind), oldest first."""
     query = select(sources).order_by(sources.c.id)

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.service import reading
 from tidings.store.tables import articles
-from tidings.web.api import queries as api_queries
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
     FailureLimiter,
@@ -185,8 +185,11 @@ def apply_mark(call: Call) -> dict[str, Any]:
         raise FeverError("mark needs an id")
     if what == "item" and how in ITEM_MARKS:
         field, value = ITEM_MARKS[how]
-        with call.engine.begin() as conn:
-            queries.set_state(conn, call.user_id, [target], field, value)
+        with call.engine.connect() as conn:
+            mine = queries.filter_ids(conn, call.user_id, [target], Window())
+        # Fever has no error answer: a mark on an unknown or invisible item changes nothing, as in FreshRSS.
+        # A read or a save in the app is a reading signal, as in the web.
+        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
         return saved_section(call) if field == "is_starred" else unread_section(call)
     if what in ("feed", "group") and how == "read":
         before = parse_epoch(params.get("before"))
@@ -199,24 +202,25 @@ def mark_many_read(call: Call, what: str | None, target: int, before: Any) -> No
     """Mark a feed, a folder, everything (group 0) or the For you group read up to `before`."""
     if what == "group" and target == FOR_YOU_GROUP_ID:
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
-        with call.engine.begin() as conn:
+        with call.engine.connect() as conn:
             ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
-            queries.set_state(conn, call.user_id, ids, "is_read", True)
+        reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
         return
     stream = Stream("feed", str(target)) if what == "feed" else None
     if what == "group" and target == ALL_GROUP_ID:
         stream = Stream("reading-list")
     elif what == "group":
         with call.engine.connect() as conn:
-            subs = api_queries.list_user_sources(conn, call.user_id)
+            subs = queries.app_sources(conn, call.user_id)
         names = {str(s["category"]) for s in subs if s.get("category")}
         folder = next((n for n in names if group_id(n) == target), None)
         if folder is None:
             return
         stream = Stream("label", folder)
     if stream is not None:
-        with call.engine.begin() as conn:
-            queries.mark_stream_read(conn, call.user_id, stream, before)
+        with call.engine.connect() as conn:
+            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+        reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
 
 def answer(call: Call) -> dict[str, Any]:
@@ -224,7 +228,7 @@ def answer(call: Call) -> dict[str, Any]:
     params = call.params
     with call.engine.connect() as conn:
         refreshed = queries.newest_ingest(conn, call.user_id)
-        subs = api_queries.list_user_sources(conn, call.user_id)
+        subs = queries.app_sources(conn, call.user_id)
     doc: dict[str, Any] = {"api_version": API_VERSION, "auth": 1}
     doc["last_refreshed_on_time"] = epoch_seconds(refreshed)
     if params.has("mark"):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.service import reading
 from tidings.store.util import utcnow
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
@@ -313,14 +314,17 @@ def edits_of(params: Params) -> list[tuple[str, bool]]:
 
 
 def apply_edits(call: Call) -> None:
-    """Apply edit-tag to the user's own articles."""
+    """Apply edit-tag to the user's own articles; each read or star is a reading signal, as in the web."""
     ids = requested_ids(call)
     changes = edits_of(call.params)
     if not ids:
         raise bad_request("edit-tag needs at least one item id in i")
-    with call.engine.begin() as conn:
-        for field, value in changes:
-            queries.set_state(conn, call.user_id, ids, field, value)
+    with call.engine.connect() as conn:
+        mine = queries.filter_ids(conn, call.user_id, ids, Window())
+    if not mine:
+        raise bad_request("no such item")
+    for field, value in changes:
+        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
 
 
 @router.post(PREFIX + "/edit-tag")
@@ -340,12 +344,13 @@ def mark_all(call: Call) -> None:
         raise bad_request("ts is a time since the epoch") from None
     if stream.kind == "for-you":
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
-        with call.engine.begin() as conn:
+        with call.engine.connect() as conn:
             ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
-            queries.set_state(conn, call.user_id, ids, "is_read", True)
-        return
-    with call.engine.begin() as conn:
-        queries.mark_stream_read(conn, call.user_id, stream, before)
+    else:
+        with call.engine.connect() as conn:
+            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+    # One bulk state change: skimming past a stream is not a read of each item.
+    reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
 
 @router.post(PREFIX + "/mark-all-as-read")

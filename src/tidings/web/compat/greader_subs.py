@@ -35,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 def subscriptions_json(call: Call) -> dict[str, Any]:
     """The user's feeds with their folders."""
     with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
+        rows = queries.app_sources(conn, call.user_id)
     subs = []
     for r in rows:
         category = r.get("category")
@@ -62,7 +62,7 @@ async def subscription_list(request: Request) -> Response:
 def tags_json(call: Call) -> dict[str, Any]:
     """Starred, the user's folders, and the For you tag."""
     with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
+        rows = queries.app_sources(conn, call.user_id)
     folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
     tags: list[dict[str, Any]] = [{"id": STARRED}]
     tags += [{"id": label_id(f), "type": "folder"} for f in folders]

@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("liked_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_read_state_article", ["article_id"], unique=False)
     backfill(op.get_bind())
+    group_publishers(op.get_bind())
 
 
 def backfill(conn: sa.Connection) -> None:
@@ -67,6 +68,41 @@ def backfill(conn: sa.Connection) -> None:
                 )
             )
         conn.execute(sa.update(state).where(key).values({flag: value, at: when, "updated_at": when}))
+
+
+def group_publishers(conn: sa.Connection) -> None:
+    """Give articles that came from no feed a "page" source per publisher (as ingest now does)."""
+    from urllib.parse import urlsplit
+
+    meta = sa.MetaData()
+    sources = sa.Table("sources", meta, autoload_with=conn)
+    articles = sa.Table("articles", meta, autoload_with=conn)
+    names = conn.execute(
+        sa.select(articles.c.source, sa.func.min(articles.c.url))
+        .where(articles.c.source_id.is_(None))
+        .group_by(articles.c.source)
+    ).all()
+    for name, url in names:
+        label = (name or "").strip() or "unknown"
+        key = "tidings:publisher:" + " ".join(label.split()).casefold()[:500]
+        found = conn.execute(sa.select(sources.c.id).where(sources.c.url == key)).scalar()
+        if found is None:
+            parts = urlsplit(url or "")
+            site = f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") else None
+            found = conn.execute(
+                sa.insert(sources).values(
+                    url=key,
+                    kind="page",
+                    title=label,
+                    category="Other sources",
+                    site_url=site,
+                    consecutive_failures=0,
+                    article_count=0,
+                    created_at=sa.func.now(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        same = articles.c.source.is_(None) if name is None else articles.c.source == name
+        conn.execute(sa.update(articles).where(articles.c.source_id.is_(None), same).values(source_id=found))
 
 
 def downgrade() -> None:
