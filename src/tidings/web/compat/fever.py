@@ -28,6 +28,7 @@ from tidings.web.compat.common import (
     item_title,
     ranked_ids,
     read_params,
+    website_of,
 )
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, is_small_id, parse_epoch
@@ -111,7 +112,7 @@ def feeds_section(subs: list[dict[str, Any]]) -> dict[str, Any]:
             "favicon_id": 0,
             "title": s.get("title") or s["url"],
             "url": s["url"],
-            "site_url": s.get("site_url") or s["url"],
+            "site_url": website_of(s),
             "is_spark": 0,
             "last_updated_on_time": epoch_seconds(s.get("last_success")),
         }
@@ -136,19 +137,18 @@ def fever_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def items_section(call: Call) -> dict[str, Any]:
-    """Up to 50 items: with_ids, since_id (ascending), max_id (descending), or the For you group's order."""
+    """Up to 50 items: with_ids, since_id (ascending), max_id (descending), or the For you group's order;
+    feed_ids and group_ids (FreshRSS's extension) narrow the items to some feeds or folders."""
     params = call.params
     since_id, max_id = int_field(params, "since_id"), int_field(params, "max_id")
     with_ids = params.get("with_ids")
     if int_field(params, "group_id") == FOR_YOU_GROUP_ID:
-        ids = ranked_ids(call.engine, call.settings, call.user_id, call.name)[:PAGE]
-        with call.engine.connect() as conn:
-            rows = queries.load_items(conn, call.user_id, ids)
+        rows = ranked_items(call, since_id, max_id)
     elif with_ids is not None:
         with call.engine.connect() as conn:
             rows = queries.load_items(conn, call.user_id, id_list(with_ids))
     else:
-        where = []
+        where = feed_filter(call)
         if max_id is not None:
             where.append(articles.c.id < max_id)
         if since_id is not None:
@@ -159,6 +159,32 @@ def items_section(call: Call) -> dict[str, Any]:
     with call.engine.connect() as conn:
         total = queries.count_visible(conn, call.user_id)
     return {"items": [fever_item(r) for r in rows], "total_items": total}
+
+
+def ranked_items(call: Call, since_id: int | None, max_id: int | None) -> list[dict[str, Any]]:
+    """A page of the For you group in ranked order: max_id pages on after that item, since_id keeps only
+    items newer than it (by id), both without leaving the ranking's order."""
+    ids = ranked_ids(call.engine, call.settings, call.user_id, call.name)
+    if max_id is not None:
+        ids = ids[ids.index(max_id) + 1 :] if max_id in ids else []
+    if since_id is not None:
+        ids = [i for i in ids if i > since_id]
+    with call.engine.connect() as conn:
+        return queries.load_items(conn, call.user_id, ids[:PAGE])
+
+
+def feed_filter(call: Call) -> list[Any]:
+    """WHERE clauses for feed_ids and group_ids (comma-separated; a group is a folder)."""
+    feeds = id_list(call.params.get("feed_ids"), limit=1000) if call.params.has("feed_ids") else None
+    groups = id_list(call.params.get("group_ids"), limit=1000) if call.params.has("group_ids") else None
+    if groups is not None:
+        with call.engine.connect() as conn:
+            subs = queries.app_sources(conn, call.user_id)
+        in_groups = [
+            int(s["id"]) for s in subs if s.get("category") and group_id(str(s["category"])) in groups
+        ]
+        feeds = in_groups if feeds is None else [f for f in feeds if f in in_groups]
+    return [] if feeds is None else [articles.c.source_id.in_(feeds)]
 
 
 def unread_section(call: Call) -> dict[str, Any]:
@@ -252,6 +278,7 @@ def answer(call: Call) -> dict[str, Any]:
     return doc
 
 
+@router.api_route("/api/fever.php", methods=["GET", "POST"])
 @router.api_route("/fever", methods=["GET", "POST"])
 @router.api_route("/fever/", methods=["GET", "POST"])
 async def fever(request: Request) -> Response:

@@ -12,7 +12,7 @@ from tidings.ingest.urls import is_http_url
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import queries
-from tidings.web.compat.common import epoch_micros, ranked_ids
+from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
@@ -45,7 +45,7 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
                 "title": r.get("title") or r["url"],
                 "categories": [{"id": label_id(category), "label": category}] if category else [],
                 "url": r["url"],
-                "htmlUrl": r.get("site_url") or r["url"],
+                "htmlUrl": website_of(r),
                 "iconUrl": "",
             }
         )

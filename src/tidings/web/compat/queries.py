@@ -7,7 +7,7 @@ query here starts from that join, so another user's feeds and read state never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, delete, false, func, or_, select, true, update
@@ -20,6 +20,7 @@ from tidings.web.api import queries as api_queries
 from tidings.web.compat.streams import Stream, is_small_id
 
 PAGE_KIND = "page"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
 CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
 FEED_TITLE = func.coalesce(sources.c.title, sources.c.url)
@@ -120,20 +121,32 @@ def window_clauses(window: Window) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def list_stream_ids(
-    conn: Connection, user_id: int, stream: Stream, window: Window, limit: int, offset: int = 0
-) -> list[int]:
-    """Ids of a stream's articles, newest first (or oldest first), one page."""
+def list_stream_page(
+    conn: Connection,
+    user_id: int,
+    stream: Stream,
+    window: Window,
+    limit: int,
+    after: tuple[int, int] | None = None,
+) -> list[tuple[int, datetime]]:
+    """(id, sort time) of a stream's articles after a cursor (time in microseconds, id), one page."""
     order = (articles.c.sort_time, articles.c.id)
     ordering = [c.asc() for c in order] if window.oldest_first else [c.desc() for c in order]
-    query = (
-        visible(user_id, articles.c.id)
-        .where(stream_clause(stream), *window_clauses(window))
-        .order_by(*ordering)
-        .limit(limit)
-        .offset(offset)
+    query = visible(user_id, articles.c.id, articles.c.sort_time).where(
+        stream_clause(stream), *window_clauses(window)
     )
-    return [int(r[0]) for r in conn.execute(query)]
+    if after is not None:
+        when = EPOCH + timedelta(microseconds=after[0])
+        if window.oldest_first:
+            clause = or_(
+                articles.c.sort_time > when, and_(articles.c.sort_time == when, articles.c.id > after[1])
+            )
+        else:
+            clause = or_(
+                articles.c.sort_time < when, and_(articles.c.sort_time == when, articles.c.id < after[1])
+            )
+        query = query.where(clause)
+    return [(int(r[0]), r[1]) for r in conn.execute(query.order_by(*ordering).limit(limit))]
 
 
 def filter_ids(conn: Connection, user_id: int, ids: list[int], window: Window) -> list[int]:
