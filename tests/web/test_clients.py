@@ -272,3 +272,66 @@ def test_fever_client_library(site: Site) -> None:
     assert wall not in {i.id for i in client.get_unreads()}
     for article in (library, wall):
         web.api.patch(f"/articles/{article}/state", json={"read": False, "saved": False})
+
+
+# --- subscriptions: quickadd validates, rename is per user, feed hints schedule the next fetch -------------
+
+POND_FEED = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>
+<title>Pond Weekly</title><link>https://pond.example/</link><description>Ducks</description><ttl>90</ttl>
+<item><title>Ducklings hatch by the reeds</title><link>https://pond.example/ducklings</link>
+<guid>https://pond.example/ducklings</guid>
+<description>Five ducklings were seen on Sunday.</description></item>
+</channel></rss>"""
+
+
+def test_quickadd_validates_and_rename_is_per_user(site: Site) -> None:
+    from datetime import timedelta
+
+    from tests.ingest.conftest import LoopbackServer, send_bytes
+    from tidings.ingest.fetcher import Fetcher
+    from tidings.pipeline.ingest import IngestReport
+    from tidings.pipeline.refresh import refresh_source
+    from tidings.store import sources as source_repo
+    from tidings.store.util import as_utc, utcnow
+
+    server = LoopbackServer()
+    server.routes["/pond.xml"] = lambda h: send_bytes(h, 200, POND_FEED, "application/rss+xml")
+    server.routes["/page"] = lambda h: send_bytes(h, 200, b"<html><body>Hello</body></html>", "text/html")
+    server.start()
+    try:
+        alice, bob = login(site, "alice"), login(site, "bob")
+        junk = alice.edit("subscription/quickadd", [("quickadd", server.url("/page"))])
+        assert junk.status_code == 400 and junk.json()["numResults"] == 0
+        missing = alice.edit("subscription/quickadd", [("quickadd", server.url("/gone.xml"))])
+        assert missing.status_code == 400
+        added = alice.edit("subscription/quickadd", [("quickadd", server.url("/pond.xml"))])
+        assert added.status_code == 200, added.text
+        stream = added.json()["streamId"]
+        subs = {s["id"]: s for s in alice.get("subscription/list").json()["subscriptions"]}
+        assert subs[stream]["title"] == "Pond Weekly" and subs[stream]["htmlUrl"] == "https://pond.example/"
+        rename = [("ac", "edit"), ("s", stream), ("t", "My pond")]
+        assert alice.edit("subscription/edit", rename).text == "OK"
+        assert bob.edit("subscription/quickadd", [("quickadd", server.url("/pond.xml"))]).status_code == 200
+        titles = {
+            name: {s["id"]: s["title"] for s in c.get("subscription/list").json()["subscriptions"]}[stream]
+            for name, c in (("alice", alice), ("bob", bob))
+        }
+        assert titles == {"alice": "My pond", "bob": "Pond Weekly"}
+        # The feed's <ttl> (90 minutes) sets its next fetch.
+        engine = site.app.state.engine
+        with engine.connect() as conn:
+            source = source_repo.get_source(conn, int(stream.split("/")[1]))
+        assert source is not None
+        with Fetcher(site.app.state.settings) as fetcher:
+            refresh_source(engine, site.app.state.settings, fetcher, source, IngestReport())
+        with engine.connect() as conn:
+            after = source_repo.get_source(conn, int(stream.split("/")[1]))
+        assert after is not None and after["ttl_seconds"] == 5400
+        due = as_utc(after["next_due"])
+        assert due is not None and timedelta(minutes=85) < due - utcnow() <= timedelta(minutes=90)
+        assert bob.unread_count(stream) == 1
+        for client in (alice, bob):
+            client.edit("subscription/edit", [("ac", "unsubscribe"), ("s", stream)])
+    finally:
+        server.stop()

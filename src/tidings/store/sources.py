@@ -58,12 +58,31 @@ def publisher_source(conn: Connection, name: str | None, site_url: str | None) -
     return source_id
 
 
+def set_subscription_title(conn: Connection, user_id: int, source_id: int, title: str | None) -> bool:
+    """Rename one user's subscription (only theirs; None restores the feed's own title)."""
+    from tidings.store.tables import user_sources
+
+    clean = " ".join((title or "").split())[:300] or None
+    result = conn.execute(
+        update(user_sources)
+        .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
+        .values(title=clean)
+    )
+    return bool(result.rowcount)
+
+
 def list_sources(conn: Connection, kind: str | None = "feed") -> list[dict[str, Any]]:
     """All sources (of one kind), oldest first."""
     query = select(sources).order_by(sources.c.id)
     if kind:
         query = query.where(sources.c.kind == kind)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_source(conn: Connection, url: str) -> dict[str, Any] | None:
+    """The source stored under this URL, or None."""
+    row = conn.execute(select(sources).where(sources.c.url == url)).mappings().first()
+    return dict(row) if row else None
 
 
 def get_source(conn: Connection, source_id: int) -> dict[str, Any] | None:

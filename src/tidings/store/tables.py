@@ -211,6 +211,7 @@ user_sources = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("category", Text),
+    Column("title", Text),  # the user's own name for the feed (a rename in an app); None: the feed's
 )
 
 read_state = Table(

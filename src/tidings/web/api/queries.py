@@ -91,12 +91,19 @@ def link_sources(engine: Engine, user_id: int, linked: list[tuple[int, str | Non
 def list_user_sources(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     """The source rows a user subscribes to, oldest first, with the user's own category."""
     rows = conn.execute(
-        select(sources, user_sources.c.category.label("user_category"))
+        select(
+            sources,
+            user_sources.c.category.label("user_category"),
+            user_sources.c.title.label("user_title"),
+        )
         .join(user_sources, user_sources.c.source_id == sources.c.id)
         .where(user_sources.c.user_id == user_id)
         .order_by(sources.c.id)
     ).mappings()
-    return [{**dict(r), "category": r["user_category"] or r["category"]} for r in rows]
+    return [
+        {**dict(r), "category": r["user_category"] or r["category"], "title": r["user_title"] or r["title"]}
+        for r in rows
+    ]
 
 
 def user_sources_json(conn: Connection, user_id: int) -> list[dict[str, Any]]:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tidings.ingest.urls import is_http_url
-from tidings.pipeline.subscriptions import subscribe_url
+from tidings.ingest.urls import canonicalize_url, is_http_url
+from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
+from tidings.store import sources as source_repo
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import queries
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
@@ -154,8 +155,11 @@ def edit_subscriptions(call: Call) -> None:
                 raise bad_request(f"not subscribed to feed/{feed[:200]}")
             if action == "unsubscribe":
                 queries.unsubscribe(conn, call.user_id, source_id)
-            elif added or removed:
+                continue
+            if added or removed:
                 queries.set_folder(conn, call.user_id, source_id, added)
+            if call.params.has("t"):  # a rename: the caller's own title, never the shared feed's
+                source_repo.set_subscription_title(conn, call.user_id, source_id, call.params.get("t"))
 
 
 @router.post(PREFIX + "/subscription/edit")
@@ -166,12 +170,25 @@ async def subscription_edit(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+def is_known_feed(call: Call, url: str) -> bool:
+    """True when the URL is already a feed this instance fetches (its health is already tracked)."""
+    with call.engine.connect() as conn:
+        return source_repo.find_source(conn, canonicalize_url(url)) is not None
+
+
 @router.post(PREFIX + "/subscription/quickadd")
 async def subscription_quickadd(request: Request) -> Response:
     """Subscribe to a feed URL given as quickadd."""
     call = await authorise(request, edit=True)
     raw = (call.params.get("quickadd") or "").strip()
     url = raw[len("feed/") :] if raw.startswith("feed/") else raw
+    if not is_http_url(url):
+        raise bad_request(f"not an http(s) feed URL: {url[:200]!r}")
+    try:  # a new feed is fetched and validated first: an app must not show a subscription that cannot work
+        if not await run_in_threadpool(is_known_feed, call, url.strip()):
+            await run_in_threadpool(subscribe_checked, call.engine, call.settings, url.strip())
+    except NotAFeedError as exc:
+        return JSONResponse({"numResults": 0, "query": url, "error": str(exc)[:300]}, status_code=400)
     source = await run_in_threadpool(add_feed, call, url, None)
     return JSONResponse(
         {

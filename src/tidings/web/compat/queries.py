@@ -23,7 +23,7 @@ PAGE_KIND = "page"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
 CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
-FEED_TITLE = func.coalesce(sources.c.title, sources.c.url)
+FEED_TITLE = func.coalesce(func.nullif(user_sources.c.title, ""), sources.c.title, sources.c.url)
 ITEM_COLUMNS = (
     articles.c.id,
     articles.c.title,

@@ -1,4 +1,5 @@
-"""one per-user article state: hidden, liked and the time of each change; backfilled from events
+"""one per-user article state: hidden, liked and the time of each change; backfilled from events;
+a per-user subscription title; feed-less articles grouped under one "page" source per publisher
 
 Revision ID: 0003
 Revises: 0001
@@ -35,6 +36,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hidden_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("liked_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_read_state_article", ["article_id"], unique=False)
+    with op.batch_alter_table("user_sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
     backfill(op.get_bind())
     group_publishers(op.get_bind())
 
@@ -107,6 +110,8 @@ def group_publishers(conn: sa.Connection) -> None:
 
 def downgrade() -> None:
     """Drop the added columns."""
+    with op.batch_alter_table("user_sources", schema=None) as batch_op:
+        batch_op.drop_column("title")
     with op.batch_alter_table("read_state", schema=None) as batch_op:
         batch_op.drop_index("ix_read_state_article")
         for name in ("liked_at", "hidden_at", "starred_at", "read_at", "liked", "is_hidden"):
