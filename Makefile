@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[nlp,postgres,dev]'
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python google-reader==0.0.3
 	touch $(STAMP)
 
 run: install

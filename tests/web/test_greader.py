@@ -285,7 +285,12 @@ def test_streams_by_feed_label_and_paging(site: Site) -> None:
     oldest_first = reader.get(f"stream/contents/feed/{valley}", n=10, r="o").json()["items"]
     assert [i["id"] for i in oldest_first] == [i["id"] for i in reversed(feed_items)]
     label = reader.get("stream/contents/user/-/label/Local", n=3).json()
-    assert len(label["items"]) == 3 and label["continuation"] == "3"
+    # The continuation names the last item shown (its time and id), so arrivals never shift a page.
+    last = label["items"][-1]
+    assert (
+        len(label["items"]) == 3
+        and label["continuation"] == f"{last['timestampUsec']}-{int(last['id'][-16:], 16)}"
+    )
     rest = reader.get("stream/contents/user/-/label/Local", n=3, c=label["continuation"]).json()
     assert len(rest["items"]) == 1 and "continuation" not in rest
     # Feeds may also be named by URL, raw or percent-encoded as apps send them.
@@ -332,7 +337,10 @@ def test_for_you_stream_is_the_ranked_feed(site: Site) -> None:
     assert reader.unread_count("user/-/label/For you") == len(ranked)
     ids = reader.get("stream/items/ids", s="user/-/label/For you", n=2).json()
     assert [int(r["id"]) for r in ids["itemRefs"]] == ranked[:2]
-    assert ids.get("continuation") == ("2" if len(ranked) > 2 else None)
+    assert ids.get("continuation") == (f"r{ranked[1]}" if len(ranked) > 2 else None)  # after the 2nd item
+    if len(ranked) > 2:
+        rest = reader.get("stream/items/ids", s="user/-/label/For you", n=20, c=ids["continuation"]).json()
+        assert [int(r["id"]) for r in rest["itemRefs"]] == ranked[2:]
 
 
 def test_wrong_password_and_bad_tokens_are_401_without_traceback(site: Site) -> None:

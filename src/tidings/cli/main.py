@@ -17,6 +17,7 @@ from rich.progress import (
 from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
 from tidings.cli import personal as personal_cli
+from tidings.cli import reading as reading_cli
 from tidings.cli import stories as stories_cli
 from tidings.cli import users as users_cli
 from tidings.cli.common import STDERR, UserError, cli_errors, configure_logging, emit, engine, settings, warn
@@ -32,6 +33,7 @@ app.add_typer(evals_cli.app, name="eval")
 users_cli.register(app)
 stories_cli.register(app)
 personal_cli.register(app)
+reading_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 

@@ -85,3 +85,50 @@ def user_token(
                 raise UserError(str(exc)) from None
             token_id, token = repo.create_token(conn, int(user["id"]), label)
         emit({"id": token_id, "name": label, "token": token}, as_json, lambda d: print(d["token"]))
+
+
+@user_app.command("app-password")
+def user_app_password(
+    name: str,
+    label: Annotated[str, typer.Option("--label", help="Which app it is for, e.g. newsboat.")] = "app",
+    fever: Annotated[bool, typer.Option("--fever", help="Also make it the user's Fever key.")] = False,
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", help="Revoke the app password with this label or id ('fever').")
+    ] = None,
+    list_them: Annotated[bool, typer.Option("--list", help="List live app passwords.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create (printed once), list or revoke an app password for reader apps, and the Fever key."""
+    with cli_errors():
+        from tidings.store import users as repo
+        from tidings.web.compat import keys
+
+        with engine().connect() as conn:
+            try:
+                user_id = int(repo.require_user(conn, name)["id"])
+            except repo.NotFoundError as exc:
+                raise UserError(str(exc)) from None
+        if list_them:
+            rows = keys.list_app_passwords(engine(), user_id)
+            items = [
+                {"id": r["id"], "label": r["label"], "last_used": str(r["last_used"] or "")} for r in rows
+            ]
+            emit({"items": items}, as_json, lambda d: [print(f"{i['id']}\t{i['label']}") for i in d["items"]])
+            return
+        if revoke is not None:
+            count = keys.revoke_app_password(engine(), user_id, revoke)
+            if not count:
+                raise UserError(f"no live app password {revoke!r} for {name}")
+            emit({"revoked": count}, as_json, lambda d: print(f"revoked {d['revoked']}"))
+            return
+        try:
+            made = keys.create_app_password(engine(), user_id, label, fever)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        emit(made, as_json, _print_app_password)
+
+
+def _print_app_password(d: dict[str, object]) -> None:
+    print(f"app password for {d['user']} ({d['label']}): {d['password']}")
+    if d.get("fever_key"):
+        print(f"Fever key: {d['fever_key']}")

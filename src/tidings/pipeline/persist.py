@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
@@ -13,6 +14,7 @@ from tidings.models import Enrichment
 from tidings.pipeline.enrichment import pack_embedding
 from tidings.pipeline.prepare import PreparedArticle
 from tidings.store import articles as article_repo
+from tidings.store import sources as source_repo
 from tidings.store.util import as_utc, utcnow
 
 
@@ -95,6 +97,17 @@ def article_values(prepared: PreparedArticle, now: datetime) -> dict[str, Any]:
     }
 
 
+def art_url(values: dict[str, Any]) -> str:
+    """The article's URL (canonical first)."""
+    return str(values.get("canonical_url") or values.get("url") or "")
+
+
+def site_of(url: str) -> str | None:
+    """scheme://host/ of an http(s) URL, else None."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 def write_article(
     conn: Connection, prepared: PreparedArticle, enrichment: Enrichment | None
 ) -> tuple[str, int]:
@@ -111,6 +124,10 @@ def write_article(
         values.pop("source_id", None)
         article_repo.update_article(conn, article_id, values)
     else:
+        if not values["source_id"]:  # from a file, a pasted URL or a seed: group it under its publisher
+            values["source_id"] = source_repo.publisher_source(
+                conn, values["source"], site_of(art_url(values))
+            )
         article_id = article_repo.insert_article(conn, {**values, "ingested_at": now})
     if enrichment is not None:
         article_repo.save_enrichment(conn, article_id, enrichment, pack_embedding(enrichment))

@@ -12,6 +12,7 @@ from tidings.config import Settings
 from tidings.ingest.documents import read_feed
 from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.health import next_due
+from tidings.ingest.urls import is_http_url
 from tidings.metrics import DUE_FEEDS, FETCHES, PENDING_FULL_TEXT
 from tidings.pipeline.ingest import IngestReport, batched, store_batch
 from tidings.store import sources as source_repo
@@ -65,14 +66,16 @@ def refresh_source(
         "last_error": None,
         "consecutive_failures": 0,
     }
-    ttl = None
+    ttl = source.get("ttl_seconds")  # a 304 keeps the hint the feed gave last time
     if not result.not_modified:
         doc = read_feed(result.content, source["url"], result.url, source_id=source["id"])
         for warning in doc.warnings:
             report.add_error(source["url"], warning)
-        ttl = getattr(doc, "ttl_seconds", None)
+        ttl = values["ttl_seconds"] = doc.ttl_seconds
         if doc.feed_title and not source.get("title"):
             values["title"] = doc.feed_title
+        if doc.site_url and is_http_url(doc.site_url):
+            values["site_url"] = doc.site_url[:2048]
         for batch in batched(doc.items, settings.batch_size):
             store_batch(engine, settings, batch, report)
         values.update(etag=result.etag, last_modified=result.last_modified)

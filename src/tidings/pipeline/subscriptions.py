@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tidings.config import Settings
 from tidings.ingest.opml import OpmlFeed, export_opml
 from tidings.ingest.urls import canonicalize_url
+from tidings.models import ParsedFeed
 from tidings.store import sources as source_repo
 
 
@@ -38,6 +40,39 @@ def subscribe_url(
     """Subscribe one feed URL; returns its source object."""
     feed = OpmlFeed(url=url, title=title, html_url=None, category=None)
     return subscribe_opml_feeds(engine, [feed], shared_names)[0]
+
+
+class NotAFeedError(ValueError):
+    """A URL that could not be fetched or is not a feed."""
+
+
+def validate_feed(settings: Settings, url: str) -> ParsedFeed:
+    """Fetch url (with the fetcher's limits) and parse it; NotAFeedError unless it is a readable feed."""
+    from tidings.ingest.feeds import parse_feed
+    from tidings.ingest.fetcher import Fetcher, FetchError
+
+    try:
+        with Fetcher(settings) as fetcher:
+            result = fetcher.fetch(url)
+    except FetchError as exc:
+        raise NotAFeedError(f"could not fetch {url}: {exc}") from None
+    parsed = parse_feed(result.content, result.url)
+    if not parsed.entries and not parsed.title:
+        raise NotAFeedError(f"not a feed: {url} ({'; '.join(parsed.warnings)[:200] or 'no entries'})")
+    return parsed
+
+
+def subscribe_checked(engine: Engine, settings: Settings, url: str) -> dict[str, Any]:
+    """Subscribe a feed URL after fetching and validating it; its title and website come from the feed."""
+    parsed = validate_feed(settings, url)
+    source = subscribe_url(engine, url)
+    with engine.begin() as conn:
+        values = {"site_url": parsed.site_url, "ttl_seconds": parsed.ttl_seconds}
+        if not source.get("title") and parsed.title:
+            values["title"] = parsed.title[:500]
+        source_repo.record_fetch(conn, int(source["id"]), {k: v for k, v in values.items() if v})
+        row = source_repo.get_source(conn, int(source["id"]))
+    return source_repo.to_contract(row) if row else source
 
 
 def export_sources_opml(engine: Engine) -> str:

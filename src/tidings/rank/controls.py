@@ -47,6 +47,7 @@ class UserControls:
     mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exploration_share: float = 0.1
     fill_short_feed: bool = False  # when even other sources cannot fill the feed, relax the caps (opt-in)
+    hide_read: bool = False  # leave out what the reader has read (the app's default; "show read" clears it)
 
     def __post_init__(self) -> None:
         self.follows = [validate_target(t) for t in self.follows]

@@ -106,7 +106,8 @@ def describe(ctx: Context, row: int, signal: str, value: float, contribution: fl
     if signal == "story_velocity":
         return f"Growing story: {int(pool.story_velocity[row])} new articles lately"
     if signal == "popularity":
-        return f"Read by others ({int(pool.popularity[row])} clicks and likes)"
+        others = int(pool.popularity[row]) - int(str(pool.article_ids[row]) in p.read_ids)
+        return f"Read by {max(others, 0)} other reader{'s' if others != 1 else ''}"
     if signal == "seen":
         return "Already shown to you"
     if signal == "read":

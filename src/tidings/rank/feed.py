@@ -26,6 +26,7 @@ from tidings.rank.scoring import (
     compute_features,
     keyword_rule,
     mute_rule_index,
+    read_rows,
     resolve_weights,
     score_rows,
 )
@@ -136,6 +137,8 @@ def _build_feed(
     rules = mute_rule_index(ctx, window.rows)
     by_reader = hidden_by_reader(ctx, coarse)
     valid = (rules < 0) & ~by_reader
+    if controls.hide_read:
+        valid &= ~read_rows(ctx, coarse.rows)
     picked = shortlist(coarse, coarse_scores, valid, limit)
     hidden = _report_filtered(ctx, coarse, coarse_scores, rules, by_reader)
     picked, keyword_hidden = _apply_keyword_mutes(ctx, coarse, picked)

@@ -285,7 +285,34 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
     scale = np.log1p(max(float(pop.max()) if m else 0.0, 10.0))
     f[:, COL["popularity"]] = np.log1p(np.maximum(pop, 0.0)) / scale
     _history_marks(ctx, f, rows, index)
+    _no_self_echo(f, pop, scale)
     return FeatureBlock(rows=index, values=f, best_positive=best)
+
+
+# Taste signals a read article owes to its own reading (it is "100% similar" to itself).
+SELF_ECHO = ("sim_long", "sim_short", "sim_item", "topic_affinity", "entity_affinity", "source_affinity")
+
+
+def _no_self_echo(f: npt.NDArray[np.float32], pop: FloatArray, scale: float) -> None:
+    """A read article never rises for having been read: its taste signals may only count against it,
+    and "read by others" leaves out the reader's own read."""
+    read = np.flatnonzero(f[:, COL["read"]] > 0)
+    if not read.size:
+        return
+    cols = np.array([COL[c] for c in SELF_ECHO], dtype=np.int64)
+    block = f[np.ix_(read, cols)]
+    f[np.ix_(read, cols)] = np.minimum(block, 0.0)
+    own = np.log1p(np.maximum(pop[read] - 1.0, 0.0)) / scale
+    f[read, COL["popularity"]] = own.astype(np.float32)
+
+
+def read_rows(ctx: Context, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which of the rows the reader has read (for leaving them out of the feed)."""
+    pool, profile = ctx.pool, ctx.profile
+    marked = [pool.row_of_id[a] for a in profile.read_ids if a in pool.row_of_id]
+    if not marked:
+        return np.zeros(rows.shape[0], dtype=bool)
+    return np.isin(rows, np.array(marked, dtype=np.int64))
 
 
 def _extreme_affinity(rows: sparse.csr_array, affinity: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

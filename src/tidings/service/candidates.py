@@ -6,10 +6,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import Connection, func, select
 
 from tidings.rank import Candidate, CandidatePool
-from tidings.store.tables import article_entities, articles, enrichments, events, stories
+from tidings.rank.features import FloatArray
+from tidings.store.tables import article_entities, articles, enrichments, stories
 from tidings.store.util import as_utc
 
 POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
@@ -20,6 +22,7 @@ LEAD_CHARS = 400
 class _PoolCache:
     key: tuple[int, int, int]
     pool: CandidatePool
+    readers: tuple[int, str] | None = None  # the read_state version its popularity reflects
 
 
 _LOCK = threading.Lock()
@@ -38,14 +41,36 @@ def candidate_pool(conn: Connection) -> CandidatePool:
     """Every non-duplicate article as a columnar pool, rebuilt only when the stored data changed."""
     key = conn.engine.url.render_as_string(hide_password=True)
     version = data_version(conn)
+    readers = reader_version(conn)
     with _LOCK:
         cached = _POOLS.get(key)
-        if cached and cached.key == version:
-            return cached.pool
+    if cached and cached.key == version:
+        if cached.readers != readers:  # someone read or saved something: only popularity changed
+            cached.pool.popularity = popularity_array(conn, cached.pool)
+            cached.readers = readers
+        return cached.pool
     pool = CandidatePool.from_candidates(load_candidates(conn))
     with _LOCK:
-        _POOLS[key] = _PoolCache(version, pool)
+        _POOLS[key] = _PoolCache(version, pool, readers)
     return pool
+
+
+def reader_version(conn: Connection) -> tuple[int, str]:
+    """A cheap fingerprint of the reading state behind "read by others": row count and newest change."""
+    from tidings.store.tables import read_state
+
+    count, newest = conn.execute(select(func.count(), func.max(read_state.c.updated_at))).one()
+    return int(count), str(newest)
+
+
+def popularity_array(conn: Connection, pool: CandidatePool) -> FloatArray:
+    """The pool's popularity column recomputed from the stored reading state."""
+    values = np.zeros(pool.size, dtype=np.float32)
+    for article_id, n in popularity_counts(conn).items():
+        row = pool.row_of_id.get(str(article_id))
+        if row is not None:
+            values[row] = n
+    return values
 
 
 def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> list[Candidate]:
@@ -118,13 +143,10 @@ def entity_lists(conn: Connection, ids: list[int] | None) -> dict[int, tuple[lis
 
 
 def popularity_counts(conn: Connection) -> dict[int, int]:
-    """Positive interactions per article, over all users."""
-    rows = conn.execute(
-        select(events.c.article_id, func.count())
-        .where(events.c.kind.in_(POSITIVE_KINDS))
-        .group_by(events.c.article_id)
-    )
-    return {int(a): int(n) for a, n in rows if a is not None}
+    """Distinct readers per article (read, saved or liked, from any client); ranking subtracts one's own."""
+    from tidings.store.reading import reader_counts
+
+    return reader_counts(conn)
 
 
 def story_velocity(conn: Connection, hours: float = 12.0) -> dict[int, float]:

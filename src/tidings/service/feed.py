@@ -20,10 +20,20 @@ from tidings.rank import (
 )
 from tidings.ratelimit import TokenBucket
 from tidings.service.candidates import candidate_pool, load_candidates
+from tidings.store import reading as state_repo
 from tidings.store import users as user_repo
 from tidings.store.util import iso, utcnow
 
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
+# Feedback events that are also article state (an opened article is read, a saved one is starred).
+EVENT_STATES: dict[str, tuple[str, bool | int]] = {
+    "click": ("read", True),
+    "read": ("read", True),
+    "save": ("saved", True),
+    "hide": ("hidden", True),
+    "like": ("liked", 1),
+    "dislike": ("liked", -1),
+}
 CONTROL_FIELDS = (
     "weights",
     "disabled",
@@ -74,20 +84,24 @@ def feed_for(
     limit: int = 20,
     as_of: datetime | None = None,
     log_impressions: bool = False,
+    show_read: bool = True,
 ) -> tuple[dict[str, Any], FeedResult]:
-    """The contract's feed JSON for user name, and the ranking result behind it."""
+    """The contract's feed JSON for user name, and the ranking result behind it (without read items
+    unless show_read)."""
     if not 1 <= limit <= 200:
         raise ValueError("limit must be between 1 and 200")
     with engine.connect() as conn:
         user = user_repo.require_user(conn, name)
         controls = load_controls(conn, user)
+        profile = with_stored_state(conn, load_profile(user), int(user["id"]))
         pool = candidate_pool(conn)
+    controls.hide_read = not show_read
     now = clock(settings, as_of)
     from tidings.service.training import instance_weights, record_impressions
 
     weights = instance_weights(settings)
     result = build_feed(
-        load_profile(user),
+        profile,
         controls,
         pool,
         now,
@@ -99,6 +113,16 @@ def feed_for(
         record_impressions(engine, int(user["id"]), result)
     data = feed_json(name, result)
     return data, result
+
+
+def with_stored_state(conn: Any, profile: Profile, user_id: int) -> Profile:
+    """The profile with the stored read and hidden state, whichever client set it (the store is the truth)."""
+    read = state_repo.ids_with(conn, user_id, "read")
+    profile.read_ids = {str(a) for a in read}
+    profile.hidden_ids |= {str(a) for a in state_repo.ids_with(conn, user_id, "hidden")}
+    for aid, when in read.items():
+        profile.seen_ids.setdefault(str(aid), when.timestamp() if when else 0.0)
+    return profile
 
 
 def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
@@ -145,6 +169,9 @@ def record_event(
         user_repo.record_event(
             conn, user["id"], article_id, int(story_id) if story_id is not None else None, kind, dwell, at=now
         )
+        if kind in EVENT_STATES:  # the event is also a state change, seen by every client
+            state, value = EVENT_STATES[kind]
+            state_repo.set_state(conn, int(user["id"]), [article_id], state, value, at=now)
         user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
     return {"ok": True}
 

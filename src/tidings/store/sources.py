@@ -37,12 +37,53 @@ def get_or_create_source(
     return int(result.inserted_primary_key[0]), True  # type: ignore[index]
 
 
+PUBLISHER_SCHEME = "tidings:publisher:"
+PUBLISHERS_FOLDER = "Other sources"
+
+
+def publisher_key(name: str) -> str:
+    """The stored URL that names the publisher group of articles that came from no feed."""
+    return PUBLISHER_SCHEME + " ".join(name.split()).casefold()[:500]
+
+
+def publisher_source(conn: Connection, name: str | None, site_url: str | None) -> int:
+    """The id of the "page" source grouping a publisher's articles from files, pasted URLs and seeds.
+
+    Reader apps list one subscription per such source, so that these articles are not invisible there.
+    """
+    label = (name or "").strip() or "unknown"
+    source_id, created = get_or_create_source(conn, publisher_key(label), kind="page", title=label)
+    if created:
+        values = {"category": PUBLISHERS_FOLDER, "next_due": None, "site_url": site_url}
+        conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+    return source_id
+
+
+def set_subscription_title(conn: Connection, user_id: int, source_id: int, title: str | None) -> bool:
+    """Rename one user's subscription (only theirs; None restores the feed's own title)."""
+    from tidings.store.tables import user_sources
+
+    clean = " ".join((title or "").split())[:300] or None
+    result = conn.execute(
+        update(user_sources)
+        .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
+        .values(title=clean)
+    )
+    return bool(result.rowcount)
+
+
 def list_sources(conn: Connection, kind: str | None = "feed") -> list[dict[str, Any]]:
     """All sources (of one kind), oldest first."""
     query = select(sources).order_by(sources.c.id)
     if kind:
         query = query.where(sources.c.kind == kind)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_source(conn: Connection, url: str) -> dict[str, Any] | None:
+    """The source stored under this URL, or None."""
+    row = conn.execute(select(sources).where(sources.c.url == url)).mappings().first()
+    return dict(row) if row else None
 
 
 def get_source(conn: Connection, source_id: int) -> dict[str, Any] | None:

@@ -222,6 +222,13 @@ read_state = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("is_read", Boolean, nullable=False, default=False),
-    Column("is_starred", Boolean, nullable=False, default=False),
+    Column("is_starred", Boolean, nullable=False, default=False),  # "saved" in the web app
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("is_hidden", Boolean, nullable=False, default=False),
+    Column("liked", Integer, nullable=False, default=0),  # 1 liked, -1 disliked, 0 neither
+    Column("read_at", DateTime(timezone=True)),
+    Column("starred_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("liked_at", DateTime(timezone=True)),
+    Index("ix_read_state_article", "article_id"),
 )

@@ -47,6 +47,15 @@ NOTES = {
     "token-revoked": "Token revoked.",
     "controls": "Your feed settings are saved.",
     "deleted": "The account is deleted.",
+    "marked-read": "Marked as read.",
+    "marked-unread": "Marked as unread.",
+    "marked-all-read": "Marked all as read.",
+    "nothing-unread": "Nothing left unread there.",
+    "unsaved": "Removed from Saved.",
+    "unhidden": "It can come back to your feed.",
+    "disliked": "Noted: you did not like it.",
+    "unliked": "Like removed.",
+    "undone": "Undone.",
 }
 
 
@@ -91,8 +100,35 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     user = current_web_user(request)
     note = NOTES.get(request.query_params.get("note", ""))
     full = {"user": user, "csrf": csrf_token_for(request), "csrf_field": CSRF_FIELD, "note": note, **context}
+    full.setdefault("undo", undo_offer(request) if user else None)
     response = templates.TemplateResponse(request, name, full, status_code=status)
+    if full["undo"]:
+        response.delete_cookie(UNDO_COOKIE, path="/")
     return secure(request, response)
+
+
+UNDO_LABELS = {"unhide": "Undo hide", "unmute": "Undo mute", "read-all": "Undo mark as read"}
+
+
+UNDO_COOKIE = "tidings_undo"
+
+
+def undo_offer(request: Request) -> dict[str, str] | None:
+    """The Undo button a page shows after a hide, mute or mark-all-as-read ({"code", "label", "next"}).
+
+    The code travels in a short-lived cookie, so that the page's URL stays the plain note."""
+    code = request.cookies.get(UNDO_COOKIE, "")[:600]
+    kind = code.partition(":")[0]
+    if kind not in UNDO_LABELS or "note" not in request.query_params:
+        return None
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {"code": code, "label": UNDO_LABELS[kind], "next": here.split("note=")[0].rstrip("?&") or "/"}
+
+
+def offer_undo(response: Response, code: str) -> Response:
+    """Remember an Undo code for the next page (the one the redirect leads to)."""
+    response.set_cookie(UNDO_COOKIE, code[:600], max_age=300, httponly=True, samesite="strict", path="/")
+    return response
 
 
 def secure(request: Request, response: Response) -> Response:

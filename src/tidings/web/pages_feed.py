@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from tidings.rank import DEFAULT_WEIGHTS, FEATURES, FeedItem, FeedResult
 from tidings.service.feed import RateLimitedError, feed_for, record_event
 from tidings.service.users import change_target
+from tidings.store import reading as state_repo
 from tidings.store import users as user_repo
 from tidings.store.users import NotFoundError
 from tidings.store.util import utcnow
 from tidings.web import account, queries
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_common import redirect, render, require_user, safe_next, wants_json
+from tidings.web.pages_common import offer_undo, redirect, render, require_user, safe_next, wants_json
 from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -93,20 +94,34 @@ def reach_of(result: FeedResult, base_hours: float) -> str | None:
     )
 
 
-def ranked(request: Request, user: WebUser, limit: int) -> tuple[dict[str, Any], FeedResult]:
+def ranked(
+    request: Request, user: WebUser, limit: int, show_read: bool = True
+) -> tuple[dict[str, Any], FeedResult]:
     """The reader's feed (JSON and result) with `limit` items."""
-    return feed_for(request.app.state.engine, request.app.state.settings, user.name, limit=limit)
+    engine, settings = request.app.state.engine, request.app.state.settings
+    return feed_for(engine, settings, user.name, limit=limit, show_read=show_read)
+
+
+def mark_read_cards(request: Request, user: WebUser, cards: list[dict[str, Any]]) -> None:
+    """Flag the cards the reader has read (shown when "show read" is on)."""
+    with request.app.state.engine.connect() as conn:
+        read = state_repo.ids_with(conn, user.id, "read")
+    for card in cards:
+        card["read"] = card["id"] in read
 
 
 @router.get("/for-you")
-async def for_you(request: Request, page: PageNumber = 1) -> Response:
-    """The personalised feed, one card per story, paginated."""
+async def for_you(
+    request: Request, page: PageNumber = 1, read: Annotated[int, Query(ge=0, le=1)] = 0
+) -> Response:
+    """The personalised feed, one card per story, paginated; read stories leave it unless ?read=1."""
     user = require_user(request)
     if not user.onboarded:
         return redirect("/welcome")
-    _, result = await run_in_threadpool(ranked, request, user, page * PAGE_SIZE)
+    _, result = await run_in_threadpool(ranked, request, user, page * PAGE_SIZE, bool(read))
     items = result.items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     cards = await run_in_threadpool(build_cards, request, items)
+    await run_in_threadpool(mark_read_cards, request, user, cards)
     settings = request.app.state.settings
     context = {
         "cards": cards,
@@ -117,9 +132,18 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),
         "today": (result.as_of or utcnow()).strftime("%A %d %B %Y"),
-        "here": request.url.path + (f"?page={page}" if page > 1 else ""),
+        "here": request.url.path + query_of(page, read),
+        "show_read": bool(read),
+        "toggle_read": "/for-you" + query_of(1, 0 if read else 1),
     }
     return render(request, "for_you.html", context)
+
+
+def query_of(page: int, read: int) -> str:
+    """The For you query string for a page and the "show read" switch."""
+    parts = [f"page={page}"] if page > 1 else []
+    parts += ["read=1"] if read else []
+    return "?" + "&".join(parts) if parts else ""
 
 
 @router.get("/why/{article_id}")
@@ -226,15 +250,16 @@ def act(
         except NotFoundError:
             raise HTTPException(status_code=404, detail="No such article.") from None
         note = EVENT_ACTIONS[action]
+        undo = f"unhide:{article_id}" if action == "hide" else None
     elif action == "mute_source" and source.strip():
         apply_target(user, engine, "mute", f"source:{source}")
-        note = "muted"
+        note, undo = "muted", f"unmute:source:{source}"
     elif action == "mute_topic" and topic.strip():
         apply_target(user, engine, "mute", f"topic:{topic}")
-        note = "muted"
+        note, undo = "muted", f"unmute:topic:{topic}"
     else:
         raise HTTPException(status_code=422, detail="Unknown action.")
-    return done(request, next, note)
+    return done(request, next, note, undo)
 
 
 @router.post("/targets")
@@ -255,8 +280,9 @@ def apply_target(user: WebUser, engine: Any, action: str, target: str) -> None:
         raise HTTPException(status_code=422, detail=str(exc)) from None
 
 
-def done(request: Request, next_path: str, note: str) -> Response:
-    """JSON for scripts, else a redirect back with a note."""
-    if wants_json(request):
-        return JSONResponse({"ok": True, "note": note})
-    return redirect(safe_next(next_path), note)
+def done(request: Request, next_path: str, note: str, undo: str | None = None) -> Response:
+    """JSON for scripts, else a redirect back with a note (and an Undo code for hides and mutes)."""
+    response: Response = JSONResponse({"ok": True, "note": note})
+    if not wants_json(request):
+        response = redirect(safe_next(next_path), note)
+    return offer_undo(response, undo) if undo else response

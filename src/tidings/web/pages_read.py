@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tidings.service.feed import RateLimitedError, record_event
+from tidings.service import reading
 from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
@@ -46,13 +45,16 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
     return {"a": article_repo.to_contract(row), "html": row["html"], "related": related}
 
 
-def note_click(request: Request, article_id: int) -> None:
-    """Count opening an article as a click for the signed-in reader (feeds the reading mix)."""
+def note_read(request: Request, article_id: int) -> dict[str, Any] | None:
+    """Opening an article marks it read for the signed-in reader; the first open is a reading signal.
+
+    Returns the reader's state of the article (None when anonymous)."""
     user = current_web_user(request)
     if user is None:
-        return
-    with suppress(RateLimitedError, LookupError):
-        record_event(request.app.state.engine, request.app.state.settings, user.name, article_id, "click")
+        return None
+    engine, settings = request.app.state.engine, request.app.state.settings
+    reading.mark(engine, settings, user.id, [article_id], "read", True)
+    return reading.state_of(engine, user.id, [article_id]).get(article_id)
 
 
 @router.get("/articles/{article_id}")
@@ -61,7 +63,7 @@ async def article_page(request: Request, article_id: Id) -> Response:
     data = await run_in_threadpool(load_article, request, article_id)
     if data is None:
         raise HTTPException(status_code=404, detail="No such article.")
-    await run_in_threadpool(note_click, request, article_id)
+    data["state"] = await run_in_threadpool(note_read, request, article_id)
     data["follows"] = await run_in_threadpool(follow_targets, request)
     data["here"] = request.url.path
     return render(request, "article.html", data)

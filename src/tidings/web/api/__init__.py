@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from tidings.web.api import content, personal, sources
+from tidings.web.api import content, personal, sources, state
 from tidings.web.api.errors import install_error_handlers
 from tidings.web.api.limits import install_body_limit
 from tidings.web.api.schemas import ErrorBody
@@ -27,6 +27,7 @@ router = APIRouter(prefix=API_PREFIX, max_body_size=MAX_BODY_BYTES, responses=ER
 router.include_router(content.router, tags=["reading"])
 router.include_router(personal.router, tags=["personal"])
 router.include_router(sources.router, tags=["sources"])
+router.include_router(state.router, tags=["state"])
 
 
 def install_api(app: FastAPI) -> None:

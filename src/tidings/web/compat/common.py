@@ -30,6 +30,10 @@ class BodyTooLargeError(Exception):
     """A request body over MAX_BODY_BYTES."""
 
 
+class TooManyFieldsError(Exception):
+    """A form with more than MAX_FIELDS fields."""
+
+
 class Params:
     """Query-string and form fields of a request, merged (form values after query values), multi-valued."""
 
@@ -75,7 +79,10 @@ async def read_params(request: Request) -> Params:
         if len(body) > MAX_BODY_BYTES:
             raise BodyTooLargeError
     text = body.decode("utf-8", errors="replace")
-    pairs += parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    try:
+        pairs += parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:  # more than MAX_FIELDS fields
+        raise TooManyFieldsError from None
     return Params(pairs)
 
 
@@ -122,8 +129,22 @@ def item_html(row: dict[str, Any]) -> str:
 
 
 def item_title(row: dict[str, Any]) -> str:
-    """An article title HTML-escaped, as FreshRSS serves them (apps decode entities; none runs markup)."""
-    return html.escape(row.get("title") or "", quote=False)
+    """An article title HTML-escaped once, as FreshRSS serves them (apps decode entities; none runs markup).
+
+    Entities already in the stored title are decoded first, so "&amp;" never reaches an app as "&amp;amp;".
+    """
+    return html.escape(html.unescape(row.get("title") or ""), quote=False)
+
+
+def website_of(source: dict[str, Any]) -> str:
+    """A feed's website: its <link> when known, else the feed URL's scheme://host/ (never the feed itself)."""
+    from urllib.parse import urlsplit
+
+    site = safe_http_url(source.get("site_url"))
+    if site:
+        return site
+    parts = urlsplit(str(source.get("url") or ""))
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def epoch_seconds(value: datetime | None) -> int:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.ingest.urls import safe_http_url
+from tidings.service import reading
 from tidings.store.tables import articles
-from tidings.web.api import queries as api_queries
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
     FailureLimiter,
@@ -29,6 +29,7 @@ from tidings.web.compat.common import (
     item_title,
     ranked_ids,
     read_params,
+    website_of,
 )
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, is_small_id, parse_epoch
@@ -112,7 +113,7 @@ def feeds_section(subs: list[dict[str, Any]]) -> dict[str, Any]:
             "favicon_id": 0,
             "title": s.get("title") or s["url"],
             "url": safe_http_url(s["url"]) or "",
-            "site_url": safe_http_url(s.get("site_url")) or safe_http_url(s["url"]) or "",
+            "site_url": website_of(s),
             "is_spark": 0,
             "last_updated_on_time": epoch_seconds(s.get("last_success")),
         }
@@ -137,19 +138,18 @@ def fever_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def items_section(call: Call) -> dict[str, Any]:
-    """Up to 50 items: with_ids, since_id (ascending), max_id (descending), or the For you group's order."""
+    """Up to 50 items: with_ids, since_id (ascending), max_id (descending), or the For you group's order;
+    feed_ids and group_ids (FreshRSS's extension) narrow the items to some feeds or folders."""
     params = call.params
     since_id, max_id = int_field(params, "since_id"), int_field(params, "max_id")
     with_ids = params.get("with_ids")
     if int_field(params, "group_id") == FOR_YOU_GROUP_ID:
-        ids = ranked_ids(call.engine, call.settings, call.user_id, call.name)[:PAGE]
-        with call.engine.connect() as conn:
-            rows = queries.load_items(conn, call.user_id, ids)
+        rows = ranked_items(call, since_id, max_id)
     elif with_ids is not None:
         with call.engine.connect() as conn:
             rows = queries.load_items(conn, call.user_id, id_list(with_ids))
     else:
-        where = []
+        where = feed_filter(call)
         if max_id is not None:
             where.append(articles.c.id < max_id)
         if since_id is not None:
@@ -160,6 +160,32 @@ def items_section(call: Call) -> dict[str, Any]:
     with call.engine.connect() as conn:
         total = queries.count_visible(conn, call.user_id)
     return {"items": [fever_item(r) for r in rows], "total_items": total}
+
+
+def ranked_items(call: Call, since_id: int | None, max_id: int | None) -> list[dict[str, Any]]:
+    """A page of the For you group in ranked order: max_id pages on after that item, since_id keeps only
+    items newer than it (by id), both without leaving the ranking's order."""
+    ids = ranked_ids(call.engine, call.settings, call.user_id, call.name)
+    if max_id is not None:
+        ids = ids[ids.index(max_id) + 1 :] if max_id in ids else []
+    if since_id is not None:
+        ids = [i for i in ids if i > since_id]
+    with call.engine.connect() as conn:
+        return queries.load_items(conn, call.user_id, ids[:PAGE])
+
+
+def feed_filter(call: Call) -> list[Any]:
+    """WHERE clauses for feed_ids and group_ids (comma-separated; a group is a folder)."""
+    feeds = id_list(call.params.get("feed_ids"), limit=1000) if call.params.has("feed_ids") else None
+    groups = id_list(call.params.get("group_ids"), limit=1000) if call.params.has("group_ids") else None
+    if groups is not None:
+        with call.engine.connect() as conn:
+            subs = queries.app_sources(conn, call.user_id)
+        in_groups = [
+            int(s["id"]) for s in subs if s.get("category") and group_id(str(s["category"])) in groups
+        ]
+        feeds = in_groups if feeds is None else [f for f in feeds if f in in_groups]
+    return [] if feeds is None else [articles.c.source_id.in_(feeds)]
 
 
 def unread_section(call: Call) -> dict[str, Any]:
@@ -186,8 +212,11 @@ def apply_mark(call: Call) -> dict[str, Any]:
         raise FeverError("mark needs an id")
     if what == "item" and how in ITEM_MARKS:
         field, value = ITEM_MARKS[how]
-        with call.engine.begin() as conn:
-            queries.set_state(conn, call.user_id, [target], field, value)
+        with call.engine.connect() as conn:
+            mine = queries.filter_ids(conn, call.user_id, [target], Window())
+        # Fever has no error answer: a mark on an unknown or invisible item changes nothing, as in FreshRSS.
+        # A read or a save in the app is a reading signal, as in the web.
+        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
         return saved_section(call) if field == "is_starred" else unread_section(call)
     if what in ("feed", "group") and how == "read":
         before = parse_epoch(params.get("before"))
@@ -200,24 +229,25 @@ def mark_many_read(call: Call, what: str | None, target: int, before: Any) -> No
     """Mark a feed, a folder, everything (group 0) or the For you group read up to `before`."""
     if what == "group" and target == FOR_YOU_GROUP_ID:
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
-        with call.engine.begin() as conn:
+        with call.engine.connect() as conn:
             ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
-            queries.set_state(conn, call.user_id, ids, "is_read", True)
+        reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
         return
     stream = Stream("feed", str(target)) if what == "feed" else None
     if what == "group" and target == ALL_GROUP_ID:
         stream = Stream("reading-list")
     elif what == "group":
         with call.engine.connect() as conn:
-            subs = api_queries.list_user_sources(conn, call.user_id)
+            subs = queries.app_sources(conn, call.user_id)
         names = {str(s["category"]) for s in subs if s.get("category")}
         folder = next((n for n in names if group_id(n) == target), None)
         if folder is None:
             return
         stream = Stream("label", folder)
     if stream is not None:
-        with call.engine.begin() as conn:
-            queries.mark_stream_read(conn, call.user_id, stream, before)
+        with call.engine.connect() as conn:
+            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+        reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
 
 def answer(call: Call) -> dict[str, Any]:
@@ -225,7 +255,7 @@ def answer(call: Call) -> dict[str, Any]:
     params = call.params
     with call.engine.connect() as conn:
         refreshed = queries.newest_ingest(conn, call.user_id)
-        subs = api_queries.list_user_sources(conn, call.user_id)
+        subs = queries.app_sources(conn, call.user_id)
     doc: dict[str, Any] = {"api_version": API_VERSION, "auth": 1}
     doc["last_refreshed_on_time"] = epoch_seconds(refreshed)
     if params.has("mark"):
@@ -249,6 +279,7 @@ def answer(call: Call) -> dict[str, Any]:
     return doc
 
 
+@router.api_route("/api/fever.php", methods=["GET", "POST"])
 @router.api_route("/fever", methods=["GET", "POST"])
 @router.api_route("/fever/", methods=["GET", "POST"])
 async def fever(request: Request) -> Response:

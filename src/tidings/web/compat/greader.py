@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.ingest.urls import safe_http_url
+from tidings.service import reading
 from tidings.store.util import utcnow
 from tidings.web.compat import keys, queries
 from tidings.web.compat.common import (
@@ -28,6 +29,7 @@ from tidings.web.compat.common import (
     item_title,
     ranked_ids,
     read_params,
+    website_of,
 )
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
@@ -37,6 +39,7 @@ from tidings.web.compat.streams import (
     STARRED,
     Stream,
     format_item_id,
+    is_small_id,
     label_id,
     normalise_stream_id,
     parse_epoch,
@@ -101,7 +104,9 @@ async def authorise(request: Request, edit: bool = False) -> Call:
     found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request))
     if found is None:
         raise unauthorized()
-    if edit and not keys.is_valid_edit_token(found["token_hash"], params.get("T")):
+    # Leniently, as FreshRSS: T may come in the form, the query or a `T` header (some apps send it there).
+    presented = params.get("T") or request.headers.get("T")
+    if edit and not keys.is_valid_edit_token(found["token_hash"], presented):
         raise unauthorized(bad_token=True)
     settings: Settings = request.app.state.settings
     return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
@@ -174,14 +179,25 @@ def window_from(params: Params) -> Window:
         raise bad_request("ot and nt are times in seconds since the epoch") from None
 
 
-def page_of(params: Params, maximum: int) -> tuple[int, int]:
-    """(n, offset) of a paged request; the continuation token is the offset of the next page."""
+def page_of(params: Params, maximum: int) -> tuple[int, str]:
+    """(n, continuation) of a paged request."""
     try:
         n = params.get_int("n", 20, 1, maximum)
-        offset = params.get_int("c", 0, 0, 10_000_000)
     except ValueError:
-        raise bad_request("n and c are integers") from None
-    return n, offset
+        raise bad_request("n is an integer") from None
+    return n, (params.get("c") or "").strip()
+
+
+def parse_cursor(raw: str) -> tuple[int, int] | None:
+    """The (time in microseconds, item id) after which a page starts; None for the first page, 400 if bad.
+
+    An item-based cursor: new arrivals between two pages neither repeat nor skip items."""
+    if not raw:
+        return None
+    micros, _, item = raw.partition("-")
+    if not (micros.isdigit() and len(micros) <= 18 and is_small_id(item)):
+        raise bad_request("c is a continuation this server gave (it may be stale)")
+    return int(micros), int(item)
 
 
 def parsed_stream(raw: str | None) -> Stream:
@@ -195,16 +211,31 @@ def parsed_stream(raw: str | None) -> Stream:
 def stream_page(call: Call, stream: Stream, maximum: int) -> tuple[list[int], str | None]:
     """One page of a stream's article ids and the continuation for the next (None at the end)."""
     window = window_from(call.params)
-    n, offset = page_of(call.params, maximum)
+    n, raw = page_of(call.params, maximum)
     if stream.kind == "for-you":
-        ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
-        with call.engine.connect() as conn:
-            ids = queries.filter_ids(conn, call.user_id, ranked, window)[offset : offset + n + 1]
-    else:
-        with call.engine.connect() as conn:
-            ids = queries.list_stream_ids(conn, call.user_id, stream, window, n + 1, offset)
-    more = len(ids) > n
-    return ids[:n], str(offset + n) if more else None
+        return ranked_page(call, window, n, raw)
+    after = parse_cursor(raw)
+    with call.engine.connect() as conn:
+        rows = queries.list_stream_page(conn, call.user_id, stream, window, n + 1, after)
+    if len(rows) <= n:
+        return [i for i, _ in rows], None
+    last_id, last_time = rows[n - 1]
+    return [i for i, _ in rows[:n]], f"{epoch_micros(last_time)}-{last_id}"
+
+
+def ranked_page(call: Call, window: Window, n: int, raw: str) -> tuple[list[int], str | None]:
+    """A page of the ranked For you stream; its cursor is the last item shown ("r<id>"), in ranked order."""
+    ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
+    with call.engine.connect() as conn:
+        ids = queries.filter_ids(conn, call.user_id, ranked, window)
+    start = 0
+    if raw:
+        last = raw.removeprefix("r")
+        if not (raw.startswith("r") and is_small_id(last)) or int(last) not in ids:
+            raise bad_request("c is a continuation this server gave (it may be stale)")
+        start = ids.index(int(last)) + 1
+    page = ids[start : start + n]
+    return page, f"r{page[-1]}" if len(ids) > start + n and page else None
 
 
 def item_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +263,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
         "origin": {
             "streamId": f"feed/{row['source_id']}",
             "title": row.get("feed_title") or row.get("source") or "",
-            "htmlUrl": safe_http_url(row.get("site_url")) or safe_http_url(row.get("feed_url")) or "",
+            "htmlUrl": website_of({"site_url": row.get("site_url"), "url": row.get("feed_url")}),
         },
         "summary": {"direction": "ltr", "content": item_html(row)},
     }
@@ -325,14 +356,17 @@ def edits_of(params: Params) -> list[tuple[str, bool]]:
 
 
 def apply_edits(call: Call) -> None:
-    """Apply edit-tag to the user's own articles."""
+    """Apply edit-tag to the user's own articles; each read or star is a reading signal, as in the web."""
     ids = requested_ids(call)
     changes = edits_of(call.params)
     if not ids:
         raise bad_request("edit-tag needs at least one item id in i")
-    with call.engine.begin() as conn:
-        for field, value in changes:
-            queries.set_state(conn, call.user_id, ids, field, value)
+    with call.engine.connect() as conn:
+        mine = queries.filter_ids(conn, call.user_id, ids, Window())
+    if not mine:
+        raise bad_request("no such item")
+    for field, value in changes:
+        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
 
 
 @router.post(PREFIX + "/edit-tag")
@@ -352,12 +386,13 @@ def mark_all(call: Call) -> None:
         raise bad_request("ts is a time since the epoch") from None
     if stream.kind == "for-you":
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
-        with call.engine.begin() as conn:
+        with call.engine.connect() as conn:
             ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
-            queries.set_state(conn, call.user_id, ids, "is_read", True)
-        return
-    with call.engine.begin() as conn:
-        queries.mark_stream_read(conn, call.user_id, stream, before)
+    else:
+        with call.engine.connect() as conn:
+            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+    # One bulk state change: skimming past a stream is not a read of each item.
+    reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
 
 @router.post(PREFIX + "/mark-all-as-read")

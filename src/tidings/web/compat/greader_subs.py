@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tidings.ingest.urls import is_http_url, safe_http_url
-from tidings.pipeline.subscriptions import subscribe_url
+from tidings.ingest.urls import canonicalize_url, is_http_url, safe_http_url
+from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
+from tidings.store import sources as source_repo
 from tidings.web.api import queries as api_queries
 from tidings.web.compat import queries
-from tidings.web.compat.common import epoch_micros, ranked_ids
+from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
 from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
@@ -35,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 def subscriptions_json(call: Call) -> dict[str, Any]:
     """The user's feeds with their folders."""
     with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
+        rows = queries.app_sources(conn, call.user_id)
     subs = []
     for r in rows:
         category = r.get("category")
@@ -45,7 +46,7 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
                 "title": r.get("title") or r["url"],
                 "categories": [{"id": label_id(category), "label": category}] if category else [],
                 "url": safe_http_url(r["url"]) or "",
-                "htmlUrl": safe_http_url(r.get("site_url")) or safe_http_url(r["url"]) or "",
+                "htmlUrl": website_of(r),
                 "iconUrl": "",
             }
         )
@@ -62,7 +63,7 @@ async def subscription_list(request: Request) -> Response:
 def tags_json(call: Call) -> dict[str, Any]:
     """Starred, the user's folders, and the For you tag."""
     with call.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, call.user_id)
+        rows = queries.app_sources(conn, call.user_id)
     folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
     tags: list[dict[str, Any]] = [{"id": STARRED}]
     tags += [{"id": label_id(f), "type": "folder"} for f in folders]
@@ -154,8 +155,11 @@ def edit_subscriptions(call: Call) -> None:
                 raise bad_request(f"not subscribed to feed/{feed[:200]}")
             if action == "unsubscribe":
                 queries.unsubscribe(conn, call.user_id, source_id)
-            elif added or removed:
+                continue
+            if added or removed:
                 queries.set_folder(conn, call.user_id, source_id, added)
+            if call.params.has("t"):  # a rename: the caller's own title, never the shared feed's
+                source_repo.set_subscription_title(conn, call.user_id, source_id, call.params.get("t"))
 
 
 @router.post(PREFIX + "/subscription/edit")
@@ -166,12 +170,25 @@ async def subscription_edit(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+def is_known_feed(call: Call, url: str) -> bool:
+    """True when the URL is already a feed this instance fetches (its health is already tracked)."""
+    with call.engine.connect() as conn:
+        return source_repo.find_source(conn, canonicalize_url(url)) is not None
+
+
 @router.post(PREFIX + "/subscription/quickadd")
 async def subscription_quickadd(request: Request) -> Response:
     """Subscribe to a feed URL given as quickadd."""
     call = await authorise(request, edit=True)
     raw = (call.params.get("quickadd") or "").strip()
     url = raw[len("feed/") :] if raw.startswith("feed/") else raw
+    if not is_http_url(url):
+        raise bad_request(f"not an http(s) feed URL: {url[:200]!r}")
+    try:  # a new feed is fetched and validated first: an app must not show a subscription that cannot work
+        if not await run_in_threadpool(is_known_feed, call, url.strip()):
+            await run_in_threadpool(subscribe_checked, call.engine, call.settings, url.strip())
+    except NotAFeedError as exc:
+        return JSONResponse({"numResults": 0, "query": url, "error": str(exc)[:300]}, status_code=400)
     source = await run_in_threadpool(add_feed, call, url, None)
     return JSONResponse(
         {

@@ -13,6 +13,7 @@ user see and revoke it like any other.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -25,21 +26,133 @@ from tidings.store import users as user_repo
 from tidings.store.tables import api_tokens, users
 from tidings.store.util import utcnow
 from tidings.web.api import queries as api_queries
-from tidings.web.logins import check_credentials
+from tidings.web.logins import LoginError, check_credentials, give_back, take_attempt
 
 GREADER_TOKEN_NAME = "greader"
 FEVER_TOKEN_NAME = "fever"
+APP_PREFIX = "app:"  # api_tokens named "app:<label>" are app passwords
 EDIT_TOKEN_CHARS = 57  # the length FreshRSS and Google used
 MAX_SECRET_CHARS = 512
 _MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 def login(engine: Engine, name: str, password: str, client: str) -> tuple[dict[str, Any], str]:
-    """(user, a new "greader" token) when name and password match; raises LoginError (401 or 429)."""
+    """(user, their Auth token) when name and password (or an app password) match; raises LoginError.
+
+    Both kinds pass the sign-in throttles first. An app password is itself the client's token. An account
+    password gives a token derived from it, so that every ClientLogin of a client reuses its live token
+    instead of minting a new one.
+    """
+    if not name or len(name) > 64 or len(password) > MAX_SECRET_CHARS:
+        raise LoginError(401, "Wrong user name or password.")
+    if password.startswith("tid_"):
+        user = app_password_user(engine, name, password, client)
+        if user is not None:
+            return user, password
     user = check_credentials(engine, name, password, client)
+    token = login_token(str(user["password_hash"]), password)
     with engine.begin() as conn:
-        _, token = user_repo.create_token(conn, int(user["id"]), GREADER_TOKEN_NAME)
+        row = conn.execute(
+            select(api_tokens.c.id, api_tokens.c.revoked_at).where(
+                api_tokens.c.token_hash == user_repo.hash_token(token)
+            )
+        ).first()
+        if row is None:
+            conn.execute(
+                insert(api_tokens).values(
+                    user_id=user["id"],
+                    name=GREADER_TOKEN_NAME,
+                    token_hash=user_repo.hash_token(token),
+                    created_at=utcnow(),
+                )
+            )
+        elif row.revoked_at is not None:  # revoked in the settings: this login starts a fresh one
+            _, token = user_repo.create_token(conn, int(user["id"]), GREADER_TOKEN_NAME)
     return user, token
+
+
+def login_token(password_hash: str, password: str) -> str:
+    """The reader-app token of an account password: a slow KDF of it, salted by the stored hash's text.
+
+    Deterministic (the same login gets the same token back), new after a password change, and as slow to
+    guess from a leaked token hash as the password hash itself.
+    """
+    from argon2.low_level import Type, hash_secret_raw
+
+    salt = hashlib.sha256(f"tidings-greader:{password_hash}".encode()).digest()[:16]
+    raw = hash_secret_raw(
+        password.encode(), salt, time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, type=Type.ID
+    )
+    return "tid_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def app_password_user(engine: Engine, name: str, password: str, client: str) -> dict[str, Any] | None:
+    """The account when password is one of its live app passwords (after the sign-in throttles), else None."""
+    if not take_attempt(name, client):
+        raise LoginError(429, "Too many sign-in attempts. Wait a minute and try again.")
+    with engine.connect() as conn:
+        user = user_repo.get_user_by_name(conn, name)
+        app_token = api_queries.find_live_token(conn, password)
+    if user is None or app_token is None or app_token["user_id"] != user["id"]:
+        return None
+    if not is_app_password(str(app_token["name"])):
+        return None
+    give_back(name, client)
+    return user
+
+
+def is_app_password(token_name: str) -> bool:
+    """True for the api_tokens rows that are app passwords."""
+    return token_name.startswith(APP_PREFIX)
+
+
+def create_app_password(engine: Engine, user_id: int, label: str, fever: bool = False) -> dict[str, Any]:
+    """A new app password for a reader app (shown once); with fever, also the Fever key that goes with it."""
+    label = " ".join(label.split())[:100] or "app"
+    with engine.begin() as conn:
+        user = user_repo.get_user(conn, user_id)
+        if user is None:
+            raise LookupError(f"no user with id {user_id}")
+        token_id, password = user_repo.create_token(conn, user_id, APP_PREFIX + label)
+        out: dict[str, Any] = {"id": token_id, "label": label, "user": user["name"], "password": password}
+        if fever:
+            out["fever_key"] = store_fever_key(conn, user_id, fever_key(str(user["name"]), password))
+    return out
+
+
+def list_app_passwords(engine: Engine, user_id: int) -> list[dict[str, Any]]:
+    """The user's live app passwords and Fever key (metadata only)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.last_used)
+            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            .order_by(api_tokens.c.id)
+        ).mappings()
+        return [
+            {**dict(r), "label": str(r["name"]).removeprefix(APP_PREFIX)}
+            for r in rows
+            if is_app_password(str(r["name"])) or r["name"] == FEVER_TOKEN_NAME
+        ]
+
+
+def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
+    """Revoke the app passwords with this label (or id), or the Fever key ("fever"); returns how many."""
+    if label_or_id.strip().lower() == FEVER_TOKEN_NAME:
+        return disable_fever(engine, user_id)
+    key = label_or_id.strip()
+    clause = api_tokens.c.id == int(key) if key.isdigit() else api_tokens.c.name == APP_PREFIX + key
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.user_id == user_id,
+                api_tokens.c.name.startswith(APP_PREFIX),
+                api_tokens.c.revoked_at.is_(None),
+                clause,
+            )
+            .values(revoked_at=utcnow())
+        )
+    return int(result.rowcount or 0)
 
 
 def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
@@ -89,20 +202,24 @@ def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
             raise LookupError(f"no user with id {user_id}")
         if not verify_password(user.get("password_hash"), password):
             raise ValueError("wrong password")
-        # Replace rather than revoke: the same password gives the same key, and token hashes are unique.
-        conn.execute(
-            delete(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.name == FEVER_TOKEN_NAME)
+        return store_fever_key(conn, user_id, fever_key(str(user["name"]), password))
+
+
+def store_fever_key(conn: Any, user_id: int, key: str) -> str:
+    """Make key the user's one Fever key (replacing any older one); returns it."""
+    # Replace rather than revoke: the same password gives the same key, and token hashes are unique.
+    conn.execute(
+        delete(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.name == FEVER_TOKEN_NAME)
+    )
+    stored = fever_hash(key)
+    taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash == stored)).first()
+    if taken is not None:  # "a:b" + "c" and "a" + "b:c" give the same md5
+        raise ValueError("this name and password clash with another Fever key; choose another password")
+    conn.execute(
+        insert(api_tokens).values(
+            user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=stored, created_at=utcnow()
         )
-        key = fever_key(str(user["name"]), password)
-        stored = fever_hash(key)
-        taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash == stored)).first()
-        if taken is not None:  # "a:b" + "c" and "a" + "b:c" give the same md5
-            raise ValueError("this name and password clash with another Fever key; choose another password")
-        conn.execute(
-            insert(api_tokens).values(
-                user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=stored, created_at=utcnow()
-            )
-        )
+    )
     return key
 
 

@@ -7,20 +7,23 @@ query here starts from that join, so another user's feeds and read state never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Select, and_, delete, false, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.ingest.urls import canonicalize_url
-from tidings.store.tables import articles, read_state, sources, user_sources
-from tidings.store.util import utcnow
+from tidings.store import reading as state_repo
+from tidings.store.tables import article_topics, articles, read_state, sources, user_sources
+from tidings.web.api import queries as api_queries
 from tidings.web.compat.streams import Stream, is_small_id
 
+PAGE_KIND = "page"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
 CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
-FEED_TITLE = func.coalesce(sources.c.title, sources.c.url)
+FEED_TITLE = func.coalesce(func.nullif(user_sources.c.title, ""), sources.c.title, sources.c.url)
 ITEM_COLUMNS = (
     articles.c.id,
     articles.c.title,
@@ -54,18 +57,34 @@ class Window:
 
 
 def visible(user_id: int, *columns: Any) -> Select[Any]:
-    """SELECT columns FROM the user's visible articles, with their feed and the user's state joined."""
+    """SELECT columns FROM the user's visible articles, with their feed and the user's state joined.
+
+    Visible: the articles of the user's subscriptions, and those that came from no feed (files, pasted
+    URLs, seeds), which every reader sees in the web app too, grouped in one "page" source per publisher.
+    """
     joined = (
-        articles.join(
+        articles.join(sources, sources.c.id == articles.c.source_id)
+        .outerjoin(
             user_sources,
             and_(user_sources.c.source_id == articles.c.source_id, user_sources.c.user_id == user_id),
         )
-        .join(sources, sources.c.id == articles.c.source_id)
         .outerjoin(
             read_state, and_(read_state.c.article_id == articles.c.id, read_state.c.user_id == user_id)
         )
     )
-    return select(*columns).select_from(joined)
+    shared = or_(user_sources.c.source_id.is_not(None), sources.c.kind == PAGE_KIND)
+    return select(*columns).select_from(joined).where(shared)
+
+
+def app_sources(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The subscriptions reader apps list: the user's feeds, then one per publisher of feed-less articles."""
+    rows = api_queries.list_user_sources(conn, user_id)
+    mine = {int(r["id"]) for r in rows}
+    has_articles = select(articles.c.id).where(articles.c.source_id == sources.c.id).exists()
+    pages = conn.execute(
+        select(sources).where(sources.c.kind == PAGE_KIND, has_articles).order_by(sources.c.id)
+    ).mappings()
+    return rows + [dict(r) for r in pages if int(r["id"]) not in mine]
 
 
 def unread_clause() -> ColumnElement[bool]:
@@ -102,20 +121,32 @@ def window_clauses(window: Window) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def list_stream_ids(
-    conn: Connection, user_id: int, stream: Stream, window: Window, limit: int, offset: int = 0
-) -> list[int]:
-    """Ids of a stream's articles, newest first (or oldest first), one page."""
+def list_stream_page(
+    conn: Connection,
+    user_id: int,
+    stream: Stream,
+    window: Window,
+    limit: int,
+    after: tuple[int, int] | None = None,
+) -> list[tuple[int, datetime]]:
+    """(id, sort time) of a stream's articles after a cursor (time in microseconds, id), one page."""
     order = (articles.c.sort_time, articles.c.id)
     ordering = [c.asc() for c in order] if window.oldest_first else [c.desc() for c in order]
-    query = (
-        visible(user_id, articles.c.id)
-        .where(stream_clause(stream), *window_clauses(window))
-        .order_by(*ordering)
-        .limit(limit)
-        .offset(offset)
+    query = visible(user_id, articles.c.id, articles.c.sort_time).where(
+        stream_clause(stream), *window_clauses(window)
     )
-    return [int(r[0]) for r in conn.execute(query)]
+    if after is not None:
+        when = EPOCH + timedelta(microseconds=after[0])
+        if window.oldest_first:
+            clause = or_(
+                articles.c.sort_time > when, and_(articles.c.sort_time == when, articles.c.id > after[1])
+            )
+        else:
+            clause = or_(
+                articles.c.sort_time < when, and_(articles.c.sort_time == when, articles.c.id < after[1])
+            )
+        query = query.where(clause)
+    return [(int(r[0]), r[1]) for r in conn.execute(query.order_by(*ordering).limit(limit))]
 
 
 def filter_ids(conn: Connection, user_id: int, ids: list[int], window: Window) -> list[int]:
@@ -136,44 +167,29 @@ def load_items(conn: Connection, user_id: int, ids: list[int]) -> list[dict[str,
     return [by_id[i] for i in ids if i in by_id]
 
 
+STATE_NAMES = {"is_read": "read", "is_starred": "saved"}
+
+
 def set_state(conn: Connection, user_id: int, ids: list[int], field: str, value: bool) -> int:
-    """Set is_read or is_starred on the user's visible articles among ids; returns how many were visible."""
-    if field not in ("is_read", "is_starred"):
+    """Set is_read or is_starred on the user's visible articles among ids (no feedback; see
+    service.reading for changes that teach the profile); returns how many were visible."""
+    if field not in STATE_NAMES:
         raise ValueError(f"unknown state field {field!r}")
     mine = filter_ids(conn, user_id, ids, Window())
-    if not mine:
-        return 0
-    now = utcnow()
-    existing = {
-        int(r[0])
-        for r in conn.execute(
-            select(read_state.c.article_id).where(
-                read_state.c.user_id == user_id, read_state.c.article_id.in_(mine)
-            )
-        )
-    }
-    if existing:
-        conn.execute(
-            update(read_state)
-            .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(existing))
-            .values({field: value, "updated_at": now})
-        )
-    fresh = [
-        {"user_id": user_id, "article_id": i, "is_read": False, "is_starred": False, "updated_at": now}
-        | {field: value}
-        for i in mine
-        if i not in existing
-    ]
-    if fresh:
-        conn.execute(insert(read_state), fresh)
+    state_repo.set_state(conn, user_id, mine, STATE_NAMES[field], value)
     return len(mine)
+
+
+def stream_unread_ids(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> list[int]:
+    """The user's unread articles of a stream (only those ingested before `before`, if given)."""
+    window = Window(unread_only=True, older_than=before)
+    query = visible(user_id, articles.c.id).where(stream_clause(stream), *window_clauses(window))
+    return [int(r[0]) for r in conn.execute(query)]
 
 
 def mark_stream_read(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> int:
     """Mark the user's unread articles of a stream read (only those ingested before `before`, if given)."""
-    window = Window(unread_only=True, older_than=before)
-    query = visible(user_id, articles.c.id).where(stream_clause(stream), *window_clauses(window))
-    ids = [int(r[0]) for r in conn.execute(query)]
+    ids = stream_unread_ids(conn, user_id, stream, before)
     return set_state(conn, user_id, ids, "is_read", True) if ids else 0
 
 
@@ -191,6 +207,29 @@ def unread_counts(conn: Connection, user_id: int) -> list[dict[str, Any]]:
         .group_by(articles.c.source_id, CATEGORY)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def unread_topic_counts(conn: Connection, user_id: int, limit: int = 30) -> list[dict[str, Any]]:
+    """The topics with the most unread articles among the user's visible ones: [{"topic", "count"}]."""
+    query = (
+        visible(user_id, article_topics.c.topic, func.count().label("count"))
+        .join(article_topics, article_topics.c.article_id == articles.c.id)
+        .where(unread_clause())
+        .group_by(article_topics.c.topic)
+        .order_by(func.count().desc(), article_topics.c.topic)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def topic_unread_ids(conn: Connection, user_id: int, topic: str) -> list[int]:
+    """The user's visible unread articles on a topic."""
+    query = (
+        visible(user_id, articles.c.id)
+        .join(article_topics, article_topics.c.article_id == articles.c.id)
+        .where(unread_clause(), article_topics.c.topic == topic)
+    )
+    return [int(r[0]) for r in conn.execute(query)]
 
 
 def state_ids(conn: Connection, user_id: int, field: str, value: bool) -> list[int]:

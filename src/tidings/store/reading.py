@@ -1,0 +1,159 @@
+"""The per-user article state, stored once: read, saved (starred), hidden, liked, each with its time.
+
+The web app, the REST API, the CLI and the reader-app APIs all read and write this one table
+(`read_state`); a missing row means unread, not saved, not hidden, neither liked nor disliked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from tidings.store.tables import articles, read_state
+from tidings.store.util import as_utc, utcnow
+
+# State name -> (flag column, time column). "saved" is Google Reader's and Fever's "starred".
+FIELDS: dict[str, tuple[str, str]] = {
+    "read": ("is_read", "read_at"),
+    "saved": ("is_starred", "starred_at"),
+    "hidden": ("is_hidden", "hidden_at"),
+    "liked": ("liked", "liked_at"),
+}
+DEFAULTS: dict[str, Any] = {"is_read": False, "is_starred": False, "is_hidden": False, "liked": 0}
+CHUNK = 500  # ids per IN (...) clause; keeps SQLite under its variable limit
+
+
+def chunks(ids: list[int]) -> list[list[int]]:
+    """ids in slices of CHUNK."""
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def existing_ids(conn: Connection, ids: list[int]) -> list[int]:
+    """The ids (in order, without repeats) that name stored articles."""
+    found: set[int] = set()
+    for part in chunks(list(dict.fromkeys(ids))):
+        found |= {
+            int(i) for i in conn.execute(select(articles.c.id).where(articles.c.id.in_(part))).scalars()
+        }
+    return [i for i in dict.fromkeys(ids) if i in found]
+
+
+def set_state(
+    conn: Connection, user_id: int, ids: list[int], name: str, value: bool | int, at: datetime | None = None
+) -> list[int]:
+    """Set one state on the user's rows for ids (which must exist); returns the ids whose value changed."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown state {name!r}; expected one of {', '.join(FIELDS)}")
+    flag, stamp = FIELDS[name]
+    stored: bool | int = int(value) if name == "liked" else bool(value)
+    now = at or utcnow()
+    changed: list[int] = []
+    for part in chunks(list(dict.fromkeys(ids))):
+        current = {
+            int(r[0]): r[1]
+            for r in conn.execute(
+                select(read_state.c.article_id, getattr(read_state.c, flag)).where(
+                    read_state.c.user_id == user_id, read_state.c.article_id.in_(part)
+                )
+            )
+        }
+        moved = [i for i in part if i in current and current[i] != stored]
+        fresh = [i for i in part if i not in current and stored != DEFAULTS[flag]]
+        if moved:
+            conn.execute(
+                update(read_state)
+                .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(moved))
+                .values({flag: stored, stamp: now, "updated_at": now})
+            )
+        if fresh:
+            base = {"user_id": user_id, "updated_at": now, **DEFAULTS}
+            conn.execute(
+                insert(read_state), [base | {"article_id": i, flag: stored, stamp: now} for i in fresh]
+            )
+        changed += [i for i in part if i in set(moved) | set(fresh)]
+    return changed
+
+
+def states(conn: Connection, user_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Article id -> {"read", "saved", "hidden", "liked", and their times} for the user's stored rows."""
+    out: dict[int, dict[str, Any]] = {}
+    for part in chunks(list(dict.fromkeys(ids))):
+        rows = conn.execute(
+            select(read_state).where(read_state.c.user_id == user_id, read_state.c.article_id.in_(part))
+        ).mappings()
+        for r in rows:
+            out[int(r["article_id"])] = as_dict(dict(r))
+    return out
+
+
+def as_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row in the contract's words."""
+    return {
+        "read": bool(row["is_read"]),
+        "saved": bool(row["is_starred"]),
+        "hidden": bool(row["is_hidden"]),
+        "liked": int(row["liked"] or 0),
+        "read_at": as_utc(row["read_at"]),
+        "saved_at": as_utc(row["starred_at"]),
+        "hidden_at": as_utc(row["hidden_at"]),
+        "liked_at": as_utc(row["liked_at"]),
+    }
+
+
+def empty_state() -> dict[str, Any]:
+    """The state of an article the user never touched."""
+    return as_dict({**DEFAULTS, "read_at": None, "starred_at": None, "hidden_at": None, "liked_at": None})
+
+
+def ids_with(conn: Connection, user_id: int, name: str) -> dict[int, datetime | None]:
+    """Article id -> when, for every article the user has in state `name` (read, saved, hidden, liked)."""
+    flag, stamp = FIELDS[name]
+    column = getattr(read_state.c, flag)
+    clause = column > 0 if name == "liked" else column.is_(True)
+    rows = conn.execute(
+        select(read_state.c.article_id, getattr(read_state.c, stamp)).where(
+            read_state.c.user_id == user_id, clause
+        )
+    )
+    return {int(a): as_utc(t) for a, t in rows}
+
+
+def saved_ids(conn: Connection, user_id: int, limit: int = 50, offset: int = 0) -> list[int]:
+    """The user's saved articles, most recently saved first."""
+    rows = conn.execute(
+        select(read_state.c.article_id)
+        .where(read_state.c.user_id == user_id, read_state.c.is_starred.is_(True))
+        .order_by(read_state.c.starred_at.desc(), read_state.c.article_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def undo_batch(conn: Connection, user_id: int, name: str, at: datetime) -> int:
+    """Undo one bulk change: rows set at exactly `at` go back to the default; returns how many."""
+    flag, stamp = FIELDS[name]
+    result = conn.execute(
+        update(read_state)
+        .where(
+            read_state.c.user_id == user_id,
+            getattr(read_state.c, stamp) == at,
+            getattr(read_state.c, flag) != DEFAULTS[flag],
+        )
+        .values({flag: DEFAULTS[flag], stamp: utcnow(), "updated_at": utcnow()})
+    )
+    return int(result.rowcount or 0)
+
+
+def reader_counts(conn: Connection, ids: list[int] | None = None) -> dict[int, int]:
+    """Article id -> how many distinct users read, saved or liked it (the "read by others" evidence)."""
+    engaged = and_(
+        read_state.c.is_hidden.is_(False),
+        (read_state.c.is_read.is_(True)) | (read_state.c.is_starred.is_(True)) | (read_state.c.liked > 0),
+    )
+    query = select(read_state.c.article_id, func.count()).where(engaged).group_by(read_state.c.article_id)
+    if ids is not None:
+        query = query.where(read_state.c.article_id.in_(ids))
+    return {int(a): int(n) for a, n in conn.execute(query)}
