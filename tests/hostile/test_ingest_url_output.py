@@ -90,4 +90,5 @@ def test_fever_items_and_feeds(site: Site) -> None:
     assert ferry["url"] == ""
     feeds = fever.call("feeds")["feeds"]
     harbour = next(f for f in feeds if f["id"] == site.source_ids["harbour.example"])
-    assert harbour["site_url"] == "https://harbour.example/feed.xml"
+    # An unsafe website link falls back to the feed's own site, never to the javascript: URL.
+    assert harbour["site_url"] == "https://harbour.example/"
