@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +20,13 @@ from tidings.config import Settings, get_settings
 
 STDERR = Console(stderr=True)
 STATE: dict[str, bool] = {"debug": False}
+# Terminal control from feed text: ESC/CSI/OSC/DCS sequences (7- and 8-bit), then any other C0/C1 control.
+ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor moves, screen clears
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x20\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS
+    r"|\x1b[ -/]*[0-~]?",  # any other escape
+)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class UserError(Exception):
@@ -37,8 +45,25 @@ def engine() -> Engine:
     return open_engine(settings())
 
 
+def terminal_safe(value: Any) -> Any:
+    """Strings (also inside lists and dicts) without terminal escape sequences or control characters.
+
+    Feed text is written by strangers: an ESC sequence in a title could clear the screen, retitle the
+    window or forge a hyperlink in the reader's terminal. Newlines and tabs stay.
+    """
+    if isinstance(value, str):
+        text = ESCAPE_SEQUENCE.sub("", value.replace("\r\n", "\n"))
+        return CONTROL_CHARS.sub("", text)
+    if isinstance(value, dict):
+        return {terminal_safe(k): terminal_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [terminal_safe(v) for v in value]
+    return value
+
+
 def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None) -> None:
-    """Write data as one JSON document on stdout, or render it for people."""
+    """Write data (terminal-safe) as one JSON document on stdout, or render it for people."""
+    data = terminal_safe(data)
     if as_json or render is None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, indent=None) + "\n")
     else:
@@ -53,12 +78,12 @@ def cli_errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except UserError as exc:
-        STDERR.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        STDERR.print(f"error: {terminal_safe(str(exc))}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except Exception as exc:
         if STATE["debug"]:
             raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = " ".join(terminal_safe(str(exc)).split()) or type(exc).__name__
         STDERR.print(
             f"error: {type(exc).__name__}: {message[:400]}", markup=False, highlight=False, soft_wrap=True
         )
@@ -67,7 +92,7 @@ def cli_errors() -> Iterator[None]:
 
 def warn(message: str) -> None:
     """Print one warning line on stderr, never wrapped."""
-    STDERR.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    STDERR.print(f"warning: {terminal_safe(message)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def configure_logging(debug: bool) -> None:

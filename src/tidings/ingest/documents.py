@@ -94,13 +94,38 @@ def parse_date(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+BINARY_SIGNATURES = (
+    b"SQLite format 3",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"\xff\xd8",
+    b"\x1f\x8b",  # gzip
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"\x7fELF",
+    b"\x00asm",
+)
+# Control bytes that text never holds (tab, newline, form feed, carriage return and ESC aside).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+MAX_CONTROL_SHARE = 0.05
+
+
 def is_binary(head: bytes) -> bool:
-    """True for content that is not text: NUL bytes (outside UTF-16 text) or a known binary signature."""
+    """True for content that is not text: NULs, many control bytes or a known binary signature."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False  # UTF-16 with a byte-order mark
-    return b"\x00" in head or head.startswith(
-        (b"SQLite format 3", b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8")
-    )
+    if b"\x00" in head or head.startswith(BINARY_SIGNATURES):
+        return True
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return bool(head) and controls / len(head) > MAX_CONTROL_SHARE
+
+
+def is_empty(data: bytes) -> bool:
+    """True for content with nothing but whitespace after any byte-order mark."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        data = data.removeprefix(bom)
+    return not data.replace(b"\x00", b"").strip()
 
 
 def sniff_kind(path: Path, head: bytes) -> str:
@@ -138,6 +163,8 @@ def read_document(path: Path) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    if is_empty(data):
+        raise DocumentError("empty file, not an article")
     if is_binary(data[:8192]):
         raise DocumentError("binary file, not an article")
     kind = sniff_kind(path, data[:8192])
@@ -231,6 +258,8 @@ def read_jsonl(data: bytes, origin: str) -> Document:
             doc.items.append(jsonl_item(record, f"{origin}:{number}"))
         except (ValueError, TypeError, DocumentError) as exc:
             doc.warnings.append(f"line {number}: {exc}")
+        except RecursionError:
+            doc.warnings.append(f"line {number}: JSON nested too deeply")
     return doc
 
 

@@ -193,7 +193,7 @@ def _ttl_seconds(meta: Any) -> int | None:
 def _is_json_feed(data: bytes) -> bool:
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return isinstance(doc, dict) and JSON_FEED_VERSION in str(doc.get("version", ""))
 
@@ -204,6 +204,10 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         return ParsedFeed(title=None, site_url=None, entries=[], warnings=[f"not valid JSON: {exc}"])
+    except RecursionError:  # a hostile document nested tens of thousands of levels deep
+        return ParsedFeed(
+            title=None, site_url=None, entries=[], warnings=["not valid JSON: nested too deeply"]
+        )
     if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
         return ParsedFeed(title=None, site_url=None, entries=[], warnings=["JSON is not a JSON Feed"])
     warnings = [] if JSON_FEED_VERSION in str(doc.get("version", "")) else ["JSON Feed version missing"]

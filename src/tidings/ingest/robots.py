@@ -6,7 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 ROBOTS_TTL_SECONDS = 24 * 3600.0
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 lets crawlers ignore anything past 500 KiB
@@ -21,21 +22,20 @@ def robots_url_for(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}/robots.txt"
 
 
-def parse_robots(body: bytes | None) -> RobotFileParser:
-    """A parser for a robots.txt body; None or undecodable bytes allow everything."""
-    parser = RobotFileParser()
+def parse_robots(body: bytes | None) -> Protego:
+    """Protego's rules for a robots.txt body (RFC 9309, with `*` and `$`); None allows everything."""
     text = "" if body is None else body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
-    # An empty rule set allows everything (and marks the parser as read, which can_fetch requires).
-    parser.parse(text.splitlines())
-    return parser
+    try:
+        return Protego.parse(text)
+    except Exception:  # a rule file that breaks the parser is treated like a missing one
+        return Protego.parse("")
 
 
-def is_allowed_by(parser: RobotFileParser, user_agent: str, url: str) -> bool:
+def is_allowed_by(parser: Protego, user_agent: str, url: str) -> bool:
     """Whether `parser` lets `user_agent` fetch `url`."""
     try:
-        return parser.can_fetch(user_agent, url)
-    except (ValueError, KeyError):
-        # A rule file that breaks the standard parser is treated like a missing one.
+        return bool(parser.can_fetch(url, user_agent))
+    except (ValueError, KeyError, TypeError):
         return True
 
 
@@ -53,7 +53,7 @@ class RobotsCache:
         self._ttl = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, RobotFileParser]] = {}
+        self._entries: dict[str, tuple[float, Protego]] = {}
 
     def is_allowed(self, url: str, download: RobotsDownloader) -> bool:
         """Whether robots.txt of the URL's origin allows our user agent to fetch it."""
@@ -70,7 +70,7 @@ class RobotsCache:
         with self._lock:
             self._entries.clear()
 
-    def _cached(self, key: str) -> RobotFileParser | None:
+    def _cached(self, key: str) -> Protego | None:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry[0] < self._clock():

@@ -78,9 +78,14 @@ def load_documents(sources: Iterable[str], settings: Settings, report: IngestRep
             continue
         for file in iter_files(path):
             try:
-                yield read_document(file)
+                document = read_document(file)
             except DocumentError as exc:
                 report.add_error(str(file), str(exc))
+                continue
+            except RecursionError:
+                report.add_error(str(file), "nested too deeply to read")
+                continue
+            yield document
 
 
 def batched(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:

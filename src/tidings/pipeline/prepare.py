@@ -109,7 +109,8 @@ def keep_http_urls(article: ExtractedArticle) -> None:
     article.url = safe_http_url(article.url)
     article.canonical_url = safe_http_url(article.canonical_url)
     article.lead_image = safe_http_url(article.lead_image)
-    article.related_links = [link for link in article.related_links if safe_http_url(link.url)]
+    for link in article.related_links:
+        link.url = safe_http_url(link.url)  # the title stays; only an http(s) URL becomes a link
 
 
 def internal_id(url: str | None) -> str | None:

@@ -29,35 +29,13 @@ def refresh_source(
 ) -> None:
     """Fetch one feed conditionally, store its new entries and record the feed's health."""
     now = utcnow()
-    failures = int(source.get("consecutive_failures") or 0)
     try:
         result = fetcher.fetch(
             source["url"], etag=source.get("etag"), last_modified=source.get("last_modified")
         )
     except FetchError as exc:
         FETCHES.labels(outcome=exc.kind).inc()
-        report.add_error(source["url"], str(exc))
-        due = next_due(
-            now,
-            ok=False,
-            consecutive_failures=failures + 1,
-            ttl_seconds=None,
-            max_age_seconds=None,
-            default_seconds=settings.default_refresh_seconds,
-            max_backoff_seconds=settings.max_backoff_seconds,
-            retry_after=exc.retry_after,
-        )
-        with engine.begin() as conn:
-            source_repo.record_fetch(
-                conn,
-                source["id"],
-                {
-                    "last_fetched": now,
-                    "last_error": str(exc),
-                    "consecutive_failures": failures + 1,
-                    "next_due": due,
-                },
-            )
+        record_failure(engine, settings, source, str(exc), report, retry_after=exc.retry_after)
         return
     FETCHES.labels(outcome="not_modified" if result.not_modified else "ok").inc()
     values: dict[str, Any] = {
@@ -68,7 +46,15 @@ def refresh_source(
     }
     ttl = source.get("ttl_seconds")  # a 304 keeps the hint the feed gave last time
     if not result.not_modified:
-        doc = read_feed(result.content, source["url"], result.url, source_id=source["id"])
+        try:
+            doc = read_feed(result.content, source["url"], result.url, source_id=source["id"])
+        except (RecursionError, MemoryError, ValueError) as exc:
+            # An unreadable document is the feed's failure: record it, so the feed never stays pending.
+            record_failure(engine, settings, source, f"unreadable feed: {type(exc).__name__}", report)
+            return
+        if not doc.items and doc.warnings:  # nothing readable at all: the feed is failing, not empty
+            record_failure(engine, settings, source, "; ".join(doc.warnings), report)
+            return
         for warning in doc.warnings:
             report.add_error(source["url"], warning)
         ttl = values["ttl_seconds"] = doc.ttl_seconds
@@ -93,6 +79,33 @@ def refresh_source(
         source_repo.record_fetch(conn, source["id"], values)
 
 
+def record_failure(
+    engine: Engine,
+    settings: Settings,
+    source: dict[str, Any],
+    message: str,
+    report: IngestReport,
+    retry_after: float | None = None,
+) -> None:
+    """Report a feed's failure and record it in the feed's health, with a backed-off next try."""
+    now = utcnow()
+    failures = int(source.get("consecutive_failures") or 0) + 1
+    report.add_error(source["url"], message)
+    due = next_due(
+        now,
+        ok=False,
+        consecutive_failures=failures,
+        ttl_seconds=None,
+        max_age_seconds=None,
+        default_seconds=settings.default_refresh_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+        retry_after=retry_after,
+    )
+    values = {"last_fetched": now, "last_error": message, "consecutive_failures": failures, "next_due": due}
+    with engine.begin() as conn:
+        source_repo.record_fetch(conn, source["id"], values)
+
+
 def refresh_due(engine: Engine, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """Fetch every due feed once, then retry pending full texts; the contract's `fetch --json` output."""
     report = IngestReport()
@@ -106,7 +119,9 @@ def refresh_due(engine: Engine, settings: Settings, now: datetime | None = None)
                 refresh_source(engine, settings, fetcher, source, report)
             except Exception as exc:
                 log.debug("refresh failed for %s", source["url"], exc_info=True)
-                report.add_error(source["url"], f"refresh failed: {exc}")
+                record_failure(
+                    engine, settings, source, f"refresh failed: {type(exc).__name__}: {exc}", report
+                )
         fetched = retry_full_text(engine, settings, fetcher) if settings.fetch_full_text else 0
     return {
         "feeds": len(due),

@@ -76,7 +76,7 @@ class Link(Open):
     """A related link found in an article."""
 
     title: str | None = None
-    url: str
+    url: str | None = None
 
 
 class Article(Open):
@@ -108,7 +108,7 @@ class Article(Open):
     @classmethod
     def _http_links_only(cls, value: Any) -> list[Any]:
         links = value if isinstance(value, list) else []
-        return [link for link in links if isinstance(link, dict) and safe_http_url(link.get("url"))]
+        return [{**link, "url": safe_http_url(link.get("url"))} for link in links if isinstance(link, dict)]
 
 
 class RelatedItem(Open):
