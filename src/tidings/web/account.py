@@ -57,11 +57,18 @@ def validate_controls(controls: dict[str, Any]) -> None:
     UserControls(**options)
 
 
-def change_password(engine: Engine, user_id: int, new_password: str) -> None:
-    """Store a new password hash; raises ValueError when the password is too short or long."""
-    hashed = hash_password(new_password)
+def change_password(
+    engine: Engine, user_id: int, new_password: str, keep_token_id: int | None, name: str = ""
+) -> int:
+    """Store a new password hash and revoke every other credential (sessions, API and Google Reader
+    tokens, the Fever key, whose key is derived from the old password) but the current session.
+
+    Returns how many credentials were revoked; raises ValueError when the password is refused.
+    """
+    hashed = hash_password(new_password, (name,))
     with engine.begin() as conn:
         user_repo.set_user_fields(conn, user_id, {"password_hash": hashed})
+        return user_repo.revoke_other_tokens(conn, user_id, keep_token_id)
 
 
 def export_data(engine: Engine, user_id: int) -> dict[str, Any]:

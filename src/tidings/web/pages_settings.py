@@ -176,7 +176,7 @@ def password_error(request: Request, user: WebUser, current: str, new: str, conf
     client = request.client.host if request.client else "?"
     try:
         check_credentials(request.app.state.engine, user.name, current, client)
-        account.change_password(request.app.state.engine, user.id, new)
+        account.change_password(request.app.state.engine, user.id, new, user.token_id, user.name)
     except LoginError as exc:
         return "The current password is wrong." if exc.status == 401 else str(exc)
     except ValueError as exc:

@@ -97,12 +97,13 @@ async def authorise(request: Request, edit: bool = False) -> Call:
     """The authenticated call; 401 without a live token, or (for edits) without the right T token."""
     params = await read_params(request)
     engine: Engine = request.app.state.engine
-    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request))
+    settings: Settings = request.app.state.settings
+    days = settings.session_max_age_days
+    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request), days)
     if found is None:
         raise unauthorized()
     if edit and not keys.is_valid_edit_token(found["token_hash"], params.get("T")):
         raise unauthorized(bad_token=True)
-    settings: Settings = request.app.state.settings
     return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
 
 

@@ -42,13 +42,18 @@ def login(engine: Engine, name: str, password: str, client: str) -> tuple[dict[s
     return user, token
 
 
-def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
-    """{"user_id", "name", "token_hash"} for a live token, else None (throttles last-used writes)."""
+def user_for_token(engine: Engine, token: str, max_session_days: float) -> dict[str, Any] | None:
+    """{"user_id", "name", "token_hash"} for a live token, else None (throttles last-used writes).
+
+    A web session token past the session age limit is refused here as on the pages and the REST API.
+    """
     if not token or len(token) > MAX_SECRET_CHARS:
         return None
     with engine.connect() as conn:
         row = api_queries.find_live_token(conn, token)
     if row is None or row["name"] == FEVER_TOKEN_NAME:
+        return None
+    if api_queries.is_expired_session(row, max_session_days):
         return None
     if api_queries.is_stale_use(row.get("last_used")):
         api_queries.touch_token(engine, int(row["id"]))
