@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from tidings.auth import hash_password
 from tidings.rank import FEATURES, UserControls
+from tidings.store import sources as source_repo
 from tidings.store import users as user_repo
 from tidings.store.tables import (
     api_tokens,
@@ -104,6 +105,8 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
 def delete_account(engine: Engine, user_id: int) -> None:
     """Delete a reader and every row that belongs to them."""
     with engine.begin() as conn:
+        subscribed = source_repo.subscribed_ids(conn, user_id)
         for table in (events, follows, mutes, api_tokens, story_reads, user_sources, read_state):
             conn.execute(delete(table).where(table.c.user_id == user_id))
         conn.execute(delete(users).where(users.c.id == user_id))
+        source_repo.stop_orphans(conn, subscribed)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from tidings.ingest.urls import is_http_url
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.web.api import queries as api_queries
+from tidings.web.api.sources import FeedCapError, ensure_room
 from tidings.web.compat import queries
 from tidings.web.compat.common import epoch_micros, ranked_ids
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
@@ -131,8 +132,12 @@ def add_feed(call: Call, feed: str, folder: str | None) -> dict[str, Any]:
     """Subscribe the user to a feed URL (shared sources are stored once); the source object."""
     if not is_http_url(feed):
         raise bad_request(f"not an http(s) feed URL: {feed[:200]!r}")
+    try:
+        ensure_room(call.engine, call.user_id, [feed.strip()], call.settings.max_feeds_per_user)
+    except FeedCapError as exc:
+        raise bad_request(str(exc)) from None
     # No title: a shared source's title is not one user's to change.
-    source = subscribe_url(call.engine, feed.strip())
+    source = subscribe_url(call.engine, feed.strip(), shared_names=False)
     with call.engine.begin() as conn:
         api_queries.link_source(conn, call.user_id, int(source["id"]), folder)
     return source

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Select, and_, delete, false, func, insert, or
 from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.ingest.urls import canonicalize_url
+from tidings.store import sources as source_repo
 from tidings.store.tables import articles, read_state, sources, user_sources
 from tidings.store.util import utcnow
 from tidings.web.compat.streams import Stream, is_small_id
@@ -240,6 +241,7 @@ def unsubscribe(conn: Connection, user_id: int, source_id: int) -> bool:
     result = conn.execute(
         delete(user_sources).where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
     )
+    source_repo.stop_orphans(conn, [source_id])
     return bool(result.rowcount)
 
 
