@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     port: int = 8000
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
-    secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+    secret_key: str = ""  # keys CSRF tokens and Fever key hashes; else generated in TIDINGS_HOME/secret_key
     session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
 
     # Accounts
