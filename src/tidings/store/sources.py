@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,15 @@ from sqlalchemy import Connection, exists, insert, or_, select, update
 
 from tidings.store.tables import sources, user_sources
 from tidings.store.util import as_utc, iso, utcnow
+
+
+def clean_label(text: str | None, limit: int = 500) -> str | None:
+    """A title or folder name fit to store and export: control characters (which XML, and so OPML, cannot
+    carry) become spaces, runs of whitespace one space; None when nothing is left."""
+    if text is None:
+        return None
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" else c for c in text)
+    return " ".join(kept.split())[:limit] or None
 
 
 def get_or_create_source(
@@ -30,8 +40,8 @@ def get_or_create_source(
         insert(sources).values(
             url=url,
             kind=kind,
-            title=title,
-            category=category,
+            title=clean_label(title),
+            category=clean_label(category),
             consecutive_failures=0,
             article_count=0,
             created_at=utcnow(),
@@ -91,6 +101,8 @@ def subscribed_ids(conn: Connection, user_id: int) -> list[int]:
 
 def record_fetch(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
     """Store the outcome of one fetch (health, validators, next due time)."""
+    if "title" in values:
+        values = {**values, "title": clean_label(values["title"])}
     conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
 

@@ -86,6 +86,7 @@ def link_source(
 ) -> None:
     """Subscribe a user to a stored source (idempotent); a given folder or title replaces the user's own."""
     mine = user_sources.c.user_id == user_id, user_sources.c.source_id == source_id
+    category, title = source_repo.clean_label(category), source_repo.clean_label(title)
     exists = conn.execute(select(user_sources.c.source_id).where(*mine)).first()
     if not exists:
         values = {"user_id": user_id, "source_id": source_id, "category": category, "title": title}

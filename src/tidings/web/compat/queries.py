@@ -250,7 +250,7 @@ def set_folder(conn: Connection, user_id: int, source_id: int, folder: str | Non
     conn.execute(
         update(user_sources)
         .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
-        .values(category=folder)
+        .values(category=source_repo.clean_label(folder))
     )
 
 
