@@ -80,6 +80,10 @@ def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
         background_refresh=False,
         subscribe_starter=False,
         allow_private_networks=True,
+        # Test servers let every test sign up its own readers; the sign-up policy and throttle themselves
+        # are tested in tests/hostile/test_web_signup.py.
+        signup_policy="open",
+        signup_per_hour=10_000,
     )
 
 

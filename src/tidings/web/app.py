@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tidings.config import Settings, get_settings
+from tidings.secret import bind_engine, server_key
 from tidings.store import open_engine
 from tidings.web import background, pages
 from tidings.web.api import install_api
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web app for settings (default: the environment's)."""
     cfg = settings or get_settings()
     engine = open_engine(cfg)
+    bind_engine(engine, server_key(cfg))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

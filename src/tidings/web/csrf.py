@@ -9,6 +9,7 @@ import secrets
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
+from tidings.secret import key_for, subkey
 from tidings.web.session import current_web_user, is_https
 
 CSRF_FIELD = "csrf"
@@ -17,9 +18,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LABEL = b"tidings-csrf-v1"
 
 
-def derive_token(secret: str) -> str:
-    """The form token for a session secret (an HMAC, so the secret itself never reaches the page)."""
-    return hmac.new(secret.encode(), _LABEL, hashlib.sha256).hexdigest()
+def derive_token(secret: str, server_key: bytes) -> str:
+    """The form token for a session secret: an HMAC under the server's key, so the secret itself never
+    reaches the page and tokens cannot be made without the key."""
+    key = subkey(server_key, "csrf")
+    return hmac.new(key, _LABEL + b":" + secret.encode(), hashlib.sha256).hexdigest()
+
+
+def request_token(request: Request, secret: str) -> str:
+    """derive_token with the key of the serving app."""
+    return derive_token(secret, key_for(request.app.state.engine))
 
 
 def anon_secret(request: Request) -> str:
@@ -34,7 +42,7 @@ def anon_secret(request: Request) -> str:
 def csrf_token_for(request: Request) -> str:
     """The token forms on this page must carry: bound to the session, or to the anonymous cookie."""
     user = current_web_user(request)
-    return derive_token(user.session_token if user else anon_secret(request))
+    return request_token(request, user.session_token if user else anon_secret(request))
 
 
 def attach_anon_cookie(request: Request, response: Response) -> None:
@@ -50,9 +58,9 @@ def expected_tokens(request: Request) -> list[str]:
     """Tokens acceptable for this request (session-bound, else the anonymous cookie's)."""
     user = current_web_user(request)
     if user:
-        return [derive_token(user.session_token)]
+        return [request_token(request, user.session_token)]
     secret = request.cookies.get(ANON_COOKIE)
-    return [derive_token(secret)] if secret and len(secret) <= 128 else []
+    return [request_token(request, secret)] if secret and len(secret) <= 128 else []
 
 
 async def require_csrf(request: Request) -> None:

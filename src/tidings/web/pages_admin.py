@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from tidings.service.users import create_invite
+from tidings.store import invites as invite_repo
 from tidings.store import sources as source_repo
 from tidings.store.tables import users
 from tidings.store.util import iso
@@ -27,17 +29,34 @@ def require_admin(request: Request) -> WebUser:
     return user
 
 
-@router.get("/admin")
-def admin_page(request: Request) -> Response:
-    """Accounts and feeds, for admins."""
-    require_admin(request)
+def admin_context(request: Request) -> dict[str, Any]:
+    """Accounts, feeds, invites and the sign-up policy."""
     with request.app.state.engine.connect() as conn:
         rows = conn.execute(
             select(users.c.id, users.c.name, users.c.is_admin, users.c.created_at).order_by(users.c.id)
         ).mappings()
         accounts = [{**dict(r), "created_at": iso(r["created_at"])} for r in rows]
         feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
-    return render(request, "admin.html", {"accounts": accounts, "feeds": feeds})
+        invites = invite_repo.list_invites(conn)
+    policy = request.app.state.settings.signup_policy
+    return {"accounts": accounts, "feeds": feeds, "invites": invites, "policy": policy, "new_invite": None}
+
+
+@router.get("/admin")
+def admin_page(request: Request) -> Response:
+    """Accounts, feeds and invites, for admins."""
+    require_admin(request)
+    return render(request, "admin.html", admin_context(request))
+
+
+@router.post("/admin/invites")
+def new_invite(request: Request) -> Response:
+    """Create a single-use sign-up invite and show its code and link once."""
+    admin = require_admin(request)
+    code = create_invite(request.app.state.engine, admin.id, request.app.state.settings.invite_days)
+    context = admin_context(request)
+    context["new_invite"] = {"code": code, "link": f"{request.base_url}signup?invite={code}"}
+    return render(request, "admin.html", context)
 
 
 @router.post("/admin/users/{user_id}/delete")

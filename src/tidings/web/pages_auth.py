@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
-from tidings.service.users import add_user
+from tidings.config import Settings
+from tidings.ratelimit import TokenBucket
+from tidings.service.users import SignupRefusedError, sign_up
 from tidings.store import users as user_repo
+from tidings.store.users import NameTakenError
 from tidings.web import queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, render, require_user, safe_next
@@ -20,28 +23,69 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)]
 NameField = Annotated[str, Form(max_length=64)]
 PasswordField = Annotated[str, Form(max_length=1024)]
 NextField = Annotated[str, Form(max_length=2000)]
+InviteField = Annotated[str, Form(max_length=128)]
 MAX_PICKS = 100
 
 
+NAME_UNAVAILABLE = "This user name cannot be used. Choose another one."
+
+
+def signup_policy(request: Request) -> str:
+    """The sign-up policy in force: the configured one, or "open" while the server has no account."""
+    settings: Settings = request.app.state.settings
+    with request.app.state.engine.connect() as conn:
+        return "open" if user_repo.count_users(conn) == 0 else settings.signup_policy
+
+
+def signup_limiter(request: Request) -> TokenBucket:
+    """The app's sign-up throttle: TIDINGS_SIGNUP_PER_HOUR attempts per client address."""
+    limiter: TokenBucket | None = getattr(request.app.state, "signup_limiter", None)
+    if limiter is None:
+        per_hour = float(request.app.state.settings.signup_per_hour)
+        limiter = request.app.state.signup_limiter = TokenBucket(rate=per_hour / 3600, burst=per_hour)
+    return limiter
+
+
+def signup_context(request: Request, error: str | None, name: str, invite: str = "") -> dict[str, Any]:
+    """What the sign-up page shows."""
+    policy = signup_policy(request)
+    return {"error": error, "name": name, "policy": policy, "invite": invite}
+
+
 @router.get("/signup")
-def signup_page(request: Request) -> Response:
-    """The sign-up form."""
-    return render(request, "signup.html", {"error": None, "name": ""})
+def signup_page(request: Request, invite: Annotated[str, Query(max_length=128)] = "") -> Response:
+    """The sign-up form (or why sign-up is closed)."""
+    return render(request, "signup.html", signup_context(request, None, "", invite))
 
 
 @router.post("/signup")
-def signup(request: Request, name: NameField, password: PasswordField, confirm: PasswordField) -> Response:
-    """Create an account (the first one is an admin), sign it in and go to onboarding."""
-    error = None
+def signup(
+    request: Request,
+    name: NameField,
+    password: PasswordField,
+    confirm: PasswordField,
+    invite: InviteField = "",
+) -> Response:
+    """Create an account under the sign-up policy (the first one is an admin), sign it in, onboard it."""
+    client = request.client.host if request.client else "?"
+    if not signup_limiter(request).allow(client):
+        context = signup_context(request, "Too many sign-up attempts. Try again later.", name, invite)
+        return render(request, "signup.html", context, status=429)
+    status, error = 400, None
     if password != confirm:
         error = "The two passwords differ."
     else:
         try:
-            account = add_user(request.app.state.engine, name, password)
+            policy = request.app.state.settings.signup_policy
+            account = sign_up(request.app.state.engine, name, password, policy, invite.strip())
+        except SignupRefusedError as exc:
+            status, error = 403, f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+        except NameTakenError:
+            error = NAME_UNAVAILABLE  # the same words for every refused name: no account is named
         except ValueError as exc:
             error = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
     if error:
-        return render(request, "signup.html", {"error": error, "name": name}, status=400)
+        return render(request, "signup.html", signup_context(request, error, name, invite), status=status)
     response = redirect("/welcome")
     start_session(request.app.state.engine, request, response, int(account["id"]))
     return response

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tidings.auth import PASSWORD_RULE
 from tidings.ingest.urls import safe_http_url
 from tidings.store.util import as_utc, utcnow
 from tidings.web.api.errors import handle_http_error, handle_validation_error, is_api_request
@@ -42,7 +43,7 @@ NOTES = {
     "followed": "Followed.",
     "unfollowed": "Unfollowed.",
     "signed-out": "You are signed out.",
-    "password": "Password changed.",
+    "password": "Password changed. Your other sessions, API tokens, app logins and Fever key were revoked.",
     "feeds": "Feeds added.",
     "token-revoked": "Token revoked.",
     "controls": "Your feed settings are saved.",
@@ -99,7 +100,14 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     """Render a template with the reader, the CSRF token and a note; adds security headers."""
     user = current_web_user(request)
     note = NOTES.get(request.query_params.get("note", ""))
-    full = {"user": user, "csrf": csrf_token_for(request), "csrf_field": CSRF_FIELD, "note": note, **context}
+    full = {
+        "user": user,
+        "csrf": csrf_token_for(request),
+        "csrf_field": CSRF_FIELD,
+        "note": note,
+        "password_rule": PASSWORD_RULE,
+        **context,
+    }
     full.setdefault("undo", undo_offer(request) if user else None)
     response = templates.TemplateResponse(request, name, full, status_code=status)
     if full["undo"]:

@@ -16,7 +16,7 @@ from tidings.pipeline.subscriptions import subscribe_url
 from tidings.store import users as user_repo
 from tidings.web import account
 from tidings.web.api import queries as api_queries
-from tidings.web.api.sources import subscribe_feeds_for
+from tidings.web.api.sources import FeedCapError, ensure_room, subscribe_feeds_for
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, render, require_user
 from tidings.web.session import LoginError, WebUser, check_credentials
@@ -77,8 +77,15 @@ def add_source(request: Request, url: ShortText) -> Response:
     url = url.strip()
     if not is_http_url(url):
         return settings_page_with(request, user, 422, errors={"sources": "That is not an http(s) feed URL."})
-    source = subscribe_url(request.app.state.engine, url)
-    api_queries.link_sources(request.app.state.engine, user.id, [(int(source["id"]), None)])
+    engine, cap = request.app.state.engine, request.app.state.settings.max_feeds_per_user
+    try:
+        ensure_room(engine, user.id, [url], cap)
+    except FeedCapError as exc:
+        return settings_page_with(
+            request, user, 422, errors={"sources": f"{str(exc)[:1].upper()}{str(exc)[1:]}."}
+        )
+    source = subscribe_url(engine, url, shared_names=False)
+    api_queries.link_sources(engine, user.id, [(int(source["id"]), None)])
     return redirect("/settings#sources", "feeds")
 
 
@@ -97,7 +104,13 @@ async def import_opml(request: Request) -> Response:
         feeds = [f for f in parse_opml(data) if is_http_url(f.url)]
     except OpmlError as exc:
         return settings_page_with(request, user, 422, errors={"opml": str(exc)})
-    await run_in_threadpool(subscribe_feeds_for, request.app.state.engine, user.id, feeds)
+    cap = request.app.state.settings.max_feeds_per_user
+    try:
+        await run_in_threadpool(subscribe_feeds_for, request.app.state.engine, user.id, feeds, cap)
+    except FeedCapError as exc:
+        return settings_page_with(
+            request, user, 422, errors={"opml": f"{str(exc)[:1].upper()}{str(exc)[1:]}."}
+        )
     return redirect("/settings#sources", "feeds")
 
 
@@ -176,7 +189,7 @@ def password_error(request: Request, user: WebUser, current: str, new: str, conf
     client = request.client.host if request.client else "?"
     try:
         check_credentials(request.app.state.engine, user.name, current, client)
-        account.change_password(request.app.state.engine, user.id, new)
+        account.change_password(request.app.state.engine, user.id, new, user.token_id, user.name)
     except LoginError as exc:
         return "The current password is wrong." if exc.status == 401 else str(exc)
     except ValueError as exc:

@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from tidings.store import users as user_repo
 from tidings.web.api import queries
 from tidings.web.api.deps import SESSION_COOKIE
-from tidings.web.api.personal import SESSION_MAX_AGE, SESSION_TOKEN_NAME
+from tidings.web.api.personal import session_max_age
+from tidings.web.api.queries import SESSION_TOKEN_NAME
 from tidings.web.logins import LoginError, check_credentials
 
 __all__ = ["LoginError", "check_credentials"]
@@ -42,19 +43,20 @@ def current_web_user(request: Request) -> WebUser | None:
     if hasattr(request.state, "web_user"):
         cached: WebUser | None = request.state.web_user
         return cached
-    user = load_web_user(request.app.state.engine, session_token_of(request))
+    days = request.app.state.settings.session_max_age_days
+    user = load_web_user(request.app.state.engine, session_token_of(request), days)
     request.state.web_user = user
     return user
 
 
-def load_web_user(engine: Engine, token: str | None) -> WebUser | None:
-    """The user owning a live session token, or None."""
+def load_web_user(engine: Engine, token: str | None, max_age_days: float) -> WebUser | None:
+    """The user owning a live session token younger than the session age limit, or None."""
     if not token:
         return None
     with engine.connect() as conn:
         row = queries.find_live_token(conn, token)
         account = user_repo.get_user(conn, int(row["user_id"])) if row else None
-    if row is None or account is None:
+    if row is None or account is None or queries.is_expired_session(row, max_age_days):
         return None
     if queries.is_stale_use(row.get("last_used")):
         queries.touch_token(engine, int(row["id"]))
@@ -75,7 +77,7 @@ def start_session(engine: Engine, request: Request, response: Response, user_id:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=SESSION_MAX_AGE,
+        max_age=session_max_age(request.app.state.settings),
         httponly=True,
         samesite="lax",
         secure=is_https(request),

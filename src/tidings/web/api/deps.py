@@ -67,7 +67,8 @@ def current_principal(
         raise ApiError(401, "invalid or revoked token")
     with engine.connect() as conn:
         row = queries.find_live_token(conn, token)
-    if row is None:
+    settings: Settings = request.app.state.settings
+    if row is None or queries.is_expired_session(row, settings.session_max_age_days):
         raise ApiError(401, "invalid or revoked token")
     # A cookie rides along on cross-site requests; refuse those that change state (CSRF).
     if via_cookie and request.method not in SAFE_METHODS and is_cross_site(request):

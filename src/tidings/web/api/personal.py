@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from tidings.config import Settings
 from tidings.service.feed import RateLimitedError, record_event
 from tidings.service.users import change_target
 from tidings.store import users as user_repo
@@ -13,6 +14,7 @@ from tidings.store.users import NotFoundError
 from tidings.web.api import queries
 from tidings.web.api.deps import SESSION_COOKIE, CurrentUser, EngineDep, SettingsDep
 from tidings.web.api.errors import ApiError
+from tidings.web.api.queries import SESSION_TOKEN_NAME
 from tidings.web.api.schemas import (
     EventIn,
     LoginIn,
@@ -27,8 +29,11 @@ from tidings.web.api.schemas import (
 from tidings.web.logins import LoginError, check_credentials
 
 router = APIRouter()
-SESSION_MAX_AGE = 30 * 24 * 3600
-SESSION_TOKEN_NAME = "web session"
+
+
+def session_max_age(settings: Settings) -> int:
+    """The session cookie's lifetime in seconds (the server enforces the same limit)."""
+    return int(settings.session_max_age_days * 24 * 3600)
 
 
 @router.post("/events", response_model=Ok)
@@ -156,7 +161,9 @@ def delete_token(token_id: int, user: CurrentUser, engine: EngineDep) -> dict[st
 
 
 @router.post("/session", response_model=UserOut, responses={401: {"description": "Wrong name or password"}})
-def post_session(body: LoginIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
+def post_session(
+    body: LoginIn, request: Request, response: Response, engine: EngineDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Sign in with name and password; sets an HttpOnly session cookie (no token needed)."""
     client = request.client.host if request.client else "?"
     try:
@@ -170,7 +177,7 @@ def post_session(body: LoginIn, request: Request, response: Response, engine: En
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=SESSION_MAX_AGE,
+        max_age=session_max_age(settings),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",

@@ -29,6 +29,17 @@ def find_live_token(conn: Connection, token: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+SESSION_TOKEN_NAME = "web session"
+
+
+def is_expired_session(row: dict[str, Any], max_age_days: float) -> bool:
+    """True when a token row is a web session older than the server-side session age limit."""
+    if row.get("name") != SESSION_TOKEN_NAME:
+        return False
+    created = as_utc(row.get("created_at"))
+    return created is None or utcnow() - created > timedelta(days=max_age_days)
+
+
 def is_stale_use(last_used: Any) -> bool:
     """True when last_used is unset or older than the granularity worth a write."""
     when = as_utc(last_used)
@@ -75,6 +86,7 @@ def link_source(
 ) -> None:
     """Subscribe a user to a stored source (idempotent); a given folder or title replaces the user's own."""
     mine = user_sources.c.user_id == user_id, user_sources.c.source_id == source_id
+    category, title = source_repo.clean_label(category), source_repo.clean_label(title)
     exists = conn.execute(select(user_sources.c.source_id).where(*mine)).first()
     if not exists:
         values = {"user_id": user_id, "source_id": source_id, "category": category, "title": title}

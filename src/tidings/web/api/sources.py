@@ -11,10 +11,10 @@ from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
 from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
-from tidings.ingest.urls import is_http_url
+from tidings.ingest.urls import canonicalize_url, is_http_url
 from tidings.pipeline.subscriptions import subscribe_opml_feeds, subscribe_url
 from tidings.web.api import queries
-from tidings.web.api.deps import CurrentUser, EngineDep
+from tidings.web.api.deps import CurrentUser, EngineDep, SettingsDep
 from tidings.web.api.errors import ApiError
 from tidings.web.api.schemas import Source, SourceIn
 
@@ -34,6 +34,24 @@ OPML_BODY_DOC = {
 }
 
 
+class FeedCapError(ValueError):
+    """A subscription would take the reader past TIDINGS_MAX_FEEDS_PER_USER."""
+
+
+def ensure_room(engine: Engine, user_id: int, urls: list[str], cap: int) -> None:
+    """Raise FeedCapError when subscribing to urls would give the user more than cap feeds.
+
+    Checked before any shared source is created, so a refused import leaves nothing to fetch.
+    """
+    with engine.connect() as conn:
+        have = {str(r["url"]) for r in queries.list_user_sources(conn, user_id)}
+    new = {canonicalize_url(u) for u in urls} - have
+    if len(have) + len(new) > cap:
+        raise FeedCapError(
+            f"a reader can follow at most {cap} feeds; you follow {len(have)} and this would add {len(new)}"
+        )
+
+
 @router.get("/sources", response_model=list[Source])
 def get_sources(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The caller's subscribed feeds with their fetch health."""
@@ -42,11 +60,17 @@ def get_sources(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
 
 
 @router.post("/sources", response_model=Source, status_code=201)
-def post_source(body: SourceIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+def post_source(
+    body: SourceIn, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Subscribe the caller to a feed URL (shared sources are fetched once for everyone)."""
     url = body.url.strip()
     if not is_http_url(url):
         raise ApiError(422, f"not an http(s) URL: {url[:200]}")
+    try:
+        ensure_room(engine, user.user_id, [url], settings.max_feeds_per_user)
+    except FeedCapError as exc:
+        raise ApiError(422, str(exc)) from None
     source = subscribe_url(engine, url, shared_names=False)
     title = (body.title or "").strip() or None
     with engine.begin() as conn:
@@ -71,7 +95,9 @@ def get_opml(user: CurrentUser, engine: EngineDep) -> Response:
 
 
 @router.post("/opml", response_model=list[Source], openapi_extra=OPML_BODY_DOC)
-async def post_opml(request: Request, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+async def post_opml(
+    request: Request, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+) -> list[dict[str, Any]]:
     """Subscribe the caller to every feed of an OPML document (raw body or multipart `file`)."""
     data = await read_opml_body(request)
     try:
@@ -79,7 +105,11 @@ async def post_opml(request: Request, user: CurrentUser, engine: EngineDep) -> l
     except OpmlError as exc:
         raise ApiError(422, str(exc)) from None
     usable = [f for f in feeds if is_http_url(f.url)]
-    return await run_in_threadpool(subscribe_feeds_for, engine, user.user_id, usable)
+    cap = settings.max_feeds_per_user
+    try:
+        return await run_in_threadpool(subscribe_feeds_for, engine, user.user_id, usable, cap)
+    except FeedCapError as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 async def read_opml_body(request: Request) -> bytes:
@@ -97,9 +127,15 @@ async def read_opml_body(request: Request) -> bytes:
     return data
 
 
-def subscribe_feeds_for(engine: Engine, user_id: int, feeds: list[OpmlFeed]) -> list[dict[str, Any]]:
+def subscribe_feeds_for(
+    engine: Engine, user_id: int, feeds: list[OpmlFeed], cap: int
+) -> list[dict[str, Any]]:
     """Store the feeds as sources and subscribe the user to them, keeping the OPML titles and folders as
-    the user's own (a shared source is never renamed or moved for its other subscribers)."""
+    the user's own (a shared source is never renamed or moved for its other subscribers).
+
+    Raises FeedCapError, subscribing to none, when the user would pass cap feeds.
+    """
+    ensure_room(engine, user_id, [f.url for f in feeds], cap)
     stored = subscribe_opml_feeds(engine, feeds, shared_names=False)
     linked: list[queries.Link] = [
         (int(s["id"]), f.category, f.title) for s, f in zip(stored, feeds, strict=True)

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import Request
+import nh3
+from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
 from tidings.config import Settings
@@ -31,7 +32,7 @@ class BodyTooLargeError(Exception):
 
 
 class TooManyFieldsError(Exception):
-    """A form with more than MAX_FIELDS fields."""
+    """A request with more than MAX_FIELDS query and form fields."""
 
 
 class Params:
@@ -61,8 +62,11 @@ class Params:
 
 
 async def read_params(request: Request) -> Params:
-    """The merged query and urlencoded (or multipart) form fields; raises BodyTooLargeError."""
+    """The merged query and urlencoded (or multipart) form fields; raises BodyTooLargeError or
+    TooManyFieldsError."""
     pairs = [(k, v) for k, v in request.query_params.multi_items()]
+    if len(pairs) > MAX_FIELDS:
+        raise TooManyFieldsError
     content_type = request.headers.get("content-type", "")
     if request.method != "POST":
         return Params(pairs)
@@ -70,7 +74,10 @@ async def read_params(request: Request) -> Params:
         declared = request.headers.get("content-length", "")
         if not is_small_id(declared) or int(declared) > MAX_BODY_BYTES:
             raise BodyTooLargeError
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY_BYTES)
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY_BYTES)
+        except HTTPException as exc:  # Starlette's answer to too many fields or parts
+            raise TooManyFieldsError from exc
         pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
         return Params(pairs)
     body = bytearray()
@@ -83,6 +90,8 @@ async def read_params(request: Request) -> Params:
         pairs += parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError:  # more than MAX_FIELDS fields
         raise TooManyFieldsError from None
+    if len(pairs) > MAX_FIELDS:
+        raise TooManyFieldsError
     return Params(pairs)
 
 
@@ -126,6 +135,13 @@ def item_html(row: dict[str, Any]) -> str:
         return cleaned
     paragraphs = [p.strip() for p in (row.get("text") or "").split("\n\n") if p.strip()]
     return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def item_author(row: dict[str, Any]) -> str:
+    """The byline as plain text (markup dropped, then escaped like titles), as apps expect an author."""
+    text = html.unescape(nh3.clean(row.get("byline") or "", tags=set()))
+    text = " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
+    return html.escape(text[:300], quote=False)
 
 
 def item_title(row: dict[str, Any]) -> str:

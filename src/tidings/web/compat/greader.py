@@ -25,6 +25,7 @@ from tidings.web.compat.common import (
     client_key,
     epoch_micros,
     epoch_seconds,
+    item_author,
     item_html,
     item_title,
     ranked_ids,
@@ -101,14 +102,15 @@ async def authorise(request: Request, edit: bool = False) -> Call:
     """The authenticated call; 401 without a live token, or (for edits) without the right T token."""
     params = await read_params(request)
     engine: Engine = request.app.state.engine
-    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request))
+    settings: Settings = request.app.state.settings
+    days = settings.session_max_age_days
+    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request), days)
     if found is None:
         raise unauthorized()
     # Leniently, as FreshRSS: T may come in the form, the query or a `T` header (some apps send it there).
     presented = params.get("T") or request.headers.get("T")
     if edit and not keys.is_valid_edit_token(found["token_hash"], presented):
         raise unauthorized(bad_token=True)
-    settings: Settings = request.app.state.settings
     return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
 
 
@@ -256,7 +258,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
         "published": published,
         "updated": published,
         "title": item_title(row),
-        "author": row.get("byline") or "",
+        "author": item_author(row),
         "canonical": [{"href": url}],
         "alternate": [{"href": url, "type": "text/html"}],
         "categories": categories,

@@ -12,6 +12,7 @@ from tidings.ingest.urls import canonicalize_url, is_http_url, safe_http_url
 from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
 from tidings.store import sources as source_repo
 from tidings.web.api import queries as api_queries
+from tidings.web.api.sources import FeedCapError, ensure_room
 from tidings.web.compat import queries
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
@@ -132,8 +133,12 @@ def add_feed(call: Call, feed: str, folder: str | None) -> dict[str, Any]:
     """Subscribe the user to a feed URL (shared sources are stored once); the source object."""
     if not is_http_url(feed):
         raise bad_request(f"not an http(s) feed URL: {feed[:200]!r}")
+    try:
+        ensure_room(call.engine, call.user_id, [feed.strip()], call.settings.max_feeds_per_user)
+    except FeedCapError as exc:
+        raise bad_request(str(exc)) from None
     # No title: a shared source's title is not one user's to change.
-    source = subscribe_url(call.engine, feed.strip())
+    source = subscribe_url(call.engine, feed.strip(), shared_names=False)
     with call.engine.begin() as conn:
         api_queries.link_source(conn, call.user_id, int(source["id"]), folder)
     return source

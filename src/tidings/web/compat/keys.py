@@ -5,10 +5,12 @@ Google Reader: ClientLogin checks the password (argon2) and issues an ordinary A
 stored hash, so it needs no storage and dies with the login token.
 
 Fever: clients send api_key = md5("name:password"). We cannot derive it from the argon2 hash, so the
-user enables Fever by giving their password once (set_fever_password); we store BLAKE2b("fever:" + key)
-in api_tokens under the name "fever". The REST API compares SHA-256 of a presented token, so no string
-(neither the key nor anything derived from it) can pass as a Bearer token; storing it as a token lets the
-user see and revoke it like any other.
+user enables Fever by giving their password once (set_fever_password); we store HMAC-SHA256 of the key
+under a sub-key of the server's secret (tidings.secret) in api_tokens under the name "fever", so a copy of
+the database alone cannot be used to test password guesses. Keys stored by older versions (unkeyed
+BLAKE2b) still work and are rewritten in the keyed form on first use. The REST API compares SHA-256 of a
+presented token, so no string can pass as a Bearer token; storing it as a token lets the user see and
+revoke it like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from tidings.auth import verify_password
+from tidings.secret import key_for, subkey
 from tidings.store import users as user_repo
 from tidings.store.tables import api_tokens, users
 from tidings.store.util import utcnow
@@ -155,13 +158,18 @@ def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
     return int(result.rowcount or 0)
 
 
-def user_for_token(engine: Engine, token: str) -> dict[str, Any] | None:
-    """{"user_id", "name", "token_hash"} for a live token, else None (throttles last-used writes)."""
+def user_for_token(engine: Engine, token: str, max_session_days: float) -> dict[str, Any] | None:
+    """{"user_id", "name", "token_hash"} for a live token, else None (throttles last-used writes).
+
+    A web session token past the session age limit is refused here as on the pages and the REST API.
+    """
     if not token or len(token) > MAX_SECRET_CHARS:
         return None
     with engine.connect() as conn:
         row = api_queries.find_live_token(conn, token)
     if row is None or row["name"] == FEVER_TOKEN_NAME:
+        return None
+    if api_queries.is_expired_session(row, max_session_days):
         return None
     if api_queries.is_stale_use(row.get("last_used")):
         api_queries.touch_token(engine, int(row["id"]))
@@ -185,10 +193,16 @@ def fever_key(name: str, password: str) -> str:
     return hashlib.md5(f"{name}:{password}".encode()).hexdigest()
 
 
-def fever_hash(api_key: str) -> str:
-    """The stored form of a Fever key: BLAKE2b, not SHA-256, so no presentable Bearer token matches it."""
+def legacy_fever_hash(api_key: str) -> str:
+    """The unkeyed form older versions stored (BLAKE2b); only read, to upgrade such keys."""
     data = f"{FEVER_TOKEN_NAME}:{api_key.strip().lower()}".encode()
     return hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def fever_hash(api_key: str, server_key: bytes) -> str:
+    """The stored form of a Fever key: HMAC-SHA256 under the server's Fever sub-key."""
+    data = f"{FEVER_TOKEN_NAME}:{api_key.strip().lower()}".encode()
+    return hmac.new(subkey(server_key, "fever"), data, hashlib.sha256).hexdigest()
 
 
 def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
@@ -211,8 +225,9 @@ def store_fever_key(conn: Any, user_id: int, key: str) -> str:
     conn.execute(
         delete(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.name == FEVER_TOKEN_NAME)
     )
-    stored = fever_hash(key)
-    taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash == stored)).first()
+    stored = fever_hash(key, key_for(conn.engine))
+    forms = (stored, legacy_fever_hash(key))
+    taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash.in_(forms))).first()
     if taken is not None:  # "a:b" + "c" and "a" + "b:c" give the same md5
         raise ValueError("this name and password clash with another Fever key; choose another password")
     conn.execute(
@@ -248,18 +263,28 @@ def user_for_fever_key(engine: Engine, api_key: str | None) -> dict[str, Any] | 
     key = (api_key or "").strip().lower()
     if not _MD5_HEX.fullmatch(key):
         return None
+    keyed, legacy = fever_hash(key, key_for(engine)), legacy_fever_hash(key)
     with engine.connect() as conn:
         row = conn.execute(
-            select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.last_used, users.c.name)
+            select(
+                api_tokens.c.id,
+                api_tokens.c.user_id,
+                api_tokens.c.last_used,
+                api_tokens.c.token_hash,
+                users.c.name,
+            )
             .join(users, users.c.id == api_tokens.c.user_id)
             .where(
-                api_tokens.c.token_hash == fever_hash(key),
+                api_tokens.c.token_hash.in_((keyed, legacy)),
                 api_tokens.c.name == FEVER_TOKEN_NAME,
                 api_tokens.c.revoked_at.is_(None),
             )
         ).first()
     if row is None:
         return None
+    if row.token_hash == legacy:  # migrate a key stored by an older version to the keyed form
+        with engine.begin() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(token_hash=keyed))
     if api_queries.is_stale_use(row.last_used):
         api_queries.touch_token(engine, int(row.id))
     return {"user_id": int(row.user_id), "name": str(row.name)}

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.ingest.urls import canonicalize_url
 from tidings.store import reading as state_repo
+from tidings.store import sources as source_repo
 from tidings.store.tables import article_topics, articles, read_state, sources, user_sources
 from tidings.web.api import queries as api_queries
 from tidings.web.compat.streams import Stream, is_small_id
@@ -279,6 +280,7 @@ def unsubscribe(conn: Connection, user_id: int, source_id: int) -> bool:
     result = conn.execute(
         delete(user_sources).where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
     )
+    source_repo.stop_orphans(conn, [source_id])
     return bool(result.rowcount)
 
 
@@ -287,7 +289,7 @@ def set_folder(conn: Connection, user_id: int, source_id: int, folder: str | Non
     conn.execute(
         update(user_sources)
         .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
-        .values(category=folder)
+        .values(category=source_repo.clean_label(folder))
     )
 
 

@@ -1,4 +1,4 @@
-"""accounts hardening: case-insensitive user names, per-user source titles
+"""accounts hardening: case-insensitive user names, per-user source titles, invites, stopped feeds
 
 Revision ID: 0002
 Revises: 0001
@@ -44,9 +44,30 @@ def upgrade() -> None:
     with op.batch_alter_table("user_sources", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
 
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True))
+
+    op.create_table(
+        "invites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=128), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_by", sa.Integer(), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["used_by"], ["users.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("code_hash"),
+    )
+
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_table("invites")
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.drop_column("stopped_at")
     with op.batch_alter_table("user_sources", schema=None) as batch_op:
         batch_op.drop_column("title")
     with op.batch_alter_table("users", schema=None) as batch_op:
