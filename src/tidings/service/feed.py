@@ -31,7 +31,6 @@ CONTROL_FIELDS = (
     "topic_cap",
     "mmr_lambda",
     "exploration_share",
-    "fill_short_feed",
 )
 
 
