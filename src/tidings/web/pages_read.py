@@ -16,10 +16,10 @@ from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
 from tidings.web import charts, queries
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_common import render, require_user
+from tidings.web.pages_common import render, require_reader, require_user
 from tidings.web.session import current_web_user
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf), Depends(require_reader)])
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Name = Annotated[str, Path(min_length=1, max_length=500)]
 
