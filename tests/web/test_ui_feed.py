@@ -25,7 +25,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server seeded with our articles plus one with markup in every text field."""
     folder = tmp_path_factory.mktemp("ui-feed")
     (folder / "home").mkdir()
-    with serve(make_settings(folder / "home", [write_seed(folder, [HOSTILE])], public_reading=True), expect_articles=5) as url:
+    with serve(
+        make_settings(folder / "home", [write_seed(folder, [HOSTILE])], public_reading=True),
+        expect_articles=5,
+    ) as url:
         yield url
 
 
