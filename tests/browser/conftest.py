@@ -86,8 +86,10 @@ def page(browser: Any, site: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """docs/screenshots in the repository."""
-    folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: a temporary folder, so that tests never rewrite tracked files; set
+    TIDINGS_SCREENSHOTS=docs/screenshots to refresh the README's pictures on purpose."""
+    chosen = os.environ.get("TIDINGS_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
