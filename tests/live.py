@@ -85,7 +85,7 @@ def make_settings(home: Path, seed_paths: list[Path], public_reading: bool = Fal
 
 
 @contextmanager
-def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterator[str]:
+def running(app: FastAPI, ready: Callable[[str], bool] | None = None, timeout: float = 60) -> Iterator[str]:
     """Serve app with uvicorn on a free loopback port until `ready(base)` holds; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -93,7 +93,7 @@ def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterato
     thread.start()
     base = f"http://127.0.0.1:{port}"
     check = ready or (lambda url: httpx.get(f"{url}/healthz").status_code == 200)
-    deadline = time.time() + 60
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             if check(base):
@@ -121,12 +121,12 @@ def is_seeded(base: str, expect_articles: int = 1, app: FastAPI | None = None) -
 
 
 @contextmanager
-def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
+def serve(settings: Settings, expect_articles: int = 1, timeout: float = 60) -> Iterator[str]:
     """Run the app on loopback until the seed is stored; yields the base URL."""
     from tidings.web.app import create_app
 
     app = create_app(settings)
-    with running(app, lambda base: is_seeded(base, expect_articles, app)) as base:
+    with running(app, lambda base: is_seeded(base, expect_articles, app), timeout) as base:
         yield base
 
 

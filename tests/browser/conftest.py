@@ -69,7 +69,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (folder / "home").mkdir()
     hostile = folder / "hostile.html"
     hostile.write_text(HOSTILE_PAGE, encoding="utf-8")
-    settings = make_settings(folder / "home", [seed_article, write_seed(folder), hostile])
+    # Public reading: some tests here read signed out (test_journey covers the private default).
+    seeds = [seed_article, write_seed(folder), hostile]
+    settings = make_settings(folder / "home", seeds, public_reading=True)
     with serve(settings, expect_articles=6) as base:
         enrich_by_hand(settings)
         yield base

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from tidings.store.search import search_articles
+from tidings.store.search import SearchFilters, Sort, search
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
 from tidings.store.util import as_utc, utcnow
 
@@ -184,41 +184,13 @@ def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]
     ]
 
 
-def search_filtered(
-    conn: Connection,
-    query: str,
-    source: str | None = None,
-    topic: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 30,
+def search_rows(
+    conn: Connection, query: str, filters: SearchFilters, sort: Sort, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    """Full-text hits filtered by source, topic and date range, best first."""
-    hits = search_articles(conn, query, limit=500)
+    """One page of search hits (or, without words, of filtered browsing) as listing rows with their score."""
+    hits = search(conn, query, filters, sort, limit, offset)
     rows = {r["id"]: r for r in article_rows(conn, [int(h["article_id"]) for h in hits])}
-    out = []
-    for hit in hits:
-        row = rows.get(int(hit["article_id"]))
-        if row is None or not matches_filters(row, source, topic, since, until):
-            continue
-        out.append({**row, "score": hit["score"]})
-        if len(out) >= limit:
-            break
-    return out
-
-
-def matches_filters(
-    row: dict[str, Any], source: str | None, topic: str | None, since: datetime | None, until: datetime | None
-) -> bool:
-    """True when an article row passes the search filters."""
-    when = row.get("sort_time")
-    if source and (row.get("source") or "").casefold() != source.casefold():
-        return False
-    if topic and topic.casefold() not in {t.casefold() for t in topics_of(row)}:
-        return False
-    if since and (when is None or when < since):
-        return False
-    return not (until and (when is None or when >= until + timedelta(days=1)))
+    return [{**rows[int(h["article_id"])], "score": h["score"]} for h in hits if int(h["article_id"]) in rows]
 
 
 def reading_mix(conn: Connection, user_id: int, days: int = MIX_DAYS, top: int = 6) -> dict[str, Any]:
