@@ -259,3 +259,15 @@ def test_window_reaches_back_until_it_holds_enough_sources() -> None:
     assert newest_rows_with_sources(codes, 3, 10) == 8  # every source there is, no further
     assert newest_rows_with_sources(codes, 6, 2) == 6  # already two sources in the newest six
     assert newest_rows_with_sources(codes, 3, 0) == 3
+
+
+def test_undated_articles_get_no_freshness_bonus() -> None:
+    from dataclasses import replace
+
+    cands = make_candidates(100)
+    undated = [replace(c, dated=False) if i % 2 else c for i, c in enumerate(cands)]
+    result = build_feed(Profile(), UserControls(), undated, NOW, limit=40)
+    by_id = _by_id(undated)
+    for item in result.items:
+        fresh = [r for r in item.reasons if r.signal == "freshness"]
+        assert bool(fresh) == by_id[str(item.article_id)].dated

@@ -151,6 +151,15 @@ def test_article_topic_story_and_reading_pages(base: str) -> None:
         assert "<svg" in reading and "Transport" in reading and "100%" in reading
 
 
+def test_undated_articles_say_date_unknown_and_topic_pages_page(base: str) -> None:
+    # The seed articles carry no date: every list says so instead of "just now".
+    latest = httpx.get(f"{base}/latest").text
+    assert "date unknown" in latest and "just now" not in latest
+    listing = httpx.get(f"{base}/topics/Transport").text
+    assert "date unknown" in listing and 'rel="next"' not in listing
+    assert httpx.get(f"{base}/topics/Transport", params={"page": 2}).status_code == 200
+
+
 def test_search_with_filters(base: str) -> None:
     page = httpx.get(f"{base}/search", params={"q": "ferry"}).text
     assert "Night ferry returns" in page and "Island ferry back" in page

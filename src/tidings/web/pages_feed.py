@@ -75,7 +75,7 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
                 "source": extra.get("source") or it.source,
                 "sources": story_sources[:3],
                 "more_sources": max(it.other_sources, len(story_sources) - 1),
-                "time": extra.get("sort_time"),
+                "time": extra.get("published_at") and extra.get("sort_time"),  # None: date unknown
                 "standfirst": extra.get("standfirst"),
                 "key_points": list(extra.get("key_points") or [])[:3],
                 "topic": (extra.get("topics") or [None])[0],

@@ -98,31 +98,47 @@ async def story_page(request: Request, story_id: Id) -> Response:
     return render(request, "story.html", data)
 
 
+ListingPage = Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGES)]
+
+
 @router.get("/topics/{name:path}")
-def topic_page(request: Request, name: Name) -> Response:
-    """The newest articles on a topic, with a Follow button."""
+def topic_page(request: Request, name: Name, page: ListingPage = 1) -> Response:
+    """The newest articles on a topic, 20 a page, with a Follow button."""
+    offset = (page - 1) * PAGE_SIZE
     with request.app.state.engine.connect() as conn:
-        rows = queries.article_rows(conn, queries.topic_article_ids(conn, name))
-    if not rows:
+        rows = queries.article_rows(conn, queries.topic_article_ids(conn, name, PAGE_SIZE + 1, offset))
+    if not rows and page == 1:
         raise HTTPException(status_code=404, detail="No articles on this topic yet.")
     context = {"kind": "topic", "name": name, "rows": rows, "target": f"topic:{name}"}
-    return render(
-        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
-    )
+    return listing(request, context, page)
 
 
 @router.get("/entities/{key:path}")
-def entity_page(request: Request, key: Name) -> Response:
-    """The newest articles mentioning a person, place or organisation, with a Follow button."""
+def entity_page(request: Request, key: Name, page: ListingPage = 1) -> Response:
+    """The newest articles mentioning a person, place or organisation, 20 a page, with a Follow button."""
+    offset = (page - 1) * PAGE_SIZE
     with request.app.state.engine.connect() as conn:
         name = queries.entity_name(conn, key)
-        rows = queries.article_rows(conn, queries.entity_article_ids(conn, key)) if name else []
+        ids = queries.entity_article_ids(conn, key, PAGE_SIZE + 1, offset) if name else []
+        rows = queries.article_rows(conn, ids)
     if not name:
         raise HTTPException(status_code=404, detail="No such person, place or organisation.")
     context = {"kind": "entity", "name": name, "rows": rows, "target": f"entity:{name}"}
-    return render(
-        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
-    )
+    return listing(request, context, page)
+
+
+def listing(request: Request, context: dict[str, Any], page: int) -> Response:
+    """A topic or entity page: one page of rows, and links to the pages around it."""
+    rows = context["rows"]
+    context = {
+        **context,
+        "rows": rows[:PAGE_SIZE],
+        "page": page,
+        "has_more": len(rows) > PAGE_SIZE and page < MAX_SEARCH_PAGES,
+        "follows": follow_targets(request),
+        "here": request.url.path,
+    }
+    return render(request, "listing.html", context)
 
 
 def parse_day(text: str, field: str, errors: dict[str, str]) -> date | None:

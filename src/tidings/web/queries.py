@@ -60,6 +60,7 @@ def card_details(conn: Connection, article_ids: list[int]) -> dict[int, dict[str
         select(
             articles.c.id,
             articles.c.sort_time,
+            articles.c.published_at,
             articles.c.standfirst,
             articles.c.source,
             articles.c.tags,
@@ -123,6 +124,7 @@ def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
             articles.c.title,
             articles.c.source,
             articles.c.sort_time,
+            articles.c.published_at,
             articles.c.standfirst,
             articles.c.tags,
             articles.c.story_id,
@@ -135,8 +137,9 @@ def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def topic_article_ids(conn: Connection, topic: str, limit: int = 50) -> list[int]:
+def topic_article_ids(conn: Connection, topic: str, limit: int = 50, offset: int = 0) -> list[int]:
     """Newest articles on a topic: the enrichment index, plus publisher tags among recent articles."""
+    limit, want = limit + offset, (offset, limit + offset)
     ids = [
         int(i)
         for i in conn.execute(
@@ -155,7 +158,7 @@ def topic_article_ids(conn: Connection, topic: str, limit: int = 50) -> list[int
         .limit(RECENT_SCAN)
     )
     tagged = [int(i) for i, tags in recent if any(str(t).casefold() == wanted for t in tags or [])]
-    return list(dict.fromkeys([*ids, *tagged]))[:limit]
+    return list(dict.fromkeys([*ids, *tagged]))[want[0] : want[1]]
 
 
 def entity_name(conn: Connection, key: str) -> str | None:
@@ -170,7 +173,7 @@ def entity_name(conn: Connection, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]:
+def entity_article_ids(conn: Connection, key: str, limit: int = 50, offset: int = 0) -> list[int]:
     """Newest articles mentioning an entity."""
     return [
         int(i)
@@ -180,6 +183,7 @@ def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]
             .where(article_entities.c.entity_key == key, articles.c.duplicate_of.is_(None))
             .order_by(articles.c.sort_time.desc())
             .limit(limit)
+            .offset(offset)
         ).scalars()
     ]
 
