@@ -258,7 +258,18 @@ def targets(request: Request, action: ActionField, target: TargetField, next: Ta
     user = require_user(request)
     if action not in ("follow", "unfollow", "mute", "unmute"):
         raise HTTPException(status_code=422, detail="Unknown action.")
-    apply_target(user, request.app.state.engine, action, target)
+    section = "follows" if action in ("follow", "unfollow") else "mutes"
+    if next.startswith("/settings") and not wants_json(request):
+        # The Settings form shows a bad target beside its field, with what was typed kept.
+        try:
+            change_target(request.app.state.engine, user.name, action, target)
+        except ValueError as exc:
+            from tidings.web.pages_settings import settings_page_with
+
+            message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+            return settings_page_with(request, user, 422, errors={section: message}, typed={section: target})
+    else:
+        apply_target(user, request.app.state.engine, action, target)
     return done(request, next, f"{action}ed" if action.endswith("w") else f"{action}d")
 
 
