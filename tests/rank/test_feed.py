@@ -271,3 +271,24 @@ def test_undated_articles_get_no_freshness_bonus() -> None:
     for item in result.items:
         fresh = [r for r in item.reasons if r.signal == "freshness"]
         assert bool(fresh) == by_id[str(item.article_id)].dated
+
+
+def test_a_followed_archive_older_than_the_window_is_interleaved() -> None:
+    from dataclasses import replace
+
+    recent = make_candidates(400, n_sources=1)  # site0.example, inside the window
+    old = [
+        replace(
+            c,
+            article_id=f"old{i}",
+            story_id=f"old{c.story_id}",
+            source="archive.example",
+            published_at=c.published_at - timedelta(days=2000),
+        )
+        for i, c in enumerate(make_candidates(60, seed=2, n_sources=1))
+    ]
+    follows = [("source", "site0.example"), ("source", "archive.example")]
+    result = build_feed(Profile(), UserControls(follows=follows), recent + old, NOW)
+    counts = Counter(i.source for i in result.items)
+    assert len(result.items) == 20 and counts["archive.example"] >= 8 and counts["site0.example"] >= 8
+    assert "archive.example" in [i.source for i in result.items[:4]]

@@ -38,17 +38,23 @@ class CapState:
     topic_cap: int
     source_caps: dict[str, int] = field(default_factory=dict)  # per-source overrides (followed sources)
     topic_caps: dict[str, int] = field(default_factory=dict)  # per-topic overrides (followed topics)
+    page: int = 20
     sources: Counter[str] = field(default_factory=Counter)
     topics: Counter[str] = field(default_factory=Counter)
+    placed: int = 0
 
     def fresh(self) -> CapState:
         """The same caps with no item counted (a new page)."""
-        return CapState(self.source_cap, self.topic_cap, self.source_caps, self.topic_caps)
+        return CapState(self.source_cap, self.topic_cap, self.source_caps, self.topic_caps, self.page)
 
     def violation(self, source: str, topics: list[str]) -> tuple[str, str] | None:
-        """("source"|"topic", name) of the cap that adding this item would break, else None."""
+        """("source"|"topic", name) of the cap that adding this item would break, else None.
+
+        A source's cap also grows through the page (a source with 10 of 20 may hold 1 of the first 2, 2 of
+        the first 4...), so that sources interleave rather than come in blocks."""
         key = normalise_source(source)
-        if self.sources[key] >= self.source_caps.get(key, self.source_cap):
+        cap = self.source_caps.get(key, self.source_cap)
+        if self.sources[key] >= min(cap, math.ceil(cap * (self.placed + 1) / self.page - 1e-9)):
             return "source", source
         for topic in topics:
             t = normalise_key(topic)
@@ -58,6 +64,7 @@ class CapState:
 
     def add(self, source: str, topics: list[str]) -> None:
         """Count one selected item."""
+        self.placed += 1
         self.sources[normalise_source(source)] += 1
         for t in {normalise_key(topic) for topic in topics}:
             self.topics[t] += 1

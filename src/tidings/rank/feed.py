@@ -13,7 +13,15 @@ import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
 from tidings.config import Settings
-from tidings.rank.candidates import Window, exploration_pool, hidden_by_reader, select_window, shortlist
+from tidings.rank.candidates import (
+    Window,
+    exploration_pool,
+    followed_source_picks,
+    hidden_by_reader,
+    select_window,
+    shortlist,
+    with_followed_sources,
+)
 from tidings.rank.controls import UserControls
 from tidings.rank.diversity import CapState, Slate, cap_count, collapse_stories, place_pages
 from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
@@ -128,6 +136,9 @@ def _build_feed(
     window = select_window(
         pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit, min_sources=MIN_WINDOW_SOURCES
     )
+    found = [pool.source_code_of.get(normalise_source(v)) for v in controls.values("source")]
+    followed = [c for c in found if c is not None]
+    window = with_followed_sources(pool, window, followed, limit)
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
     pool.ensure_sketch()
@@ -138,6 +149,7 @@ def _build_feed(
     by_reader = hidden_by_reader(ctx, coarse)
     valid = (rules < 0) & ~by_reader
     picked = shortlist(coarse, coarse_scores, valid, limit)
+    picked = np.union1d(picked, followed_source_picks(pool, coarse, coarse_scores, valid, followed, limit))
     hidden = _report_filtered(ctx, coarse, coarse_scores, rules, by_reader)
     picked, keyword_hidden = _apply_keyword_mutes(ctx, coarse, picked)
     hidden += keyword_hidden
@@ -216,6 +228,7 @@ def _caps(ctx: Context, main: Slate) -> CapState:
     src_counts = Counter(normalise_source(s) for s in main.sources)
     topic_counts = Counter(normalise_key(t) for ts in main.topics for t in set(ts))
     return CapState(
+        page=page,
         source_cap=source_cap,
         topic_cap=topic_cap,
         source_caps=_followed_caps(
