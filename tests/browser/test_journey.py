@@ -27,6 +27,12 @@ SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
   const r = el.getBoundingClientRect();
   if (r.width === 0 || r.height === 0) return false;
   const style = getComputedStyle(el);
+  if (style.opacity === '0') return false;  // a visually hidden box whose label is the target
+  if (el.closest('.visually-hidden')) return false;  // for screen readers only: not a target
+  if (el.tagName === 'LABEL') {  // a label is the target only when it stands in for a hidden box
+    const box = document.getElementById(el.htmlFor);
+    if (!box || getComputedStyle(box).opacity !== '0') return false;
+  }
   if (style.display === 'inline' && el.tagName === 'A' && el.closest('p, li.meta, .meta, td')) return false;
   return r.width < 24 || r.height < 24;
 }).map(el => el.tagName + ':' + (el.textContent || el.name || '').trim().slice(0, 30))"""
