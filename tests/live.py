@@ -71,8 +71,8 @@ def write_seed(folder: Path, extra: list[dict[str, object]] | None = None) -> Pa
     return path
 
 
-def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
-    """Settings for a quiet, offline test server."""
+def make_settings(home: Path, seed_paths: list[Path], public_reading: bool = False) -> Settings:
+    """Settings for a quiet, offline test server (signed-out reading only when `public_reading`)."""
     return Settings(
         home=home,
         seed_paths=":".join(str(p) for p in seed_paths),
@@ -84,11 +84,12 @@ def make_settings(home: Path, seed_paths: list[Path]) -> Settings:
         # are tested in tests/hostile/test_web_signup.py.
         signup_policy="open",
         signup_per_hour=10_000,
+        public_reading=public_reading,
     )
 
 
 @contextmanager
-def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterator[str]:
+def running(app: FastAPI, ready: Callable[[str], bool] | None = None, timeout: float = 60) -> Iterator[str]:
     """Serve app with uvicorn on a free loopback port until `ready(base)` holds; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -96,7 +97,7 @@ def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterato
     thread.start()
     base = f"http://127.0.0.1:{port}"
     check = ready or (lambda url: httpx.get(f"{url}/healthz").status_code == 200)
-    deadline = time.time() + 60
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             if check(base):
@@ -111,19 +112,25 @@ def running(app: FastAPI, ready: Callable[[str], bool] | None = None) -> Iterato
         thread.join(timeout=5)
 
 
-def is_seeded(base: str, expect_articles: int = 1) -> bool:
-    """True once start-up seeding finished and the latest page lists at least `expect_articles` cards."""
+def is_seeded(base: str, expect_articles: int = 1, app: FastAPI | None = None) -> bool:
+    """True once start-up seeding finished and the store holds at least `expect_articles` articles."""
     if httpx.get(f"{base}/healthz").json().get("seeding"):
         return False
-    return httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+    if app is None:
+        return httpx.get(f"{base}/latest").text.count('class="card"') >= expect_articles
+    from tidings.store import articles as article_repo
+
+    with app.state.engine.connect() as conn:
+        return len(article_repo.list_latest(conn, limit=expect_articles)) >= expect_articles
 
 
 @contextmanager
-def serve(settings: Settings, expect_articles: int = 1) -> Iterator[str]:
+def serve(settings: Settings, expect_articles: int = 1, timeout: float = 60) -> Iterator[str]:
     """Run the app on loopback until the seed is stored; yields the base URL."""
     from tidings.web.app import create_app
 
-    with running(create_app(settings), lambda base: is_seeded(base, expect_articles)) as base:
+    app = create_app(settings)
+    with running(app, lambda base: is_seeded(base, expect_articles, app), timeout) as base:
         yield base
 
 

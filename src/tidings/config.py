@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     refresh_interval_seconds: int = 300
     secret_key: str = ""  # keys CSRF tokens and Fever key hashes; else generated in TIDINGS_HOME/secret_key
     session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
+    public_reading: bool = False  # let signed-out visitors read the latest articles, stories and search
 
     # Accounts
     signup_policy: Literal["open", "invite", "closed"] = "closed"  # the first account can always sign up

@@ -69,7 +69,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (folder / "home").mkdir()
     hostile = folder / "hostile.html"
     hostile.write_text(HOSTILE_PAGE, encoding="utf-8")
-    settings = make_settings(folder / "home", [seed_article, write_seed(folder), hostile])
+    # Public reading: some tests here read signed out (test_journey covers the private default).
+    seeds = [seed_article, write_seed(folder), hostile]
+    settings = make_settings(folder / "home", seeds, public_reading=True)
     with serve(settings, expect_articles=6) as base:
         enrich_by_hand(settings)
         yield base
@@ -86,8 +88,10 @@ def page(browser: Any, site: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """docs/screenshots in the repository."""
-    folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: a temporary folder, so that tests never rewrite tracked files; set
+    TIDINGS_SCREENSHOTS=docs/screenshots to refresh the README's pictures on purpose."""
+    chosen = os.environ.get("TIDINGS_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder

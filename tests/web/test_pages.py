@@ -35,6 +35,7 @@ def live_server(tidings_env: Path, tmp_path: Path) -> Iterator[tuple[str, Settin
         background_refresh=False,
         subscribe_starter=False,
         allow_private_networks=True,
+        public_reading=True,  # these tests read as a signed-out visitor
     )
     with serve(settings) as base:
         yield base, settings

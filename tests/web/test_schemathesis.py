@@ -93,6 +93,8 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(tmp_path: Path
                 "--checks",
                 CHECKS,
                 "--no-color",
+                "--generation-database",
+                "none",  # no example cache in the working tree (tests never write tracked files)
                 "--request-timeout",
                 "10",
                 # Revoking tokens or ending the session would revoke the fuzzer's own credentials mid-run.
@@ -102,6 +104,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(tmp_path: Path
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,
         )
     finally:
         server.terminate()

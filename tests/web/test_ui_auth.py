@@ -19,7 +19,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server seeded with a few articles, shared by this module's tests."""
     folder = tmp_path_factory.mktemp("ui-auth")
     (folder / "home").mkdir()
-    with serve(make_settings(folder / "home", [write_seed(folder)]), expect_articles=4) as url:
+    with serve(
+        make_settings(folder / "home", [write_seed(folder)], public_reading=True), expect_articles=4
+    ) as url:
         yield url
 
 

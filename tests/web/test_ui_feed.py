@@ -25,7 +25,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server seeded with our articles plus one with markup in every text field."""
     folder = tmp_path_factory.mktemp("ui-feed")
     (folder / "home").mkdir()
-    with serve(make_settings(folder / "home", [write_seed(folder, [HOSTILE])]), expect_articles=5) as url:
+    with serve(
+        make_settings(folder / "home", [write_seed(folder, [HOSTILE])], public_reading=True),
+        expect_articles=5,
+    ) as url:
         yield url
 
 
@@ -148,16 +151,31 @@ def test_article_topic_story_and_reading_pages(base: str) -> None:
         assert "<svg" in reading and "Transport" in reading and "100%" in reading
 
 
+def test_undated_articles_say_date_unknown_and_topic_pages_page(base: str) -> None:
+    # The seed articles carry no date: every list says so instead of "just now".
+    latest = httpx.get(f"{base}/latest").text
+    assert "date unknown" in latest and "just now" not in latest
+    listing = httpx.get(f"{base}/topics/Transport").text
+    assert "date unknown" in listing and 'rel="next"' not in listing
+    assert httpx.get(f"{base}/topics/Transport", params={"page": 2}).status_code == 200
+
+
 def test_search_with_filters(base: str) -> None:
     page = httpx.get(f"{base}/search", params={"q": "ferry"}).text
     assert "Night ferry returns" in page and "Island ferry back" in page
     only = httpx.get(f"{base}/search", params={"q": "ferry", "source": "Valley Courier"}).text
     assert "Island ferry back" in only and "Night ferry returns" not in only
     none = httpx.get(f"{base}/search", params={"q": "ferry", "topic": "Science"}).text
-    assert "0 results" in none
+    assert "No results" in none
     future = httpx.get(f"{base}/search", params={"q": "ferry", "from": "2999-01-01"}).text
-    assert "0 results" in future
-    assert httpx.get(f"{base}/search", params={"q": "ferry", "from": "yesterday"}).status_code == 422
+    assert "No results" in future
+    bad = httpx.get(f"{base}/search", params={"q": "ferry", "from": "yesterday"})
+    assert bad.status_code == 422 and "Write dates as YYYY-MM-DD" in bad.text
+    assert 'value="yesterday"' in bad.text and 'value="ferry"' in bad.text  # what was typed is kept
+    browse = httpx.get(f"{base}/search", params={"source": "Valley Courier", "sort": "date"}).text
+    assert "Island ferry back" in browse and "Night ferry returns" not in browse  # filters alone browse
+    either = httpx.get(f"{base}/search", params={"q": "comet OR grain"}).text
+    assert "faint comet" in either and "Grain prices" in either
 
 
 def test_another_readers_data_is_never_visible(base: str) -> None:

@@ -83,6 +83,34 @@ def test_diversity_controls_validate_and_save(base: str) -> None:
         assert exported["controls"]["exploration_share"] == 0.2
 
 
+def test_bad_values_come_back_inline_with_what_was_typed_and_actions_confirm(base: str) -> None:
+    with signed_in(base, "vera") as (c, token):
+        values = {"source_cap": "0.4", "topic_cap": "lots", "mmr_lambda": "0.5", "exploration_share": "0.9"}
+        bad = c.post("/settings/controls", data={"csrf": token, **values})
+        assert bad.status_code == 422 and "Something went wrong" not in bad.text
+        assert (
+            'value="lots" aria-invalid="true"' in bad.text and 'value="0.9" aria-invalid="true"' in bad.text
+        )
+        assert "Enter a number from 0 to 0.5" in bad.text
+        typo = c.post(
+            "/targets",
+            data={"csrf": token, "action": "follow", "target": "topc:Sport", "next": "/settings#follows"},
+        )
+        assert (
+            typo.status_code == 422
+            and 'value="topc:Sport"' in typo.text
+            and "Target must be KIND:VALUE" in typo.text
+        )
+        url = c.post("/settings/sources", data={"csrf": token, "url": "feeds.example/rss"})
+        assert url.status_code == 422 and 'value="feeds.example/rss"' in url.text
+        follow = c.post(
+            "/targets",
+            data={"csrf": token, "action": "follow", "target": "topic:Sport", "next": "/settings#follows"},
+        )
+        assert follow.headers["location"] == "/settings?note=followed#follows"
+        assert "Followed." in c.get(follow.headers["location"]).text
+
+
 def test_tokens_create_work_and_revoke(base: str) -> None:
     with signed_in(base, "rosa") as (c, token):
         page = c.post("/settings/tokens", data={"csrf": token, "name": "reader app"}).text

@@ -12,7 +12,7 @@ from tidings.store.util import utcnow
 from tidings.web.charts import bar_chart
 from tidings.web.csrf import derive_token
 from tidings.web.pages_common import safe_next, time_ago
-from tidings.web.queries import matches_filters, read_story, shares
+from tidings.web.queries import read_story, shares
 
 
 def test_safe_next_keeps_only_local_paths() -> None:
@@ -60,16 +60,6 @@ def test_bar_chart_scales_to_the_largest_share() -> None:
     assert first.width == chart.bar_max and abs(second.width - chart.bar_max * 4 / 6) < 0.1
     assert first.percent == "60%" and second.y > first.y and chart.height > second.y
     assert bar_chart([]).bars == []
-
-
-def test_search_filters() -> None:
-    row = {"source": "Valley Courier", "tags": ["Science"], "sort_time": datetime(2024, 3, 2, 12, tzinfo=UTC)}
-    day = datetime(2024, 3, 2, tzinfo=UTC)
-    assert matches_filters(row, "valley courier", "science", day, day)
-    assert not matches_filters(row, "Harbour Gazette", None, None, None)
-    assert not matches_filters(row, None, "Sport", None, None)
-    assert not matches_filters(row, None, None, day + timedelta(days=1), None)
-    assert not matches_filters(row, None, None, None, day - timedelta(days=1))
 
 
 def test_story_reads_report_new_articles(tmp_path: Path) -> None:

@@ -81,6 +81,30 @@ def select_window(
     return Window(np.sort(newest[:take]), anchor, anchored, extended=take > in_span)
 
 
+def with_followed_sources(pool: CandidatePool, window: Window, codes: list[int], per_source: int) -> Window:
+    """The window plus the newest `per_source` rows of each followed source up to its clock: a followed
+    outlet that publishes rarely (or an archive years older than the rest) still reaches the feed."""
+    if not codes or per_source <= 0:
+        return window
+    rows = window.rows
+    current = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+    inside = np.zeros(pool.size, dtype=bool)
+    inside[current] = True
+    extra = []
+    for code in codes:
+        own = np.flatnonzero((pool.source_codes == code) & (pool.timestamps <= window.now_ts))
+        have = int(np.count_nonzero(inside[own]))
+        if have >= per_source:
+            continue
+        outside = own[~inside[own]]
+        newest = outside[np.argsort(-pool.timestamps[outside], kind="stable")[: per_source - have]]
+        extra.append(newest)
+    if not extra:
+        return window
+    merged = np.union1d(current, np.concatenate(extra)).astype(np.int64)
+    return Window(merged, window.now_ts, window.anchored, extended=True)
+
+
 def hidden_by_reader(ctx: Context, block: FeatureBlock) -> npt.NDArray[np.bool_]:
     """Rows the reader hid, directly or through a hidden story."""
     pool, profile = ctx.pool, ctx.profile
@@ -119,6 +143,23 @@ def shortlist(
         parts.append(_top(similar.astype(np.float64), valid, NEIGHBOURS))
     parts.append(_top(trending.astype(np.float64), valid, TRENDING))
     return np.unique(np.concatenate(parts))
+
+
+def followed_source_picks(
+    pool: CandidatePool,
+    block: FeatureBlock,
+    scores: npt.NDArray[np.float64],
+    valid: npt.NDArray[np.bool_],
+    codes: list[int],
+    per_source: int,
+) -> npt.NDArray[np.int64]:
+    """The best `per_source` valid items of each followed source: the shortlist's follow generator, so that
+    one prolific followed outlet cannot crowd another out before the caps can interleave them."""
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    source_of = pool.source_codes[block.rows]
+    parts = [_top(scores, valid & (source_of == code), per_source) for code in codes]
+    return np.unique(np.concatenate(parts)).astype(np.int64)
 
 
 def exploration_pool(

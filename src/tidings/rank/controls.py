@@ -41,12 +41,11 @@ class UserControls:
     mutes: list[Target] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)  # per-signal weight overrides
     disabled: set[str] = field(default_factory=set)  # signals switched off
-    source_cap: float = 0.3  # max share of the top `cap_window` per source
-    topic_cap: float = 0.5  # max share of the top `cap_window` per topic
+    source_cap: float = 0.3  # max share of each page of `cap_window` cards per source (soft)
+    topic_cap: float = 0.5  # max share of each page per topic (soft)
     cap_window: int = 20
     mmr_lambda: float = 0.85  # 1.0 = pure relevance, lower = more diverse
     exploration_share: float = 0.1
-    fill_short_feed: bool = False  # when even other sources cannot fill the feed, relax the caps (opt-in)
     hide_read: bool = False  # leave out what the reader has read (the app's default; "show read" clears it)
 
     def __post_init__(self) -> None:
@@ -63,15 +62,3 @@ class UserControls:
     def values(self, kind: str, muted: bool = False) -> list[str]:
         """Follow (or mute) values of one kind."""
         return [v for k, v in (self.mutes if muted else self.follows) if k == kind]
-
-    def sole_followed_source(self) -> str | None:
-        """The one source the reader follows, when it is all they follow (it escapes the source cap)."""
-        kinds = {k for k, _ in self.follows}
-        sources = {v for k, v in self.follows if k == "source"}
-        return next(iter(sources)) if kinds == {"source"} and len(sources) == 1 else None
-
-    def sole_followed_topic(self) -> str | None:
-        """The one topic the reader follows, when it is all they follow (it escapes the topic cap)."""
-        kinds = {k for k, _ in self.follows}
-        topics = {v for k, v in self.follows if k == "topic"}
-        return next(iter(topics)) if kinds == {"topic"} and len(topics) == 1 else None

@@ -1,4 +1,4 @@
-"""Re-ranking: one card per story, MMR over embeddings, per-source and per-topic caps, exploration slots."""
+"""Re-ranking: one card per story, MMR over embeddings, soft per-page caps, exploration slots."""
 
 from __future__ import annotations
 
@@ -32,63 +32,179 @@ def cap_count(share: float, limit: int, window: int) -> int:
 
 @dataclass
 class CapState:
-    """Running per-source and per-topic counts against their caps."""
+    """Running per-source and per-topic counts on one page against their caps (keys are normalised)."""
 
     source_cap: int
     topic_cap: int
-    exempt_source: str | None = None
-    exempt_topic: str | None = None
+    source_caps: dict[str, int] = field(default_factory=dict)  # per-source overrides (followed sources)
+    topic_caps: dict[str, int] = field(default_factory=dict)  # per-topic overrides (followed topics)
+    page: int = 20
     sources: Counter[str] = field(default_factory=Counter)
     topics: Counter[str] = field(default_factory=Counter)
+    placed: int = 0
+
+    def fresh(self) -> CapState:
+        """The same caps with no item counted (a new page)."""
+        return CapState(self.source_cap, self.topic_cap, self.source_caps, self.topic_caps, self.page)
 
     def violation(self, source: str, topics: list[str]) -> tuple[str, str] | None:
-        """("source"|"topic", name) of the cap that adding this item would break, else None."""
-        if normalise_source(source) != self.exempt_source and self.sources[source] >= self.source_cap:
+        """("source"|"topic", name) of the cap that adding this item would break, else None.
+
+        A source's cap also grows through the page (a source with 10 of 20 may hold 1 of the first 2, 2 of
+        the first 4...), so that sources interleave rather than come in blocks."""
+        key = normalise_source(source)
+        cap = self.source_caps.get(key, self.source_cap)
+        if self.sources[key] >= min(cap, math.ceil(cap * (self.placed + 1) / self.page - 1e-9)):
             return "source", source
         for topic in topics:
-            if normalise_key(topic) != self.exempt_topic and self.topics[topic] >= self.topic_cap:
+            t = normalise_key(topic)
+            if self.topics[t] >= self.topic_caps.get(t, self.topic_cap):
                 return "topic", topic
         return None
 
     def add(self, source: str, topics: list[str]) -> None:
         """Count one selected item."""
-        self.sources[source] += 1
-        for topic in set(topics):
-            self.topics[topic] += 1
+        self.placed += 1
+        self.sources[normalise_source(source)] += 1
+        for t in {normalise_key(topic) for topic in topics}:
+            self.topics[t] += 1
 
 
-def mmr_select(
-    scores: npt.NDArray[np.float64],
-    embeddings: npt.NDArray[np.float32] | None,
-    sources: list[str],
-    topics: list[list[str]],
-    count: int,
-    lam: float,
-    caps: CapState,
-) -> tuple[list[int], list[tuple[int, tuple[str, str]]]]:
-    """Greedy MMR under caps: the chosen indices in order, and the items a cap pushed out (with the cap)."""
-    m = scores.shape[0]
-    if m == 0 or count <= 0:
-        return [], []
-    spread = float(scores.max() - scores.min())
-    relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(m)
-    max_sim = np.zeros(m)
-    alive = np.ones(m, dtype=bool)
-    chosen: list[int] = []
-    capped: list[tuple[int, tuple[str, str]]] = []
-    while len(chosen) < count and alive.any():
-        value = np.where(alive, lam * relevance - (1.0 - lam) * max_sim, -np.inf)
-        i = int(np.argmax(value))
-        alive[i] = False
-        broken = caps.violation(sources[i], topics[i])
-        if broken is not None:
-            capped.append((i, broken))
+@dataclass
+class Slate:
+    """Items to place: scores, embeddings (unit rows or None), and each item's source, topics and story."""
+
+    scores: npt.NDArray[np.float64]
+    embeddings: npt.NDArray[np.float32] | None
+    sources: list[str]
+    topics: list[list[str]]
+    stories: list[int]
+
+
+@dataclass
+class Placement:
+    """The placed feed: (index, is_exploration) in order, main items a cap moved down, and whether any item
+    had to go over a cap because nothing else was left."""
+
+    order: list[tuple[int, bool]]
+    moved: list[tuple[int, tuple[str, str]]]
+    relaxed: bool
+
+
+@dataclass
+class _Greedy:
+    """MMR state over the main slate."""
+
+    slate: Slate
+    lam: float
+    relevance: npt.NDArray[np.float64]
+    max_sim: npt.NDArray[np.float64]
+    alive: npt.NDArray[np.bool_]
+    page: int = 0  # the page being filled, for the record of items a cap moved down
+    skipped_on: dict[int, int] = field(default_factory=dict)  # item -> page where a cap first skipped it
+
+    @classmethod
+    def of(cls, slate: Slate, lam: float) -> _Greedy:
+        scores = slate.scores
+        m = scores.shape[0]
+        spread = float(scores.max() - scores.min()) if m else 0.0
+        relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(m)
+        return cls(slate, lam, relevance, np.zeros(m), np.ones(m, dtype=bool))
+
+    def take(
+        self, caps: CapState, used: set[int], over_cap: bool, skipped: dict[int, tuple[str, str]]
+    ) -> int | None:
+        """The best MMR item whose story is new and (unless `over_cap`) that breaks no cap."""
+        s = self.slate
+        value = np.where(self.alive, self.lam * self.relevance - (1.0 - self.lam) * self.max_sim, -np.inf)
+        for i in np.argsort(-value, kind="stable"):
+            i = int(i)
+            if not self.alive[i]:
+                return None
+            if s.stories[i] in used:
+                self.alive[i] = False
+                continue
+            broken = caps.violation(s.sources[i], s.topics[i])
+            if broken is None or over_cap:
+                self.alive[i] = False
+                if s.embeddings is not None:
+                    self.max_sim = np.maximum(self.max_sim, s.embeddings @ s.embeddings[i])
+                return i
+            if i not in skipped:
+                skipped[i] = broken
+                self.skipped_on[i] = self.page
+        return None
+
+
+def _take_explore(
+    explore: Slate, left: list[int], caps: CapState, used: set[int], over_cap: bool
+) -> int | None:
+    """The next exploration item (in the slate's given order) with a new story that fits the caps."""
+    for k, i in enumerate(left):
+        if explore.stories[i] in used:
             continue
-        caps.add(sources[i], topics[i])
-        chosen.append(i)
-        if embeddings is not None:
-            max_sim = np.maximum(max_sim, embeddings @ embeddings[i])
-    return chosen, capped
+        if over_cap or caps.violation(explore.sources[i], explore.topics[i]) is None:
+            del left[k]
+            return i
+    return None
+
+
+def place_pages(
+    main: Slate, explore: Slate, count: int, lam: float, caps: CapState, page: int, explore_per_page: int
+) -> Placement:
+    """Fill `count` positions page by page with greedy MMR; caps count per page and only ever move an item to
+    a later page, so the feed holds every story there is. Exploration items take marked slots on each page."""
+    greedy = _Greedy.of(main, lam)
+    slots = set(exploration_positions(page - explore_per_page, explore_per_page))
+    left = list(range(len(explore.stories)))
+    used: set[int] = set()
+    order: list[tuple[int, bool]] = []
+    moved: dict[int, tuple[str, str]] = {}
+    relaxed = False
+    state = caps.fresh()
+    while len(order) < count:
+        pos = len(order) % page
+        if pos == 0:
+            state = caps.fresh()
+            greedy.page = len(order) // page
+        choice = _choose(greedy, explore, left, state, used, pos in slots, moved)
+        if choice is None:
+            break
+        (i, is_exp), over = choice
+        relaxed |= over
+        s = explore if is_exp else main
+        state.add(s.sources[i], s.topics[i])
+        used.add(s.stories[i])
+        order.append((i, is_exp))
+    placed_on = {i: k // page for k, (i, e) in enumerate(order) if not e}
+    moved_down = [(i, c) for i, c in moved.items() if placed_on.get(i, -1) != greedy.skipped_on[i]]
+    return Placement(order, moved_down, relaxed)
+
+
+def _choose(
+    greedy: _Greedy,
+    explore: Slate,
+    left: list[int],
+    caps: CapState,
+    used: set[int],
+    explore_slot: bool,
+    moved: dict[int, tuple[str, str]],
+) -> tuple[tuple[int, bool], bool] | None:
+    """One pick: exploration in its slots, else the best main item within the caps, else an exploration
+    item within the caps, else (nothing else left) the best item over a cap.
+
+    Returns ((index, is_exploration), over_cap), or None when nothing is left."""
+    if explore_slot and (e := _take_explore(explore, left, caps, used, False)) is not None:
+        return (e, True), False
+    if (i := greedy.take(caps, used, False, moved)) is not None:
+        return (i, False), False
+    if (e := _take_explore(explore, left, caps, used, False)) is not None:
+        return (e, True), False
+    if (i := greedy.take(caps, used, True, moved)) is not None:
+        return (i, False), True
+    if (e := _take_explore(explore, left, caps, used, True)) is not None:
+        return (e, True), True
+    return None
 
 
 def exploration_positions(n_main: int, n_explore: int) -> list[int]:
@@ -98,23 +214,3 @@ def exploration_positions(n_main: int, n_explore: int) -> list[int]:
         return []
     step = total / (n_explore + 1)
     return sorted({min(total - 1, max(1, round(step * (k + 1)))) for k in range(n_explore)})
-
-
-def interleave(main: list[int], explore: list[int]) -> list[tuple[int, bool]]:
-    """Merge main and exploration picks; each entry is (index, is_exploration)."""
-    positions = set(exploration_positions(len(main), len(explore)))
-    out: list[tuple[int, bool]] = []
-    m_iter, e_iter = iter(main), iter(explore)
-    for pos in range(len(main) + len(explore)):
-        nxt = next(e_iter, None) if pos in positions else None
-        if nxt is not None:
-            out.append((nxt, True))
-            continue
-        item = next(m_iter, None)
-        if item is None:
-            item_e = next(e_iter, None)
-            if item_e is not None:
-                out.append((item_e, True))
-            continue
-        out.append((item, False))
-    return out

@@ -52,6 +52,7 @@ class Candidate:
     entity_keys: list[str] = field(default_factory=list)
     keywords: str = ""  # title + lead, lower-cased, for whole-word keyword mutes
     published_at: datetime | None = None
+    dated: bool = True  # False when the publisher gave no date (published_at is then the ingest time)
     embedding: FloatArray | None = None  # unit float32 vector
     story_size: int = 1  # sources covering the story
     story_velocity: float = 0.0  # story articles in the last few hours
@@ -118,6 +119,7 @@ class CandidatePool:
     story_code_of: dict[str, int] = field(default_factory=dict)  # str(story id) -> code
     sketch: FloatArray | None = None  # (n, k) low-dimensional projection for the first ranking stage
     projection: FloatArray | None = None  # (d, k) maps full embeddings into the sketch space
+    undated: npt.NDArray[np.bool_] | None = None  # rows without a publisher's date (no freshness bonus)
 
     def __post_init__(self) -> None:
         if not self.row_of_id:
@@ -207,6 +209,7 @@ class CandidatePool:
             entity_keys=self.entities_of(row),
             keywords=self.keywords[row],
             published_at=datetime.fromtimestamp(float(self.timestamps[row]), tz=UTC),
+            dated=self.undated is None or not bool(self.undated[row]),
             embedding=emb,
             story_size=int(self.story_size[row]),
             story_velocity=float(self.story_velocity[row]),
@@ -256,6 +259,7 @@ class CandidatePool:
             entity_keys=entities.names,
             entity_display=display,
             is_sorted=sort,
+            undated=np.array([not c.dated for c in items], dtype=bool),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,9 +13,17 @@ import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
 from tidings.config import Settings
-from tidings.rank.candidates import Window, exploration_pool, hidden_by_reader, select_window, shortlist
+from tidings.rank.candidates import (
+    Window,
+    exploration_pool,
+    followed_source_picks,
+    hidden_by_reader,
+    select_window,
+    shortlist,
+    with_followed_sources,
+)
 from tidings.rank.controls import UserControls
-from tidings.rank.diversity import CapState, cap_count, collapse_stories, interleave, mmr_select
+from tidings.rank.diversity import CapState, Slate, cap_count, collapse_stories, place_pages
 from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
 from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, to_timestamp
 from tidings.rank.profile import Profile
@@ -31,7 +40,6 @@ from tidings.rank.scoring import (
     score_rows,
 )
 
-MAX_HIDDEN_REPORTED = 50
 MIN_WINDOW_FACTOR = 10  # a window with fewer than 10 x limit articles reaches further back
 MIN_WINDOW_SOURCES = 4  # ... and so does one with fewer sources than this (or than the store has)
 EXPLORATION_DETAIL = "Exploring: something outside your usual reading, to learn what else you like"
@@ -66,10 +74,11 @@ class FeedResult:
     """A feed, what was hidden from it, and whether the window had to be anchored at the newest article."""
 
     items: list[FeedItem]
-    hidden: list[HiddenItem] = field(default_factory=list)
+    hidden: list[HiddenItem] = field(default_factory=list)  # every item mutes and hides removed
+    moved: list[HiddenItem] = field(default_factory=list)  # items a diversity cap moved to a later page
     window_anchored: bool = False
     window_extended: bool = False  # the window reached back past window_hours to fill the feed
-    caps_relaxed: bool = False  # too few sources to fill the feed within the caps (fill_short_feed)
+    caps_relaxed: bool = False  # some card went over a cap because nothing else was left to show
     as_of: datetime | None = None  # the clock the features used (the anchor when anchored)
     window_hours: float = 0.0  # how far back from as_of the window reached
     candidates_considered: int = 0
@@ -128,6 +137,9 @@ def _build_feed(
     window = select_window(
         pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit, min_sources=MIN_WINDOW_SOURCES
     )
+    found = [pool.source_code_of.get(normalise_source(v)) for v in controls.values("source")]
+    followed = [c for c in found if c is not None]
+    window = with_followed_sources(pool, window, followed, limit)
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
     pool.ensure_sketch()
@@ -140,6 +152,7 @@ def _build_feed(
     if controls.hide_read:
         valid &= ~read_rows(ctx, coarse.rows)
     picked = shortlist(coarse, coarse_scores, valid, limit)
+    picked = np.union1d(picked, followed_source_picks(pool, coarse, coarse_scores, valid, followed, limit))
     hidden = _report_filtered(ctx, coarse, coarse_scores, rules, by_reader)
     picked, keyword_hidden = _apply_keyword_mutes(ctx, coarse, picked)
     hidden += keyword_hidden
@@ -148,13 +161,13 @@ def _build_feed(
     block = compute_features(ctx, chosen_rows)
     scores = score_rows(block, w)
     in_shortlist = np.arange(picked.size, dtype=np.int64)
-    items, cap_hidden, relaxed = _rerank(
+    items, moved, relaxed = _rerank(
         ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed
     )
-    hidden += cap_hidden
     return FeedResult(
         items=items,
-        hidden=hidden[:MAX_HIDDEN_REPORTED],
+        hidden=hidden,
+        moved=moved,
         window_anchored=window.anchored,
         window_extended=window.extended,
         caps_relaxed=relaxed,
@@ -177,11 +190,11 @@ def _report_filtered(
     rules: npt.NDArray[np.int64],
     by_reader: npt.NDArray[np.bool_],
 ) -> list[HiddenItem]:
-    """The best-scoring items that mutes and hides removed (the ones the reader would have seen)."""
+    """Every item that mutes and hides removed from the window, best-scoring first."""
     removed = np.flatnonzero((rules >= 0) | by_reader)
     if removed.size == 0:
         return []
-    top = removed[np.argsort(-scores[removed], kind="stable")[:MAX_HIDDEN_REPORTED]]
+    top = removed[np.argsort(-scores[removed], kind="stable")]
     out = []
     for i in top:
         row = int(block.rows[i])
@@ -207,14 +220,50 @@ def _apply_keyword_mutes(
     return np.array(keep, dtype=np.int64), hidden
 
 
-def _caps(ctx: Context, limit: int) -> CapState:
+def _caps(ctx: Context, main: Slate) -> CapState:
+    """Caps relative to the reader's own follows.
+
+    k followed sources (or topics) with enough stories may each hold 1/k of a page when that is more than the
+    base share, so a reader of two outlets sees both, interleaved."""
     c = ctx.controls
-    sole_source, sole_topic = c.sole_followed_source(), c.sole_followed_topic()
+    page = c.cap_window
+    source_cap, topic_cap = cap_count(c.source_cap, page, page), cap_count(c.topic_cap, page, page)
+    src_counts = Counter(normalise_source(s) for s in main.sources)
+    topic_counts = Counter(normalise_key(t) for ts in main.topics for t in set(ts))
     return CapState(
-        source_cap=cap_count(c.source_cap, limit, c.cap_window),
-        topic_cap=cap_count(c.topic_cap, limit, c.cap_window),
-        exempt_source=normalise_source(sole_source) if sole_source else None,
-        exempt_topic=normalise_key(sole_topic) if sole_topic else None,
+        page=page,
+        source_cap=source_cap,
+        topic_cap=topic_cap,
+        source_caps=_followed_caps(
+            {normalise_source(v) for v in c.values("source")}, src_counts, c.source_cap, source_cap, page
+        ),
+        topic_caps=_followed_caps(
+            {normalise_key(v) for v in c.values("topic")}, topic_counts, c.topic_cap, topic_cap, page
+        ),
+    )
+
+
+def _followed_caps(
+    followed: set[str], counts: Counter[str], share: float, enough: int, page: int
+) -> dict[str, int]:
+    """Per-key caps for followed keys: a page shared evenly among those with at least `enough` stories."""
+    k = sum(1 for key in followed if counts[key] >= enough)
+    cap = cap_count(max(share, 1.0 / max(k, 1)), page, page)
+    return {key: cap for key in followed}
+
+
+def _slate(
+    ctx: Context, block: FeatureBlock, idx: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+) -> Slate:
+    """The block items `idx` as a slate to place."""
+    pool = ctx.pool
+    rows = block.rows[idx]
+    return Slate(
+        scores=scores,
+        embeddings=None if pool.embeddings is None else pool.embeddings[rows],
+        sources=[_source(ctx, int(r)) for r in rows],
+        topics=[pool.topics_of(int(r)) for r in rows],
+        stories=[int(pool.story_codes[r]) for r in rows],
     )
 
 
@@ -228,89 +277,41 @@ def _rerank(
     limit: int,
     seed: int,
 ) -> tuple[list[FeedItem], list[HiddenItem], bool]:
-    """One card per story, MMR under caps, exploration cards in marked slots; True if caps were relaxed."""
+    """One card per story, placed page by page with MMR under soft caps and exploration slots; the cards, the
+    items a cap moved down, and whether any card had to go over a cap."""
     pool = ctx.pool
-    # Vectorised scores order the shortlist; full reasons are built only for the cards shown.
     exact = scores[picked]
-    rows = block.rows[picked]
-    best = collapse_stories(pool.story_codes[rows], exact)
-    sources = [_source(ctx, int(rows[i])) for i in best]
-    topics = [pool.topics_of(int(rows[i])) for i in best]
-    emb = None if pool.embeddings is None else pool.embeddings[rows[best]]
-    lam = ctx.controls.mmr_lambda
-    chosen, capped = mmr_select(exact[best], emb, sources, topics, limit, lam, _caps(ctx, limit))
-    hidden = [_cap_hidden(ctx, int(rows[best[k]]), kind, name) for k, (kind, name) in capped]
-    ranked = [best[k] for k in chosen]  # indices into `picked`, in MMR order
-    n_explore = round(ctx.controls.exploration_share * limit)
-    head, reserve = ranked[: limit - n_explore], ranked[limit - n_explore :]
-    caps = _caps(ctx, limit)
-    for i in head:
-        caps.add(_source(ctx, int(rows[i])), pool.topics_of(int(rows[i])))
-    stories = {int(pool.story_codes[rows[i]]) for i in head}
-    explore = exploration_pool(block, valid, picked[head])
-    extra = _pick_exploration(ctx, block, explore, stories, caps, n_explore, seed)
-    for i in reserve[: max(0, limit - len(head) - len(extra))]:
-        row = int(rows[i])
-        if (
-            int(pool.story_codes[row]) not in stories
-            and caps.violation(_source(ctx, row), pool.topics_of(row)) is None
-        ):
-            caps.add(_source(ctx, row), pool.topics_of(row))
-            stories.add(int(pool.story_codes[row]))
-            head.append(i)
-    if len(head) + len(extra) < limit:
-        # Caps left the feed short: widen it with other sources from the window before relaxing caps.
-        extra += _pick_exploration(
-            ctx, block, explore, stories, caps, limit - len(head) - len(extra), seed + 1
-        )
-    cards: list[FeedItem] = []
-    for idx, is_exp in interleave(head, list(range(len(extra)))):
-        block_index = int(extra[idx]) if is_exp else int(picked[idx])
-        cards.append(_card(ctx, block, block_index, w, exploration=is_exp))
-    relaxed = False
-    if ctx.controls.fill_short_feed and len(cards) < limit:
-        filled = _fill(ctx, block, picked, exact, w, cards, limit)
-        relaxed, cards = bool(filled), cards + filled
-        shown = {str(c.article_id) for c in cards}
-        hidden = [h for h in hidden if str(h.article_id) not in shown]
-    return cards[:limit], hidden, relaxed
+    best = np.array(collapse_stories(pool.story_codes[block.rows[picked]], exact), dtype=np.int64)
+    main_idx = picked[best] if best.size else np.zeros(0, dtype=np.int64)
+    main = _slate(ctx, block, main_idx, exact[best] if best.size else np.zeros(0))
+    explore_idx = exploration_pool(block, valid, main_idx[:limit])
+    explore_idx = np.array(
+        [
+            i
+            for i in np.random.default_rng(seed).permutation(explore_idx)
+            if keyword_rule(ctx, int(block.rows[i])) < 0
+        ],
+        dtype=np.int64,
+    )
+    explore = _slate(ctx, block, explore_idx, scores[explore_idx])
+    c = ctx.controls
+    per_page = round(c.exploration_share * c.cap_window)
+    placed = place_pages(main, explore, limit, c.mmr_lambda, _caps(ctx, main), c.cap_window, per_page)
+    cards = [
+        _card(ctx, block, int(explore_idx[k] if is_exp else main_idx[k]), w, exploration=is_exp)
+        for k, is_exp in placed.order
+    ]
+    moved = [_cap_moved(ctx, int(block.rows[main_idx[k]]), kind, name) for k, (kind, name) in placed.moved]
+    return cards, moved, placed.relaxed
 
 
 def _source(ctx: Context, row: int) -> str:
     return ctx.pool.source_names[int(ctx.pool.source_codes[row])]
 
 
-def _cap_hidden(ctx: Context, row: int, kind: str, name: str) -> HiddenItem:
+def _cap_moved(ctx: Context, row: int, kind: str, name: str) -> HiddenItem:
     share = ctx.controls.source_cap if kind == "source" else ctx.controls.topic_cap
     return HiddenItem(ctx.pool.article_ids[row], ctx.pool.titles[row], hidden_rule_for_cap(kind, name, share))
-
-
-def _pick_exploration(
-    ctx: Context,
-    block: FeatureBlock,
-    explore: npt.NDArray[np.int64],
-    used_stories: set[int],
-    caps: CapState,
-    count: int,
-    seed: int,
-) -> list[int]:
-    """Random picks (seeded) from the exploration pool that respect story uniqueness and caps."""
-    pool = ctx.pool
-    rng = np.random.default_rng(seed)
-    out: list[int] = []
-    for i in rng.permutation(explore):
-        if len(out) >= count:
-            break
-        row = int(block.rows[i])
-        story = int(pool.story_codes[row])
-        source = pool.source_names[int(pool.source_codes[row])]
-        topics = pool.topics_of(row)
-        if story in used_stories or caps.violation(source, topics) is not None or keyword_rule(ctx, row) >= 0:
-            continue
-        used_stories.add(story)
-        caps.add(source, topics)
-        out.append(int(i))
-    return out
 
 
 def _card(
@@ -336,28 +337,3 @@ def _make_item(ctx: Context, row: int, score: float, reasons: list[Reason], expl
         other_sources=max(0, int(pool.story_size[row]) - 1),
         is_exploration=exploration,
     )
-
-
-def _fill(
-    ctx: Context,
-    block: FeatureBlock,
-    picked: npt.NDArray[np.int64],
-    scores: npt.NDArray[np.float64],
-    w: npt.NDArray[np.float64],
-    cards: list[FeedItem],
-    limit: int,
-) -> list[FeedItem]:
-    """Capped items appended when the reader chose a full feed over strict caps."""
-    have_stories = {str(c.story_id) for c in cards}
-    order = np.argsort(-scores, kind="stable")
-    extra: list[FeedItem] = []
-    for k in order:
-        row = int(block.rows[picked[k]])
-        story = str(ctx.pool.story_ids[int(ctx.pool.story_codes[row])])
-        if story in have_stories:
-            continue
-        have_stories.add(story)
-        extra.append(_card(ctx, block, int(picked[k]), w, exploration=False))
-        if len(cards) + len(extra) >= limit:
-            break
-    return extra

@@ -279,6 +279,8 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
     _keyword_follows(ctx, f, index)
     age_h = np.maximum(ctx.now_ts - pool.timestamps[rows], 0.0) / 3600.0
     f[:, COL["freshness"]] = np.power(0.5, age_h / FRESHNESS_HALF_LIFE_H)
+    if pool.undated is not None:
+        f[pool.undated[rows], COL["freshness"]] = 0.0  # an article without a date never counts as fresh
     f[:, COL["story_size"]] = np.minimum(np.log(np.maximum(pool.story_size[rows], 1.0)) / np.log(10.0), 1.0)
     f[:, COL["story_velocity"]] = np.minimum(np.log1p(pool.story_velocity[rows]) / np.log1p(10.0), 1.0)
     pop = pool.popularity[rows]

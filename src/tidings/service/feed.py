@@ -41,7 +41,6 @@ CONTROL_FIELDS = (
     "topic_cap",
     "mmr_lambda",
     "exploration_share",
-    "fill_short_feed",
 )
 
 

@@ -109,6 +109,7 @@ def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict
             articles.c.source,
             articles.c.url,
             articles.c.sort_time,
+            articles.c.published_at,
             articles.c.standfirst,
             articles.c.story_id,
             articles.c.is_teaser,

@@ -1,56 +1,161 @@
-"""Full-text search: FTS5 on SQLite, tsvector on PostgreSQL."""
+"""Full-text search: FTS5 on SQLite, tsvector on PostgreSQL; OR and quoted phrases, filters, sort, paging."""
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, DateTime, Float, Integer, Text, bindparam, text
 
 # Must match the expression of the GIN index created by migration 0001.
-PG_VECTOR = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(text, ''))"
+PG_VECTOR = "to_tsvector('simple', coalesce(a.title, '') || ' ' || coalesce(a.text, ''))"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_PIECE = re.compile(r'"([^"]*)"?|(\S+)')
+MAX_TERMS = 20  # words kept from one query: a bounded MATCH expression
+MAX_OFFSET = 2000  # deepest result reachable by paging (bm25 top-k with a LIMIT stays cheap)
+Sort = Literal["relevance", "date"]
+# A query: all groups must match; a group matches when any of its terms does; a term is a word or a phrase.
+Groups = list[list[list[str]]]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters that also work without any words (browsing)."""
+
+    source: str | None = None
+    topic: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+def parse_query(query: str) -> Groups:
+    """Words, "quoted phrases" and OR between them; only \\w+ tokens survive, so nothing can inject syntax."""
+    groups: Groups = []
+    join_next = False
+    budget = MAX_TERMS
+    for phrase, word in _PIECE.findall(query):
+        if word == "OR":
+            join_next = bool(groups)
+            continue
+        words = _TOKEN.findall(phrase if phrase else word)[:budget]
+        if not words:
+            continue
+        budget -= len(words)
+        if join_next:
+            groups[-1].append(words)
+        else:
+            groups.append([words])
+        join_next = False
+        if budget <= 0:
+            break
+    return groups
 
 
 def fts_query(query: str) -> str:
-    """An FTS5 MATCH expression from free text: each word quoted (no operator injection), all required."""
-    words = _TOKEN.findall(query)
-    return " ".join(f'"{w}"' for w in words[:20])
+    """An FTS5 MATCH expression: each word quoted, phrases kept together, OR groups in brackets."""
+    return fts5_match(parse_query(query))
+
+
+def fts5_match(groups: Groups) -> str:
+    """The FTS5 form of parsed groups."""
+
+    def term(words: list[str]) -> str:
+        return '"' + " ".join(words) + '"'
+
+    parts = [term(g[0]) if len(g) == 1 else "(" + " OR ".join(term(t) for t in g) + ")" for g in groups]
+    return " ".join(parts)
+
+
+def pg_tsquery(groups: Groups) -> str:
+    """The to_tsquery('simple', ...) form of parsed groups (phrases with <->)."""
+
+    def term(words: list[str]) -> str:
+        return "(" + " <-> ".join(f"'{w.lower()}'" for w in words) + ")"
+
+    return " & ".join("(" + " | ".join(term(t) for t in g) + ")" for g in groups)
 
 
 def search_articles(conn: Connection, query: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
-    """Articles matching query, best first: [{"article_id", "title", "score"}]."""
-    match = fts_query(query)
-    if not match:
+    """Articles matching query, best first: [{"article_id", "title", "source", "score"}]."""
+    if not parse_query(query):
         return []
-    if conn.dialect.name == "sqlite":
-        rows = conn.execute(
-            text(
-                "SELECT a.id, a.title, a.source, a.sort_time, bm25(articles_fts, 3.0, 1.0) AS rank "
-                "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-                "WHERE articles_fts MATCH :q AND a.duplicate_of IS NULL "
-                "ORDER BY rank LIMIT :limit OFFSET :offset"
-            ),
-            {"q": match, "limit": limit, "offset": offset},
-        ).mappings()
-        return [
-            {
-                "article_id": r["id"],
-                "title": r["title"],
-                "source": r["source"],
-                "score": round(-float(r["rank"]), 4),
-            }
-            for r in rows
-        ]
-    rows = conn.execute(
-        text(
-            f"SELECT id, title, source, ts_rank({PG_VECTOR}, plainto_tsquery('simple', :q)) AS rank "
-            f"FROM articles WHERE {PG_VECTOR} @@ plainto_tsquery('simple', :q) AND duplicate_of IS NULL "
-            "ORDER BY rank DESC LIMIT :limit OFFSET :offset"
-        ),
-        {"q": " ".join(_TOKEN.findall(query)), "limit": limit, "offset": offset},
-    ).mappings()
+    return search(conn, query, SearchFilters(), "relevance", limit, offset)
+
+
+def search(
+    conn: Connection,
+    query: str,
+    filters: SearchFilters,
+    sort: Sort = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of hits for query (may be empty: then filters alone browse, newest first).
+
+    Each hit is {"article_id", "title", "source", "sort_time", "score"}; the cost is bounded by a LIMIT on the
+    ranked FTS result and by MAX_OFFSET."""
+    groups = parse_query(query)
+    params: dict[str, Any] = {"limit": max(1, min(limit, 200)), "offset": max(0, min(offset, MAX_OFFSET))}
+    where = ["a.duplicate_of IS NULL", *_filter_sql(filters, params)]
+    sqlite = conn.dialect.name == "sqlite"
+    if not groups:
+        source, rank = "articles a", "0.0"
+    elif sqlite:
+        source = "articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+        rank = "-bm25(articles_fts, 3.0, 1.0)"
+        where.append("articles_fts MATCH :q")
+        params["q"] = fts5_match(groups)
+    else:
+        source, rank = "articles a", f"ts_rank({PG_VECTOR}, to_tsquery('simple', :q))"
+        where.append(f"{PG_VECTOR} @@ to_tsquery('simple', :q)")
+        params["q"] = pg_tsquery(groups)
+    order = (
+        "score DESC, a.sort_time DESC" if groups and sort == "relevance" else "a.sort_time DESC, a.id DESC"
+    )
+    sql = (
+        f"SELECT a.id, a.title, a.source, a.sort_time, {rank} AS score FROM {source} "
+        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset"
+    )
+    stamp = DateTime(timezone=True)
+    clause = text(sql).columns(id=Integer, title=Text, source=Text, sort_time=stamp, score=Float)
+    for name in ("since", "until"):
+        if name in params:
+            clause = clause.bindparams(bindparam(name, type_=stamp))
+    rows = conn.execute(clause, params).mappings()
     return [
-        {"article_id": r["id"], "title": r["title"], "source": r["source"], "score": float(r["rank"])}
+        {
+            "article_id": r["id"],
+            "title": r["title"],
+            "source": r["source"],
+            "sort_time": r["sort_time"],
+            "score": round(float(r["score"] or 0.0), 4),
+        }
         for r in rows
     ]
+
+
+def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
+    """WHERE fragments (fixed text, bound values) for the filters."""
+    out = []
+    if filters.source:
+        out.append("lower(a.source) = lower(:source)")
+        params["source"] = filters.source
+    if filters.topic:
+        out.append(
+            "(EXISTS (SELECT 1 FROM article_topics t"
+            " WHERE t.article_id = a.id AND lower(t.topic) = lower(:topic))"
+            " OR lower(CAST(a.tags AS TEXT)) LIKE :tag ESCAPE '!')"
+        )
+        params["topic"] = filters.topic
+        escaped = json.dumps(filters.topic.lower()).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        params["tag"] = f"%{escaped}%"
+    if filters.since:
+        out.append("a.sort_time >= :since")
+        params["since"] = filters.since
+    if filters.until:
+        out.append("a.sort_time < :until")
+        params["until"] = filters.until
+    return out

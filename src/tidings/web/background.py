@@ -17,6 +17,29 @@ from tidings.store.sources import list_sources
 log = logging.getLogger(__name__)
 
 
+class StopRequestedError(Exception):
+    """The server is shutting down: start-up ingestion stops between batches."""
+
+
+def stop_children(wait: float = 5.0) -> None:
+    """End the worker processes this server started (the NER worker), so that SIGTERM leaves none behind.
+
+    Once they are gone the interpreter can exit, and multiprocessing's resource tracker, which waits for this
+    process to close its pipe, ends with it."""
+    import multiprocessing
+
+    from tidings.enrich import ner_worker
+
+    ner_worker.shutdown()
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout=wait)
+        if child.is_alive():
+            child.kill()
+
+
 @dataclass
 class Status:
     """What the background worker is doing, shown on pages and /healthz."""
@@ -42,14 +65,17 @@ class Worker:
         return self
 
     def stop(self) -> None:
-        """Ask the thread to stop and wait briefly for it."""
+        """Ask the thread to stop, end the worker processes, and wait briefly for the thread."""
         self._stop.set()
+        stop_children()
         self._thread.join(timeout=2)
 
     def _run(self) -> None:
         try:
-            seed_if_empty(self.engine, self.settings, self.status)
+            seed_if_empty(self.engine, self.settings, self.status, self._stop)
             subscribe_starter_if_empty(self.engine, self.settings)
+        except StopRequestedError:
+            return
         except Exception:
             log.exception("start-up ingestion failed")
         while self.settings.background_refresh and not self._stop.is_set():
@@ -76,8 +102,10 @@ def start(engine: Engine, settings: Settings, status: Status) -> Worker:
     return Worker(engine, settings, status).start()
 
 
-def seed_if_empty(engine: Engine, settings: Settings, status: Status) -> None:
-    """Ingest TIDINGS_SEED_PATHS when the database holds no article yet."""
+def seed_if_empty(
+    engine: Engine, settings: Settings, status: Status, stop: threading.Event | None = None
+) -> None:
+    """Ingest TIDINGS_SEED_PATHS when the database holds no article yet (until `stop` is set)."""
     paths = [str(p) for p in settings.seed_path_list if p.exists()]
     if not paths:
         return
@@ -88,14 +116,16 @@ def seed_if_empty(engine: Engine, settings: Settings, status: Status) -> None:
 
     status.seeding = True
     try:
-        report = ingest_sources(paths, settings, engine, lambda n: _bump(status, n))
+        report = ingest_sources(paths, settings, engine, lambda n: _bump(status, n, stop))
         status.errors = report.errors[-50:]
     finally:
         status.seeding = False
 
 
-def _bump(status: Status, n: int) -> None:
+def _bump(status: Status, n: int, stop: threading.Event | None = None) -> None:
     status.seeded += n
+    if stop is not None and stop.is_set():
+        raise StopRequestedError
 
 
 def starter_opml_path(settings: Settings) -> Path:

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
 from tidings.web import pages_admin, pages_auth, pages_feed, pages_read, pages_settings, pages_state
+from tidings.web.api import queries as api_queries
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_common import render, templates
+from tidings.web.pages_common import render, require_reader, templates
 from tidings.web.session import current_web_user
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -21,10 +22,17 @@ __all__ = ["router", "templates"]
 
 
 def latest_context(request: Request, page: int) -> dict[str, object]:
-    """The latest articles and failing feeds, for anonymous visitors."""
+    """The latest articles, and the failing feeds this reader may see (their own; every feed for admins)."""
+    user = current_web_user(request)
     with request.app.state.engine.connect() as conn:
         items = article_repo.list_latest(conn, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
+        if user is None:
+            rows = []
+        elif user.is_admin:
+            rows = source_repo.list_sources(conn)
+        else:
+            rows = api_queries.list_user_sources(conn, user.id)
+        feeds = [source_repo.to_contract(r) for r in rows]
     return {
         "items": items,
         "page": page,
@@ -36,16 +44,18 @@ def latest_context(request: Request, page: int) -> dict[str, object]:
 
 @router.get("/")
 async def home(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    """For you when signed in; otherwise the latest articles with a sign-in link."""
+    """For you when signed in; otherwise sign-in (or, with public reading on, the latest articles)."""
     if current_web_user(request) is not None:
         return await pages_feed.for_you(request, min(page, pages_feed.MAX_PAGES))
+    require_reader(request)
     context = await run_in_threadpool(latest_context, request, page)
     return render(request, "home.html", context)
 
 
 @router.get("/latest")
 def latest(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    """The latest articles, newest first (for everyone)."""
+    """The latest articles, newest first (for readers; for everyone with public reading on)."""
+    require_reader(request)
     return render(request, "home.html", latest_context(request, page))
 
 

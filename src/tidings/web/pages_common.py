@@ -157,6 +157,12 @@ def require_user(request: Request) -> WebUser:
     return user
 
 
+def require_reader(request: Request) -> None:
+    """Reading pages are for signed-in readers, unless the admin turned on TIDINGS_PUBLIC_READING."""
+    if not request.app.state.settings.public_reading:
+        require_user(request)
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
     """A local path to return to; anything else (other hosts, schemes) falls back to default."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -167,7 +173,9 @@ def safe_next(value: str | None, default: str = "/") -> str:
 def redirect(url: str, note: str | None = None) -> RedirectResponse:
     """A 303 See Other to a local URL, optionally with a note code shown on arrival."""
     if note:
-        url = f"{url}{'&' if '?' in url else '?'}note={note}"
+        # The note goes in the query, before any #fragment, or the browser never sends it.
+        path, hash_mark, fragment = url.partition("#")
+        url = f"{path}{'&' if '?' in path else '?'}note={note}{hash_mark}{fragment}"
     return RedirectResponse(url, status_code=303)
 
 

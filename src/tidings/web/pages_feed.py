@@ -23,7 +23,8 @@ from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 PAGE_SIZE = 20
-MAX_PAGES = 10
+MAX_PAGES = 25
+HIDDEN_PAGE_SIZE = 50
 WHY_DEPTH = 100
 EVENT_ACTIONS = {"like": "liked", "save": "saved", "hide": "hidden", "more": "more", "fewer": "fewer"}
 SIGNAL_LABELS = {
@@ -75,7 +76,7 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
                 "source": extra.get("source") or it.source,
                 "sources": story_sources[:3],
                 "more_sources": max(it.other_sources, len(story_sources) - 1),
-                "time": extra.get("sort_time"),
+                "time": extra.get("published_at") and extra.get("sort_time"),  # None: date unknown
                 "standfirst": extra.get("standfirst"),
                 "key_points": list(extra.get("key_points") or [])[:3],
                 "topic": (extra.get("topics") or [None])[0],
@@ -131,6 +132,7 @@ async def for_you(
         "anchored": result.window_anchored,
         "as_of": result.as_of,
         "hidden_count": len(result.hidden),
+        "moved_count": len(result.moved),
         "today": (result.as_of or utcnow()).strftime("%A %d %B %Y"),
         "here": request.url.path + query_of(page, read),
         "show_read": bool(read),
@@ -216,13 +218,26 @@ async def save_signals(request: Request) -> Response:
 
 
 @router.get("/hidden")
-async def hidden_page(request: Request) -> Response:
-    """What mutes, hides and diversity caps removed from the feed, with the rule that removed each."""
+async def hidden_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    """Everything mutes and hides removed from the feed, and what diversity caps moved down, paged, with the
+    rule behind each."""
     user = require_user(request)
-    _, result = await run_in_threadpool(ranked, request, user, PAGE_SIZE * 2)
+    _, result = await run_in_threadpool(ranked, request, user, PAGE_SIZE)
     with request.app.state.engine.connect() as conn:
         mutes = user_repo.list_targets(conn, user.id, "mute")
-    return render(request, "hidden.html", {"hidden": result.hidden, "mutes": mutes, "here": "/hidden"})
+    rows = [(h, "removed") for h in result.hidden] + [(h, "moved") for h in result.moved]
+    start = (page - 1) * HIDDEN_PAGE_SIZE
+    context = {
+        "rows": rows[start : start + HIDDEN_PAGE_SIZE],
+        "total": len(rows),
+        "removed": len(result.hidden),
+        "moved": len(result.moved),
+        "page": page,
+        "has_more": start + HIDDEN_PAGE_SIZE < len(rows),
+        "mutes": mutes,
+        "here": "/hidden" + (f"?page={page}" if page > 1 else ""),
+    }
+    return render(request, "hidden.html", context)
 
 
 ActionField = Annotated[str, Form(max_length=32)]
@@ -268,7 +283,18 @@ def targets(request: Request, action: ActionField, target: TargetField, next: Ta
     user = require_user(request)
     if action not in ("follow", "unfollow", "mute", "unmute"):
         raise HTTPException(status_code=422, detail="Unknown action.")
-    apply_target(user, request.app.state.engine, action, target)
+    section = "follows" if action in ("follow", "unfollow") else "mutes"
+    if next.startswith("/settings") and not wants_json(request):
+        # The Settings form shows a bad target beside its field, with what was typed kept.
+        try:
+            change_target(request.app.state.engine, user.name, action, target)
+        except ValueError as exc:
+            from tidings.web.pages_settings import settings_page_with
+
+            message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+            return settings_page_with(request, user, 422, errors={section: message}, typed={section: target})
+    else:
+        apply_target(user, request.app.state.engine, action, target)
     return done(request, next, f"{action}ed" if action.endswith("w") else f"{action}d")
 
 

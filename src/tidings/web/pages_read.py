@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -13,14 +13,17 @@ from tidings.service import reading
 from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
+from tidings.store.search import SearchFilters, Sort
 from tidings.web import charts, queries
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_common import render, require_user
+from tidings.web.pages_common import render, require_reader, require_user
 from tidings.web.session import current_web_user
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf), Depends(require_reader)])
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Name = Annotated[str, Path(min_length=1, max_length=500)]
+PAGE_SIZE = 20
+MAX_SEARCH_PAGES = 100  # 2000 results: the store caps the offset there
 
 
 def follow_targets(request: Request) -> set[str]:
@@ -97,46 +100,63 @@ async def story_page(request: Request, story_id: Id) -> Response:
     return render(request, "story.html", data)
 
 
+ListingPage = Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGES)]
+
+
 @router.get("/topics/{name:path}")
-def topic_page(request: Request, name: Name) -> Response:
-    """The newest articles on a topic, with a Follow button."""
+def topic_page(request: Request, name: Name, page: ListingPage = 1) -> Response:
+    """The newest articles on a topic, 20 a page, with a Follow button."""
+    offset = (page - 1) * PAGE_SIZE
     with request.app.state.engine.connect() as conn:
-        rows = queries.article_rows(conn, queries.topic_article_ids(conn, name))
-    if not rows:
+        rows = queries.article_rows(conn, queries.topic_article_ids(conn, name, PAGE_SIZE + 1, offset))
+    if not rows and page == 1:
         raise HTTPException(status_code=404, detail="No articles on this topic yet.")
     context = {"kind": "topic", "name": name, "rows": rows, "target": f"topic:{name}"}
-    return render(
-        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
-    )
+    return listing(request, context, page)
 
 
 @router.get("/entities/{key:path}")
-def entity_page(request: Request, key: Name) -> Response:
-    """The newest articles mentioning a person, place or organisation, with a Follow button."""
+def entity_page(request: Request, key: Name, page: ListingPage = 1) -> Response:
+    """The newest articles mentioning a person, place or organisation, 20 a page, with a Follow button."""
+    offset = (page - 1) * PAGE_SIZE
     with request.app.state.engine.connect() as conn:
         name = queries.entity_name(conn, key)
-        rows = queries.article_rows(conn, queries.entity_article_ids(conn, key)) if name else []
+        ids = queries.entity_article_ids(conn, key, PAGE_SIZE + 1, offset) if name else []
+        rows = queries.article_rows(conn, ids)
     if not name:
         raise HTTPException(status_code=404, detail="No such person, place or organisation.")
     context = {"kind": "entity", "name": name, "rows": rows, "target": f"entity:{name}"}
-    return render(
-        request, "listing.html", {**context, "follows": follow_targets(request), "here": request.url.path}
-    )
+    return listing(request, context, page)
 
 
-def parse_day(text: str) -> date | None:
-    """A YYYY-MM-DD date from a form field (empty means no filter); 422 when malformed."""
+def listing(request: Request, context: dict[str, Any], page: int) -> Response:
+    """A topic or entity page: one page of rows, and links to the pages around it."""
+    rows = context["rows"]
+    context = {
+        **context,
+        "rows": rows[:PAGE_SIZE],
+        "page": page,
+        "has_more": len(rows) > PAGE_SIZE and page < MAX_SEARCH_PAGES,
+        "follows": follow_targets(request),
+        "here": request.url.path,
+    }
+    return render(request, "listing.html", context)
+
+
+def parse_day(text: str, field: str, errors: dict[str, str]) -> date | None:
+    """A YYYY-MM-DD date from a form field (empty means no filter); a bad one is noted in `errors`."""
     if not text.strip():
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise HTTPException(status_code=422, detail="Dates are written YYYY-MM-DD.") from None
+        errors[field] = "Write dates as YYYY-MM-DD, for example 2024-03-02."
+        return None
 
 
-def day_start(value: date | None) -> datetime | None:
-    """Midnight UTC of a date."""
-    return datetime.combine(value, time.min, tzinfo=UTC) if value else None
+def day_start(value: date | None, plus_days: int = 0) -> datetime | None:
+    """Midnight UTC of a date (or of a later day)."""
+    return datetime.combine(value, time.min, tzinfo=UTC) + timedelta(days=plus_days) if value else None
 
 
 @router.get("/search")
@@ -147,15 +167,20 @@ def search_page(
     topic: Annotated[str, Query(max_length=200)] = "",
     since_text: Annotated[str, Query(alias="from", max_length=10)] = "",
     until_text: Annotated[str, Query(alias="to", max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=16)] = "relevance",
+    page: Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGES)] = 1,
 ) -> Response:
-    """Full-text search with source, topic and date filters."""
-    since, until = parse_day(since_text), parse_day(until_text)
+    """Full-text search (OR, "phrases") with source, topic and date filters, sort and paging; filters alone
+    browse. A bad date is shown beside its field with what was typed kept."""
+    errors: dict[str, str] = {}
+    since, until = parse_day(since_text, "from", errors), parse_day(until_text, "to", errors)
+    order: Sort = "date" if sort == "date" else "relevance"
+    filters = SearchFilters(source or None, topic or None, day_start(since), day_start(until, 1))
+    active = bool(q.strip() or filters.source or filters.topic or since or until)
     with request.app.state.engine.connect() as conn:
         results = (
-            queries.search_filtered(
-                conn, q, source or None, topic or None, day_start(since), day_start(until)
-            )
-            if q.strip()
+            queries.search_rows(conn, q, filters, order, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+            if active and not errors
             else []
         )
         sources = [s for s, _ in queries.popular_sources(conn, 100)]
@@ -164,13 +189,28 @@ def search_page(
         "q": q,
         "source": source,
         "topic": topic,
-        "since": since.isoformat() if since else "",
-        "until": until.isoformat() if until else "",
-        "results": results,
+        "since": since_text,
+        "until": until_text,
+        "sort": order,
+        "active": active,
+        "errors": errors,
+        "results": results[:PAGE_SIZE],
+        "first": (page - 1) * PAGE_SIZE + 1,
+        "page": page,
+        "has_more": len(results) > PAGE_SIZE and page < MAX_SEARCH_PAGES,
+        "page_url": page_url(request),
         "sources": sorted(sources, key=str.casefold),
         "topics": sorted(topics, key=str.casefold),
     }
-    return render(request, "search.html", context)
+    return render(request, "search.html", context, status=422 if errors else 200)
+
+
+def page_url(request: Request) -> str:
+    """This page's URL without its page number, ready for "&page=N"."""
+    from urllib.parse import urlencode
+
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode(kept)}"
 
 
 @router.get("/reading")

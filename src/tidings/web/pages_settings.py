@@ -45,6 +45,7 @@ def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
             "controls": {k: controls.get(k, d) for k, d in control_defaults().items()},
             "new_token": None,
             "errors": {},
+            "typed": {},  # what the reader typed into a form that came back with an error
             "here": "/settings",
         }
 
@@ -76,13 +77,18 @@ def add_source(request: Request, url: ShortText) -> Response:
     user = require_user(request)
     url = url.strip()
     if not is_http_url(url):
-        return settings_page_with(request, user, 422, errors={"sources": "That is not an http(s) feed URL."})
+        error = "That is not an http(s) feed URL, such as https://example.com/feed.xml."
+        return settings_page_with(request, user, 422, errors={"sources": error}, typed={"url": url})
     engine, cap = request.app.state.engine, request.app.state.settings.max_feeds_per_user
     try:
         ensure_room(engine, user.id, [url], cap)
     except FeedCapError as exc:
         return settings_page_with(
-            request, user, 422, errors={"sources": f"{str(exc)[:1].upper()}{str(exc)[1:]}."}
+            request,
+            user,
+            422,
+            errors={"sources": f"{str(exc)[:1].upper()}{str(exc)[1:]}."},
+            typed={"url": url},
         )
     source = subscribe_url(engine, url, shared_names=False)
     api_queries.link_sources(engine, user.id, [(int(source["id"]), None)])
@@ -128,26 +134,45 @@ def download_opml(request: Request) -> Response:
     return Response(export_opml(feeds), media_type="text/x-opml", headers=headers)
 
 
+ControlField = Annotated[str, Form(max_length=32)]
+
+
 @router.post("/settings/controls")
 def save_diversity(
     request: Request,
-    source_cap: Annotated[float, Form(ge=0.05, le=1.0)],
-    topic_cap: Annotated[float, Form(ge=0.05, le=1.0)],
-    mmr_lambda: Annotated[float, Form(ge=0.0, le=1.0)],
-    exploration_share: Annotated[float, Form(ge=0.0, le=0.5)],
+    source_cap: ControlField = "",
+    topic_cap: ControlField = "",
+    mmr_lambda: ControlField = "",
+    exploration_share: ControlField = "",
 ) -> Response:
-    """Save the diversity and exploration controls."""
+    """Save the diversity and exploration controls; a bad value comes back beside its field, as typed."""
     user = require_user(request)
-    changes = {
+    typed = {
         "source_cap": source_cap,
         "topic_cap": topic_cap,
         "mmr_lambda": mmr_lambda,
         "exploration_share": exploration_share,
     }
-    try:
-        account.save_controls(request.app.state.engine, user.id, changes)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+    changes: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for name, raw in typed.items():
+        low, high = CONTROL_RANGES[name]
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[name] = f"Enter a number from {low:g} to {high:g}."
+            continue
+        if not low <= value <= high:
+            errors[name] = f"Enter a number from {low:g} to {high:g}; {raw.strip()} is out of range."
+            continue
+        changes[name] = value
+    if not errors:
+        try:
+            account.save_controls(request.app.state.engine, user.id, changes)
+        except ValueError as exc:
+            errors["controls"] = str(exc)
+    if errors:
+        return settings_page_with(request, user, 422, errors=errors, typed=typed)
     return redirect("/settings#controls", "controls")
 
 

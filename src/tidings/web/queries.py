@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from tidings.store.search import search_articles
+from tidings.store.search import SearchFilters, Sort, search
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
 from tidings.store.util import as_utc, utcnow
 
@@ -60,6 +60,7 @@ def card_details(conn: Connection, article_ids: list[int]) -> dict[int, dict[str
         select(
             articles.c.id,
             articles.c.sort_time,
+            articles.c.published_at,
             articles.c.standfirst,
             articles.c.source,
             articles.c.tags,
@@ -123,6 +124,7 @@ def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
             articles.c.title,
             articles.c.source,
             articles.c.sort_time,
+            articles.c.published_at,
             articles.c.standfirst,
             articles.c.tags,
             articles.c.story_id,
@@ -135,8 +137,9 @@ def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def topic_article_ids(conn: Connection, topic: str, limit: int = 50) -> list[int]:
+def topic_article_ids(conn: Connection, topic: str, limit: int = 50, offset: int = 0) -> list[int]:
     """Newest articles on a topic: the enrichment index, plus publisher tags among recent articles."""
+    limit, want = limit + offset, (offset, limit + offset)
     ids = [
         int(i)
         for i in conn.execute(
@@ -155,7 +158,7 @@ def topic_article_ids(conn: Connection, topic: str, limit: int = 50) -> list[int
         .limit(RECENT_SCAN)
     )
     tagged = [int(i) for i, tags in recent if any(str(t).casefold() == wanted for t in tags or [])]
-    return list(dict.fromkeys([*ids, *tagged]))[:limit]
+    return list(dict.fromkeys([*ids, *tagged]))[want[0] : want[1]]
 
 
 def entity_name(conn: Connection, key: str) -> str | None:
@@ -170,7 +173,7 @@ def entity_name(conn: Connection, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]:
+def entity_article_ids(conn: Connection, key: str, limit: int = 50, offset: int = 0) -> list[int]:
     """Newest articles mentioning an entity."""
     return [
         int(i)
@@ -180,45 +183,18 @@ def entity_article_ids(conn: Connection, key: str, limit: int = 50) -> list[int]
             .where(article_entities.c.entity_key == key, articles.c.duplicate_of.is_(None))
             .order_by(articles.c.sort_time.desc())
             .limit(limit)
+            .offset(offset)
         ).scalars()
     ]
 
 
-def search_filtered(
-    conn: Connection,
-    query: str,
-    source: str | None = None,
-    topic: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 30,
+def search_rows(
+    conn: Connection, query: str, filters: SearchFilters, sort: Sort, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    """Full-text hits filtered by source, topic and date range, best first."""
-    hits = search_articles(conn, query, limit=500)
+    """One page of search hits (or, without words, of filtered browsing) as listing rows with their score."""
+    hits = search(conn, query, filters, sort, limit, offset)
     rows = {r["id"]: r for r in article_rows(conn, [int(h["article_id"]) for h in hits])}
-    out = []
-    for hit in hits:
-        row = rows.get(int(hit["article_id"]))
-        if row is None or not matches_filters(row, source, topic, since, until):
-            continue
-        out.append({**row, "score": hit["score"]})
-        if len(out) >= limit:
-            break
-    return out
-
-
-def matches_filters(
-    row: dict[str, Any], source: str | None, topic: str | None, since: datetime | None, until: datetime | None
-) -> bool:
-    """True when an article row passes the search filters."""
-    when = row.get("sort_time")
-    if source and (row.get("source") or "").casefold() != source.casefold():
-        return False
-    if topic and topic.casefold() not in {t.casefold() for t in topics_of(row)}:
-        return False
-    if since and (when is None or when < since):
-        return False
-    return not (until and (when is None or when >= until + timedelta(days=1)))
+    return [{**rows[int(h["article_id"])], "score": h["score"]} for h in hits if int(h["article_id"]) in rows]
 
 
 def reading_mix(conn: Connection, user_id: int, days: int = MIX_DAYS, top: int = 6) -> dict[str, Any]:

@@ -70,12 +70,13 @@
       .catch(function () { form.submit(); });
   }
 
-  // "More stories" loads the next page in place (the link still works as plain pagination).
-  function onClick(event) {
-    var link = event.target.closest && event.target.closest('.pager a[rel="next"]');
+  // "More stories" loads the next page in place (the link still works as plain pagination), and loads by
+  // itself when it scrolls into view (infinite scroll); without JavaScript it stays a plain link.
+  var loading = false;
+  function loadNext(link) {
     var list = document.getElementById("cards");
-    if (!link || !list || !window.fetch || !window.DOMParser) { return; }
-    event.preventDefault();
+    if (loading || !list) { return; }
+    loading = true;
     fetch(link.getAttribute("href"), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
       .then(function (html) {
@@ -86,11 +87,33 @@
         var pager = document.querySelector(".pager");
         var next = doc.querySelector(".pager");
         if (pager && next) { pager.innerHTML = next.innerHTML; }
-        var added = cards()[before];
-        if (added) { added.focus(); }
         live(items.length + " more stories loaded.");
+        loading = false;
+        watchNext();
+        return before;
       })
       .catch(function () { window.location.href = link.getAttribute("href"); });
+  }
+  function nextLink() {
+    return document.getElementById("cards") ? document.querySelector('.pager a[rel="next"]') : null;
+  }
+  var observer = null;
+  function watchNext() {
+    var link = nextLink();
+    if (!observer || !link) { return; }
+    observer.disconnect();
+    observer.observe(link);
+  }
+  function onClick(event) {
+    var link = event.target.closest && event.target.closest('.pager a[rel="next"]');
+    if (!link || !document.getElementById("cards") || !window.fetch || !window.DOMParser) { return; }
+    event.preventDefault();
+    var before = cards().length;
+    loadNext(link);
+    // Keyboard readers who asked for more land on the first new card once it is there.
+    var wait = window.setInterval(function () {
+      if (!loading) { window.clearInterval(wait); var added = cards()[before]; if (added) { added.focus(); } }
+    }, 50);
   }
 
   function onKey(event) {
@@ -128,5 +151,11 @@
     document.addEventListener("submit", onSubmit);
     document.addEventListener("keydown", onKey);
     document.addEventListener("click", onClick);
+    if (window.IntersectionObserver && window.fetch && window.DOMParser) {
+      observer = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) { if (e.isIntersecting) { loadNext(e.target); } });
+      }, { rootMargin: "400px 0px" });
+      watchNext();
+    }
   });
 })();
