@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_DATA, shared_path
-from tidings.eval.extraction import evaluate_extraction, evaluate_metadata, normalise_title
+from tidings.eval.extraction import evaluate_extraction, evaluate_metadata
 from tidings.extract import extract_html, extract_text
+from tidings.extract.shingles import normalise_title
 
 GOLD_DIR = TEST_DATA / "extraction-gold"
 GOLD_F1_FLOOR = 0.97

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from tidings.eval.extraction import (
-    count_shingles,
     evaluate_extraction,
     html_to_text,
     score_page,
     summarise_scores,
 )
+from tidings.extract.shingles import count_shingles
 
 
 def test_shingles_are_case_sensitive_word_4grams() -> None:

@@ -1,6 +1,7 @@
 """Extraction quality on a gold set, scored as the Zyte article-extraction-benchmark scores it.
 
-Formula (``evaluate.py`` of scrapinghub/article-extraction-benchmark, reimplemented):
+Formula (``evaluate.py`` of scrapinghub/article-extraction-benchmark, reimplemented; the tokens and shingles
+are ``tidings.extract.shingles``, which extraction also compares bodies with):
 
 - tokens = ``re.findall(r"\\w+", text)`` (Unicode, case kept: no lower-casing);
 - shingles = every run of 4 consecutive tokens (a text of fewer than 4 tokens gives one shorter shingle,
@@ -22,8 +23,6 @@ import gzip
 import json
 import re
 import statistics
-import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,11 +31,10 @@ from typing import Any
 
 import lxml.html
 
+from tidings.extract.shingles import count_shingles, normalise_title
 from tidings.models import ExtractedArticle
 
 Extractor = Callable[[bytes, str | None], str]
-SHINGLE_SIZE = 4
-TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 BLOCK_TAGS = frozenset(
     [
         "address",
@@ -95,18 +93,6 @@ class GoldPage:
     html: bytes
     expected_text: str
     metadata: dict[str, Any]
-
-
-def tokenize(text: str) -> list[str]:
-    """Split text into \\w+ tokens, as the benchmark does."""
-    return TOKEN_RE.findall(text or "")
-
-
-def count_shingles(text: str, size: int = SHINGLE_SIZE) -> Counter[tuple[str, ...]]:
-    """Count the token shingles of a text (one short shingle when it has fewer tokens than size)."""
-    tokens = tokenize(text)
-    shingles = (tuple(tokens[i : i + size]) for i in range(max(1, len(tokens) - size + 1)))
-    return Counter(s for s in shingles if s)
 
 
 def score_page(expected: str, predicted: str) -> PageScore:
@@ -221,15 +207,6 @@ def evaluate_extraction(directory: Path, extractor: Extractor | None = None) -> 
         score_page(page.expected_text, run(page.html, None)) for page in iter_gold_pages(Path(directory))
     ]
     return {"pages": len(scores), **summarise_scores(scores)}
-
-
-def normalise_title(text: str | None) -> str:
-    """Title text compared without case, quote style, dashes or spacing differences."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = re.sub(r"[‘’‚‛′`´]", "'", text)
-    text = re.sub(r"[“”„‟″«»]", '"', text)
-    text = re.sub(r"[‐‑‒–—―]", "-", text)
-    return " ".join(text.split()).casefold()
 
 
 def _published_day(value: str | None) -> str | None:

@@ -172,6 +172,11 @@ def blocks_from_html(markup: str) -> list[Block]:
     return out
 
 
+def fragment_to_text(fragment: str) -> str:
+    """Plain text of a feed entry's HTML content (loose text too), paragraphs separated by blank lines."""
+    return render_text(blocks_from_html(fragment))
+
+
 def render_text(blocks: list[Block]) -> str:
     """Plain text of blocks, paragraphs separated by blank lines."""
     return "\n\n".join(b.text for b in blocks)

@@ -15,8 +15,8 @@ from trafilatura.htmlprocessing import build_html_output
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.settings import Document, Extractor
 
-from tidings.eval.extraction import count_shingles
 from tidings.extract.blocks import Block, blocks_from_html, render_text
+from tidings.extract.shingles import count_shingles
 
 MAX_HTML_CHARS = 3_000_000  # bigger pages are cut: articles sit in the first megabytes
 BINARY_SAMPLE = 4096

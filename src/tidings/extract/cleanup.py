@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tidings.eval.extraction import normalise_title
 from tidings.extract.blocks import Block
+from tidings.extract.shingles import normalise_title
 from tidings.models import RelatedLink
 
 PROMO_START_RE = re.compile(

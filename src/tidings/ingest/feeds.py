@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import contextlib
 import json
@@ -38,6 +39,9 @@ SY_PERIOD_SECONDS = {
     "monthly": 30 * 86400,
     "yearly": 365 * 86400,
 }
+# Media RSS captions: feedparser files media:description as summary or content, so it became the body.
+MRSS_PREFIX_RE = re.compile(rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']https?://search\.yahoo\.com/mrss/?["']""")
+CAPTION_NAMES = (b"description", b"credit")
 # Errors from feedparser that describe the charset or media type, not the XML structure.
 ENCODING_BOZOS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -72,19 +76,50 @@ def parse_feed(data: bytes, url: str | None = None) -> ParsedFeed:
 
 def _parse_xml_feed(data: bytes, url: str | None) -> ParsedFeed:
     headers = {"content-location": url, "content-type": "application/xml"} if url else None
-    parsed = feedparser.parse(fix_declared_encoding(data), response_headers=headers, sanitize_html=True)
+    document = drop_media_captions(fix_declared_encoding(data))
+    parsed = feedparser.parse(document, response_headers=headers, sanitize_html=True)
     meta = parsed.feed
     entries = [entry for raw in parsed.entries if (entry := _entry_from_feedparser(raw)) is not None]
     warnings = _bozo_warnings(parsed, len(entries))
     if not entries and not meta.get("title") and not warnings:
         warnings.append("no feed found in the document")
     return ParsedFeed(
-        title=_clean_text(meta.get("title")) or None,
+        title=_feed_text(meta, "title") or None,
         site_url=meta.get("link") or None,
         entries=entries,
         warnings=warnings,
         ttl_seconds=_ttl_seconds(meta),
     )
+
+
+def drop_media_captions(data: bytes) -> bytes:
+    """Remove Media RSS caption elements (media:description, media:credit): a caption is never the body."""
+    prefixes = {b"media", *MRSS_PREFIX_RE.findall(data[:65536])}
+    names = b"|".join(re.escape(p) + b":" + n for p in sorted(prefixes) for n in CAPTION_NAMES)
+    opens = list(re.finditer(rb"<(" + names + rb")\b[^<>]*?(/?)>", data))
+    if not opens:
+        return data
+    # closing tags are found once and paired by position, so unclosed captions cost no rescans
+    closes: dict[bytes, list[re.Match[bytes]]] = {}
+    for match in re.finditer(rb"</(" + names + rb")\s*>", data):
+        closes.setdefault(match.group(1), []).append(match)
+    spans: list[tuple[int, int]] = []
+    for match in opens:
+        if spans and match.start() < spans[-1][1]:
+            continue  # inside a caption already removed
+        if match.group(2):
+            spans.append((match.start(), match.end()))
+            continue
+        found = closes.get(match.group(1), [])
+        index = bisect.bisect_left([c.start() for c in found], match.end()) if found else 0
+        if index < len(found):
+            spans.append((match.start(), found[index].end()))
+    kept, last = [], 0
+    for start, end in spans:
+        kept.append(data[last:start])
+        last = end
+    kept.append(data[last:])
+    return b"".join(kept)
 
 
 def fix_declared_encoding(data: bytes) -> bytes:
@@ -119,10 +154,10 @@ def _bozo_warnings(parsed: Any, entry_count: int) -> list[str]:
 
 
 def _entry_from_feedparser(raw: Any) -> FeedEntry | None:
-    title = _clean_text(raw.get("title"))
+    title = _feed_text(raw, "title")
     link = raw.get("link") or _first_alternate(raw.get("links"))
-    content = _best_content(raw.get("content"))
     summary = repair_mojibake(raw.get("summary") or "")
+    content = _with_summary(_best_content(raw.get("content")), summary)
     if not (title or link or content or summary):
         return None
     authors = [a.get("name") for a in raw.get("authors") or [] if a.get("name")]
@@ -151,9 +186,33 @@ def _best_content(contents: list[dict[str, str]] | None) -> str:
     return repair_mojibake(max(values, key=len)) if values else ""
 
 
+def _with_summary(content: str, summary: str) -> str:
+    """The content, led by the summary when the content does not already hold the summary's text."""
+    if not content or not summary or summary == content:
+        return content
+    wanted = " ".join(_words(_clean_text(summary)))
+    if not wanted or wanted in " ".join(_words(_clean_text(content))):
+        return content
+    lead = summary if "<" in summary else f"<p>{_escape(summary)}</p>"
+    return f"{lead}\n{content}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
 def _tags(raw_tags: list[dict[str, str]] | None) -> list[str]:
     names = [(t.get("label") or t.get("term") or "").strip() for t in raw_tags or []]
     return list(dict.fromkeys(repair_mojibake(n) for n in names if n))
+
+
+def _feed_text(element: Any, key: str) -> str:
+    """A title-like field decoded once: markup only when feedparser says the value is HTML."""
+    value = element.get(key)
+    detail = element.get(f"{key}_detail") or {}
+    if "html" in str(detail.get("type", "")):
+        return _clean_text(value)
+    return " ".join(repair_mojibake(value or "").split())
 
 
 def _clean_text(value: str | None) -> str:
@@ -214,7 +273,7 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
     base = url or ""
     entries = [e for item in doc.get("items", []) if isinstance(item, dict) if (e := _json_item(item, base))]
     return ParsedFeed(
-        title=_clean_text(_str(doc.get("title"))) or None,
+        title=" ".join(_str(doc.get("title")).split()) or None,
         site_url=_absolute(base, doc.get("home_page_url")),
         entries=entries,
         warnings=warnings,
@@ -223,7 +282,7 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
 
 def _json_item(item: dict[str, Any], base: str) -> FeedEntry | None:
     link = _absolute(base, item.get("url") or item.get("external_url"))
-    title = _clean_text(_str(item.get("title")))
+    title = " ".join(_str(item.get("title")).split())  # JSON Feed titles are plain text
     content = _str(item.get("content_html"))
     if not content and item.get("content_text"):
         content = f"<p>{_escape(_str(item.get('content_text')))}</p>"

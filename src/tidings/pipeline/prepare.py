@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import html as lxml_html
-
 from tidings.extract import extract_html, extract_text
+from tidings.extract.blocks import fragment_to_text
 from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.documents import RawItem
 from tidings.ingest.urls import canonicalize_url, host_of, safe_http_url
@@ -52,23 +51,6 @@ def content_hash(title: str, text: str) -> str:
     body = normalise_for_hash(text)
     key = body if len(body) >= HASH_MIN_TEXT_CHARS else normalise_for_hash(title) + "\n" + body
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def fragment_to_text(fragment: str) -> str:
-    """Plain text of a feed entry's HTML content, paragraphs separated by blank lines."""
-    if not fragment.strip():
-        return ""
-    if "<" not in fragment:
-        return fragment.strip()
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except (ValueError, TypeError, lxml_html.etree.ParserError):
-        return re.sub(r"<[^>]+>", " ", fragment).strip()
-    for bad in root.xpath("//script|//style|//iframe|//object"):
-        bad.drop_tree()
-    blocks = root.xpath("//p|//li|//h1|//h2|//h3|//h4|//blockquote")
-    parts = [" ".join(b.text_content().split()) for b in blocks] if blocks else [root.text_content()]
-    return "\n\n".join(" ".join(p.split()) for p in parts if p.strip())
 
 
 def prepare_item(raw: RawItem) -> PreparedArticle:
