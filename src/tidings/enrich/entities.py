@@ -7,7 +7,13 @@ Resolution rules, applied per document:
 - a PERSON mention whose words are a subset of a longer PERSON name in the same document ("Kim", "Putin",
   "Mr Blair") counts towards that name; with several candidates, the most mentioned (then earliest) wins;
   a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person;
-- drop numbers, single characters and non-name types (dates, money, quantities, ...).
+- drop numbers, single characters, markup (`style="background:#CC0000`), bare generic words ("North",
+  "State") and non-name types (dates, money, quantities, ...); re-type well-known platforms and agencies
+  tagged as people ("Twitter") as organisations;
+- drop a capitalised mention whose lower-case form also runs in the text ("Arson Attack" beside "an arson
+  attack"): it is a common phrase in a title, not a name.
+Salience (`mark_salient`) then picks the 3-8 main entities an article shows as chips: people, places,
+organisations and events named in the title or mentioned at least twice, most mentioned first.
 
 Cost: NER reads the first `NER_MAX_CHARS` characters of title + standfirst + body; mentions of the entities
 found there are then counted over the rest of the body by plain string matching, which is far cheaper.
@@ -15,8 +21,10 @@ found there are then counted over the rest of the body by plain string matching,
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -25,9 +33,10 @@ from typing import Any
 from tidings.config import Settings
 from tidings.enrich import ner_worker
 from tidings.enrich.cache import get_or_load
+from tidings.models import SHOWN_ENTITY_TYPES as SHOWN_TYPES
 from tidings.models import Entity
 
-VERSION = "spacy-ner-1"
+VERSION = "spacy-ner-2"
 NER_MAX_CHARS = 5000
 OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
 NER_BATCH = 32
@@ -88,6 +97,7 @@ ALIASES: dict[str, tuple[str, str]] = {
     "u.n.": ("United Nations", "ORG"),
     "united nations": ("United Nations", "ORG"),
     "dprk": ("North Korea", "GPE"),
+    "russian federation": ("Russia", "GPE"),
     "uae": ("United Arab Emirates", "GPE"),
 }
 # Capitals often used for their governments; the small model sometimes tags them as ORG or PERSON.
@@ -119,6 +129,83 @@ KNOWN_PLACES = frozenset(
 )
 
 
+KNOWN_ORGS = frozenset(
+    [
+        "twitter",
+        "facebook",
+        "youtube",
+        "google",
+        "instagram",
+        "wikipedia",
+        "wikinews",
+        "whatsapp",
+        "flickr",
+        "weibo",
+        "skype",
+        "reuters",
+        "afp",
+        "associated press",
+        "bbc",
+        "cnn",
+        "al jazeera",
+        "global voices",
+        "microsoft",
+        "yahoo",
+    ]
+)
+# Words the small model tags on their own as names when they only begin one ("North" of "North Korea").
+GENERIC_WORDS = frozenset(
+    [
+        "north",
+        "south",
+        "east",
+        "west",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "central",
+        "state",
+        "states",
+        "city",
+        "government",
+        "ministry",
+        "department",
+        "police",
+        "army",
+        "court",
+        "parliament",
+        "republic",
+        "kingdom",
+        "union",
+        "party",
+        "council",
+        "committee",
+        "agency",
+        "news",
+        "office",
+        "house",
+        "senate",
+        "congress",
+        "president",
+        "minister",
+        "people",
+        "world",
+        "internet",
+        "web",
+        "online",
+        "media",
+        "press",
+        "national",
+        "international",
+    ]
+)
+TYPE_PRIORITY = {"GPE": 3, "ORG": 2, "PERSON": 1}  # breaks ties in `_majority_types`
+_MARKUP_RE = re.compile(r"[<>{}=#|\\@_*~^]|://|www\.|&[a-z]+;", re.IGNORECASE)
+MAX_SHOWN = 8
+MIN_SHOWN = 3
+
+
 @dataclass
 class _Cluster:
     name: str
@@ -148,18 +235,42 @@ def clean_mention(text: str) -> str:
 
 
 def is_junk(name: str) -> bool:
-    """Whether a cleaned mention is no name at all (empty, one character, digits, no letters)."""
+    """Whether a cleaned mention is no name at all: too short, digits, markup or a bare generic word."""
     letters = sum(ch.isalpha() for ch in name)
-    return letters < 2 or len(name) < 2 or (any(ch.isdigit() for ch in name) and letters < 3)
+    if letters < 2 or len(name) < 2 or (any(ch.isdigit() for ch in name) and letters < 3):
+        return True
+    if _MARKUP_RE.search(name) or name.lower() in GENERIC_WORDS or name.lower() in TITLES:
+        return True
+    # Names start with a capital or a digit; a lower-case start is a fragment of a phrase ("the north").
+    return name[0].islower() and not name[1:2].isupper() and name.lower() == name
+
+
+@functools.cache
+def country_names() -> dict[str, str]:
+    """Lower-cased country names (ISO 3166 via pycountry) -> the common name they are shown under."""
+    import pycountry
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        common = getattr(country, "common_name", None) or country.name
+        for name in (country.name, common, getattr(country, "official_name", None)):
+            if name and "," not in name:
+                names[name.lower()] = common
+    return names
 
 
 def canonicalise(name: str, label: str) -> tuple[str, str]:
-    """Apply aliases and known-place types to one cleaned mention."""
-    alias = ALIASES.get(name.lower())
+    """Apply aliases, country names and known-place types to one cleaned mention."""
+    alias = ALIASES.get(name.lower()) or ALIASES.get(name.lower() + ".")
     if alias:
         return alias
+    country = country_names().get(name.lower())
+    if country:  # the small model often tags a country as a person or an organisation
+        return country, "GPE"
     if name.lower() in KNOWN_PLACES:
         return name, "GPE"
+    if name.lower() in KNOWN_ORGS:
+        return name, "ORG"
     return name, label
 
 
@@ -187,12 +298,26 @@ def resolve_mentions(mentions: Iterable[tuple[str, str, int]]) -> list[_Cluster]
             continue
         name, label = canonicalise(name, label)
         cleaned.append((name, label, offset))
+    cleaned = _majority_types(cleaned)
     clusters: dict[tuple[str, str], _Cluster] = {}
     for name, label, offset in cleaned:
         cluster = clusters.setdefault((name.lower(), label), _Cluster(name, label, offset))
         cluster.count += 1
         cluster.surfaces.add(name)
     return _merge_short_people(list(clusters.values()))
+
+
+def _majority_types(mentions: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Give every mention of one name the type the tagger chose most often for it in this document
+    ("Ryanair" tagged twice ORG and once PERSON is an ORG), so a name never shows under two types."""
+    votes: dict[str, Counter[str]] = {}
+    for name, label, _ in mentions:
+        votes.setdefault(name.lower(), Counter())[label] += 1
+    best = {
+        name: max(c.items(), key=lambda kv: (kv[1], TYPE_PRIORITY.get(kv[0], 0)))[0]
+        for name, c in votes.items()
+    }
+    return [(name, best[name.lower()], offset) for name, _, offset in mentions]
 
 
 def _merge_short_people(clusters: list[_Cluster]) -> list[_Cluster]:
@@ -240,10 +365,42 @@ def count_in_tail(clusters: list[_Cluster], tail: str) -> None:
         owner[match.group(0).lower()].count += 1
 
 
-def to_entities(clusters: list[_Cluster]) -> list[Entity]:
-    """Entities sorted by mention count, then first appearance."""
+def drop_common_phrases(clusters: list[_Cluster], text: str) -> list[_Cluster]:
+    """Drop mentions whose every surface also runs in lower case in the text: common words, not names."""
+    kept = []
+    for cluster in clusters:
+        lowered = [s.lower() for s in cluster.surfaces if s.lower() != s]
+        if lowered and all(re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text) for s in lowered):
+            continue
+        kept.append(cluster)
+    return kept
+
+
+def to_entities(clusters: list[_Cluster], title: str = "") -> list[Entity]:
+    """Entities sorted by mention count, then first appearance, the main ones marked salient."""
     ordered = sorted(clusters, key=lambda c: (-c.count, c.first))
-    return [Entity(key=entity_key(c.name, c.type), name=c.name, type=c.type, count=c.count) for c in ordered]
+    found = [Entity(key=entity_key(c.name, c.type), name=c.name, type=c.type, count=c.count) for c in ordered]
+    mark_salient(found, title)
+    return found
+
+
+def in_title(entity: Entity, title: str) -> bool:
+    """Whether the entity's name stands in the title as a whole word."""
+    return (
+        bool(title) and re.search(rf"(?<!\w){re.escape(entity.name)}(?!\w)", title, re.IGNORECASE) is not None
+    )
+
+
+def mark_salient(found: list[Entity], title: str) -> None:
+    """Mark the 3-8 main entities: shown types named in the title or mentioned twice, most mentioned first;
+    when fewer than three qualify, the most mentioned others fill up to three."""
+    shown = [e for e in found if e.type in SHOWN_TYPES]
+    main = [e for e in shown if e.count >= 2 or in_title(e, title)]
+    main.sort(key=lambda e: (-(e.count + (2 if in_title(e, title) else 0)), found.index(e)))
+    chosen = main[:MAX_SHOWN]
+    chosen += [e for e in shown if e not in chosen][: max(0, MIN_SHOWN - len(chosen))]
+    for entity in chosen:
+        entity.salient = True
 
 
 def load_ner(settings: Settings) -> Any:
@@ -331,8 +488,8 @@ def entities_from_mentions(
 ) -> list[list[Entity]]:
     """Resolve each document's NER mentions and count its entities again in the tail NER did not read."""
     results: list[list[Entity]] = []
-    for found, (_, tail) in zip(mentions, texts, strict=True):
-        clusters = resolve_mentions(found)
+    for found, (head, tail) in zip(mentions, texts, strict=True):
+        clusters = drop_common_phrases(resolve_mentions(found), f"{head}\n{tail}")
         count_in_tail(clusters, tail)
-        results.append(to_entities(clusters))
+        results.append(to_entities(clusters, head.split("\n", 1)[0]))
     return results
