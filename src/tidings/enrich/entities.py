@@ -40,6 +40,7 @@ VERSION = "spacy-ner-2"
 NER_MAX_CHARS = 5000
 OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
 NER_BATCH = 32
+MIN_BODY_TO_CONFIRM = 300  # characters of body below which a title's names are taken without confirmation
 KEPT_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
 )
@@ -72,6 +73,23 @@ TITLES = (
     "sir",
     "prof",
     "professor",
+    "chief executive",
+    "chairman",
+    "chairwoman",
+    "spokesman",
+    "spokeswoman",
+    "ambassador",
+    "ex-pm",
+    "pm",
+    "ceo",
+    "cfo",
+    "rep",
+    "sen",
+    "gov",
+    "lt",
+    "col",
+    "sgt",
+    "capt",
 )
 _TITLES_ALT = "|".join(re.escape(t) for t in TITLES)
 _TITLE_RE = re.compile(rf"^(?:(?:{_TITLES_ALT})\.?\s+)+", re.IGNORECASE)
@@ -241,8 +259,11 @@ def is_junk(name: str) -> bool:
         return True
     if _MARKUP_RE.search(name) or name.lower() in GENERIC_WORDS or name.lower() in TITLES:
         return True
-    # Names start with a capital or a digit; a lower-case start is a fragment of a phrase ("the north").
-    return name[0].islower() and not name[1:2].isupper() and name.lower() == name
+    if ": " in name:  # two title fragments run together ("Armenia: LGBT Community Fears")
+        return True
+    # Names start with a capital or a digit; a lower-case start is a fragment of a phrase ("de la
+    # Presidencia"), unless a capital follows at once ("eBay").
+    return name[0].islower() and not name[1:2].isupper()
 
 
 @functools.cache
@@ -376,9 +397,44 @@ def drop_common_phrases(clusters: list[_Cluster], text: str) -> list[_Cluster]:
     return kept
 
 
+def merge_same_keys(clusters: list[_Cluster]) -> list[_Cluster]:
+    """Merge clusters whose names fold to one key ("Panamá" and "Panama"), and a place or organisation
+    named by part of exactly one longer name of its kind ("Shoal" of "Scarborough Shoal")."""
+    by_key: dict[str, _Cluster] = {}
+    for cluster in sorted(clusters, key=lambda c: (-c.count, c.first)):
+        key = entity_key(cluster.name, cluster.type)
+        if key in by_key:
+            _absorb(by_key[key], cluster)
+        else:
+            by_key[key] = cluster
+    merged = list(by_key.values())
+    kept = []
+    for cluster in merged:
+        family = KEY_PREFIX.get(cluster.type, cluster.type)
+        longer = [
+            c
+            for c in merged
+            if c is not cluster
+            and KEY_PREFIX.get(c.type, c.type) == family
+            and cluster.type != "PERSON"
+            and _words(cluster.name) < _words(c.name)
+        ]
+        if len(longer) == 1:
+            _absorb(longer[0], cluster)
+        else:
+            kept.append(cluster)
+    return kept
+
+
+def _absorb(target: _Cluster, other: _Cluster) -> None:
+    target.count += other.count
+    target.surfaces |= other.surfaces
+    target.first = min(target.first, other.first)
+
+
 def to_entities(clusters: list[_Cluster], title: str = "") -> list[Entity]:
     """Entities sorted by mention count, then first appearance, the main ones marked salient."""
-    ordered = sorted(clusters, key=lambda c: (-c.count, c.first))
+    ordered = sorted(merge_same_keys(clusters), key=lambda c: (-c.count, c.first))
     found = [Entity(key=entity_key(c.name, c.type), name=c.name, type=c.type, count=c.count) for c in ordered]
     mark_salient(found, title)
     return found
@@ -393,12 +449,15 @@ def in_title(entity: Entity, title: str) -> bool:
 
 def mark_salient(found: list[Entity], title: str) -> None:
     """Mark the 3-8 main entities: shown types named in the title or mentioned twice, most mentioned first;
-    when fewer than three qualify, the most mentioned others fill up to three."""
+    when fewer than three qualify, names mentioned once fill up to three."""
     shown = [e for e in found if e.type in SHOWN_TYPES]
     main = [e for e in shown if e.count >= 2 or in_title(e, title)]
     main.sort(key=lambda e: (-(e.count + (2 if in_title(e, title) else 0)), found.index(e)))
     chosen = main[:MAX_SHOWN]
-    chosen += [e for e in shown if e not in chosen][: max(0, MIN_SHOWN - len(chosen))]
+    # Fill up to three with names mentioned once, where a single mention is least likely to be a misread
+    # word: full names of several words, and places.
+    fillers = [e for e in shown if e not in chosen and (" " in e.name or e.type == "GPE")]
+    chosen += fillers[: max(0, MIN_SHOWN - len(chosen))]
     for entity in chosen:
         entity.salient = True
 
@@ -483,12 +542,47 @@ def finish_ner(
     return entities_from_mentions(mentions, texts)
 
 
+def confirmed_in_body(found: list[RawMention], head: str, tail: str) -> list[RawMention]:
+    """Keep a title's mentions only when the body names them too (when there is a body to check).
+
+    Titles are often in Title Case, where the tagger takes phrases for names ("Violence Plunges
+    Opposition", "Kim Says"); a real name in the title almost always comes back in the body.
+    """
+    title_end = head.find("\n")
+    if title_end < 0:
+        return found
+    body = head[title_end:] + "\n" + tail
+    strict = len(body.strip()) >= MIN_BODY_TO_CONFIRM or is_title_case(head[:title_end])
+    kept = []
+    for text, label, offset in found:
+        name = clean_mention(text)
+        must_confirm = strict or (name.isupper() and " " not in name)  # a stray "MOCKS" or "BREAKING"
+        if offset > title_end or not must_confirm or _named_in(name, label, body):
+            kept.append((text, label, offset))
+    return kept
+
+
+def _named_in(name: str, label: str, body: str) -> bool:
+    """Whether the body names this mention (a person by their surname alone, as news style does)."""
+    if not name:
+        return False
+    probe = name.split()[-1] if label == "PERSON" and " " in name else name
+    return re.search(rf"(?<!\w){re.escape(probe)}(?!\w)", body) is not None
+
+
+def is_title_case(title: str) -> bool:
+    """Whether a title capitalises its longer words ("Soldier Loses His Temper in the Street")."""
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", title) if len(w) >= 4]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def entities_from_mentions(
     mentions: list[list[RawMention]], texts: list[tuple[str, str]]
 ) -> list[list[Entity]]:
     """Resolve each document's NER mentions and count its entities again in the tail NER did not read."""
     results: list[list[Entity]] = []
     for found, (head, tail) in zip(mentions, texts, strict=True):
+        found = confirmed_in_body(found, head, tail)
         clusters = drop_common_phrases(resolve_mentions(found), f"{head}\n{tail}")
         count_in_tail(clusters, tail)
         results.append(to_entities(clusters, head.split("\n", 1)[0]))
