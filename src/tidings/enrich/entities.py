@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.config import Settings
-from tidings.enrich import ner_worker
+from tidings.enrich import language, ner_worker
 from tidings.enrich.cache import get_or_load
 from tidings.models import SHOWN_ENTITY_TYPES as SHOWN_TYPES
 from tidings.models import Entity
@@ -40,6 +40,10 @@ VERSION = "spacy-ner-2"
 NER_MAX_CHARS = 5000
 OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
 NER_BATCH = 32
+_OPEN_QUOTES = "\"“‘«'"
+_CLOSE_QUOTES = "\"”’»'"
+FOREIGN_MIN_CHARS = 60
+LEAD_CHARS = 800  # names mentioned once count as main entities only when the lead names them
 MIN_BODY_TO_CONFIRM = 300  # characters of body below which a title's names are taken without confirmation
 KEPT_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
@@ -218,6 +222,7 @@ GENERIC_WORDS = frozenset(
         "international",
     ]
 )
+DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ans")
 TYPE_PRIORITY = {"GPE": 3, "ORG": 2, "PERSON": 1}  # breaks ties in `_majority_types`
 _MARKUP_RE = re.compile(r"[<>{}=#|\\@_*~^]|://|www\.|&[a-z]+;", re.IGNORECASE)
 MAX_SHOWN = 8
@@ -252,7 +257,7 @@ def clean_mention(text: str) -> str:
     return text.strip(" \"'“”‘’.,;:-()[]")
 
 
-def is_junk(name: str) -> bool:
+def is_junk(name: str, label: str = "") -> bool:
     """Whether a cleaned mention is no name at all: too short, digits, markup or a bare generic word."""
     letters = sum(ch.isalpha() for ch in name)
     if letters < 2 or len(name) < 2 or (any(ch.isdigit() for ch in name) and letters < 3):
@@ -261,6 +266,10 @@ def is_junk(name: str) -> bool:
         return True
     if ": " in name:  # two title fragments run together ("Armenia: LGBT Community Fears")
         return True
+    if label == "PERSON" and len(name) <= 3 and name.isupper():  # a speaker's initials ("MK:")
+        return True
+    if label in {"GPE", "LOC"} and " and " in name and name.lower() not in country_names():
+        return True  # two places run together ("North and South Korea"); "Trinidad and Tobago" is one
     # Names start with a capital or a digit; a lower-case start is a fragment of a phrase ("de la
     # Presidencia"), unless a capital follows at once ("eBay").
     return name[0].islower() and not name[1:2].isupper()
@@ -292,6 +301,8 @@ def canonicalise(name: str, label: str) -> tuple[str, str]:
         return name, "GPE"
     if name.lower() in KNOWN_ORGS:
         return name, "ORG"
+    if label == "GPE" and " " not in name and name.lower().endswith(DEMONYM_ENDINGS):
+        return name, "NORP"  # "Georgian", "Ukrainian": a people or a language, not a place
     return name, label
 
 
@@ -315,7 +326,10 @@ def resolve_mentions(mentions: Iterable[tuple[str, str, int]]) -> list[_Cluster]
         if label not in KEPT_TYPES:
             continue
         name = clean_mention(text)
-        if is_junk(name):
+        words = name.split()
+        if label == "PERSON" and len(words) >= 3 and words[0].lower().endswith(DEMONYM_ENDINGS):
+            name = " ".join(words[1:])  # "Palestinian Saif Al Yazori"
+        if is_junk(name, label):
             continue
         name, label = canonicalise(name, label)
         cleaned.append((name, label, offset))
@@ -398,8 +412,8 @@ def drop_common_phrases(clusters: list[_Cluster], text: str) -> list[_Cluster]:
 
 
 def merge_same_keys(clusters: list[_Cluster]) -> list[_Cluster]:
-    """Merge clusters whose names fold to one key ("Panamá" and "Panama"), and a place or organisation
-    named by part of exactly one longer name of its kind ("Shoal" of "Scarborough Shoal")."""
+    """Merge clusters whose names fold to one key ("Panamá" and "Panama"), and an organisation named by
+    part of exactly one longer organisation name ("Harvard" of "Harvard University")."""
     by_key: dict[str, _Cluster] = {}
     for cluster in sorted(clusters, key=lambda c: (-c.count, c.first)):
         key = entity_key(cluster.name, cluster.type)
@@ -410,14 +424,11 @@ def merge_same_keys(clusters: list[_Cluster]) -> list[_Cluster]:
     merged = list(by_key.values())
     kept = []
     for cluster in merged:
-        family = KEY_PREFIX.get(cluster.type, cluster.type)
+        # Only organisations: "Africa" is not "East Africa", but "Directmedia" is "Directmedia Publishing".
         longer = [
             c
             for c in merged
-            if c is not cluster
-            and KEY_PREFIX.get(c.type, c.type) == family
-            and cluster.type != "PERSON"
-            and _words(cluster.name) < _words(c.name)
+            if c is not cluster and c.type == cluster.type == "ORG" and _words(cluster.name) < _words(c.name)
         ]
         if len(longer) == 1:
             _absorb(longer[0], cluster)
@@ -432,12 +443,42 @@ def _absorb(target: _Cluster, other: _Cluster) -> None:
     target.first = min(target.first, other.first)
 
 
-def to_entities(clusters: list[_Cluster], title: str = "") -> list[Entity]:
+def to_entities(clusters: list[_Cluster], title: str = "", text: str = "") -> list[Entity]:
     """Entities sorted by mention count, then first appearance, the main ones marked salient."""
-    ordered = sorted(merge_same_keys(clusters), key=lambda c: (-c.count, c.first))
+    merged = merge_same_keys(clusters)
+    if text:
+        merged = absorb_fragments(merged, text)
+    ordered = sorted(merged, key=lambda c: (-c.count, c.first))
     found = [Entity(key=entity_key(c.name, c.type), name=c.name, type=c.type, count=c.count) for c in ordered]
-    mark_salient(found, title)
+    in_lead = {e.key for e, c in zip(found, ordered, strict=True) if c.first < len(title) + LEAD_CHARS}
+    mark_salient(found, title, in_lead)
     return found
+
+
+def absorb_fragments(clusters: list[_Cluster], text: str) -> list[_Cluster]:
+    """Fold a name into a longer one of its kind when at least half its occurrences stand inside it
+    ("Shoal" of "Scarborough Shoal"): a split of the longer name or a short way to refer to it."""
+    kept = []
+    for cluster in clusters:
+        family = KEY_PREFIX.get(cluster.type, cluster.type)
+        longer = [
+            c
+            for c in clusters
+            if c is not cluster
+            and (KEY_PREFIX.get(c.type, c.type) == family or c.type == "EVENT")
+            and _words(cluster.name) < _words(c.name)
+        ]
+        alone = _occurrences(cluster.name, text)
+        inside = sum(_occurrences(s, text) for c in longer for s in c.surfaces if cluster.name in s)
+        if longer and cluster.type not in {"PERSON", "NORP"} and 0 < alone <= 2 * inside:
+            _absorb(max(longer, key=lambda c: c.count), cluster)
+        else:
+            kept.append(cluster)
+    return kept
+
+
+def _occurrences(name: str, text: str) -> int:
+    return len(re.findall(rf"(?<!\w){re.escape(name)}(?!\w)", text))
 
 
 def in_title(entity: Entity, title: str) -> bool:
@@ -447,16 +488,22 @@ def in_title(entity: Entity, title: str) -> bool:
     )
 
 
-def mark_salient(found: list[Entity], title: str) -> None:
+def mark_salient(found: list[Entity], title: str, in_lead: set[str] | None = None) -> None:
     """Mark the 3-8 main entities: shown types named in the title or mentioned twice, most mentioned first;
-    when fewer than three qualify, names mentioned once fill up to three."""
+    when fewer than three qualify, names mentioned once in the lead fill up to three."""
     shown = [e for e in found if e.type in SHOWN_TYPES]
     main = [e for e in shown if e.count >= 2 or in_title(e, title)]
     main.sort(key=lambda e: (-(e.count + (2 if in_title(e, title) else 0)), found.index(e)))
     chosen = main[:MAX_SHOWN]
     # Fill up to three with names mentioned once, where a single mention is least likely to be a misread
-    # word: full names of several words, and places.
-    fillers = [e for e in shown if e not in chosen and (" " in e.name or e.type == "GPE")]
+    # word: people's full names and countries.
+    fillers = [
+        e
+        for e in shown
+        if e not in chosen
+        and ((e.type == "PERSON" and " " in e.name) or e.name.lower() in country_names())
+        and (in_lead is None or e.key in in_lead)
+    ]
     chosen += fillers[: max(0, MIN_SHOWN - len(chosen))]
     for entity in chosen:
         entity.salient = True
@@ -509,12 +556,22 @@ def _ner_listens_to_tok2vec(nlp: Any) -> bool:
 
 def ner_text(title: str, standfirst: str | None, body: str) -> tuple[str, str]:
     """Split title + standfirst + body into the part NER reads and the tail only string-matched."""
-    full = "\n\n".join(p for p in (title.strip(), (standfirst or "").strip(), body.strip()) if p)
+    body = "\n\n".join(p for p in re.split(r"\n\s*\n", body.strip()) if not is_foreign_paragraph(p))
+    full = "\n\n".join(p for p in (title.strip(), (standfirst or "").strip(), body) if p)
     if len(full) <= NER_MAX_CHARS:
         return full, ""
     cut = full.rfind("\n", 0, NER_MAX_CHARS)
     cut = cut if cut > NER_MAX_CHARS // 2 else NER_MAX_CHARS
     return full[:cut], full[cut:]
+
+
+def is_foreign_paragraph(paragraph: str) -> bool:
+    """Whether a paragraph of an English article is quoted in another language (the English model reads
+    its words as names: "Mais", "Koboy Palmerah ini"); short ones are too thin to tell and are kept."""
+    if len(paragraph) < FOREIGN_MIN_CHARS:
+        return False
+    found = language.detect_language(paragraph)
+    return found is not None and found != "en"
 
 
 RawMention = tuple[str, str, int]  # (text, label, start character)
@@ -562,6 +619,18 @@ def confirmed_in_body(found: list[RawMention], head: str, tail: str) -> list[Raw
     return kept
 
 
+def retype_quoted(found: list[RawMention], head: str) -> list[RawMention]:
+    """A name standing alone inside quotation marks is a title or a nickname (“Palmerah Cowboy”), not a
+    person, place or organisation."""
+    kept = []
+    for text, label, offset in found:
+        before, after = head[offset - 1 : offset], head[offset + len(text) : offset + len(text) + 1]
+        if before and after and before in _OPEN_QUOTES and after in _CLOSE_QUOTES:
+            label = "WORK_OF_ART"
+        kept.append((text, label, offset))
+    return kept
+
+
 def _named_in(name: str, label: str, body: str) -> bool:
     """Whether the body names this mention (a person by their surname alone, as news style does)."""
     if not name:
@@ -573,7 +642,7 @@ def _named_in(name: str, label: str, body: str) -> bool:
 def is_title_case(title: str) -> bool:
     """Whether a title capitalises its longer words ("Soldier Loses His Temper in the Street")."""
     words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", title) if len(w) >= 4]
-    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
 def entities_from_mentions(
@@ -582,8 +651,8 @@ def entities_from_mentions(
     """Resolve each document's NER mentions and count its entities again in the tail NER did not read."""
     results: list[list[Entity]] = []
     for found, (head, tail) in zip(mentions, texts, strict=True):
-        found = confirmed_in_body(found, head, tail)
+        found = retype_quoted(confirmed_in_body(found, head, tail), head)
         clusters = drop_common_phrases(resolve_mentions(found), f"{head}\n{tail}")
         count_in_tail(clusters, tail)
-        results.append(to_entities(clusters, head.split("\n", 1)[0]))
+        results.append(to_entities(clusters, head.split("\n", 1)[0], f"{head}\n{tail}"))
     return results
