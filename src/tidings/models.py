@@ -50,6 +50,39 @@ class Entity:
     name: str  # canonical display name, e.g. "Kim Jong-un"
     type: str  # PERSON, GPE, ORG, LOC, NORP, EVENT, ...
     count: int = 1
+    salient: bool = False  # one of the article's main entities, shown as a chip
+
+
+SHOWN_ENTITY_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT"})
+MAX_ENTITY_CHIPS = 8
+ENTITY_TYPE_LABELS = {
+    "PERSON": "Person",
+    "GPE": "Place",
+    "LOC": "Place",
+    "FAC": "Place",
+    "ORG": "Organisation",
+    "NORP": "Group",
+    "EVENT": "Event",
+    "PRODUCT": "Product",
+    "WORK_OF_ART": "Work",
+    "LAW": "Law",
+    "LANGUAGE": "Language",
+}
+
+
+def entity_type_label(type: str) -> str:
+    """The human label of an entity type ("GPE" -> "Place"); unknown types are title-cased."""
+    return ENTITY_TYPE_LABELS.get(type.upper(), type.replace("_", " ").title() if type else "Name")
+
+
+def entity_chips(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored entities an article shows: the salient ones, or for rows enriched before salience was
+    stored, the most mentioned of the shown types."""
+    if any(e.get("salient") for e in entities):
+        return [e for e in entities if e.get("salient")]
+    return [e for e in entities if e.get("type") in SHOWN_ENTITY_TYPES and int(e.get("count", 0)) >= 2][
+        :MAX_ENTITY_CHIPS
+    ]
 
 
 @dataclass

@@ -45,7 +45,7 @@ def prepare(item: EnrichInput) -> _Item:
     lang = language.detect_language(f"{item.title}\n{text}", item.language)
     if lang is None:
         skipped.append("language: not enough text to identify")
-    candidates = keypoints.candidate_sentences(text)
+    candidates = keypoints.candidate_sentences(text, lang)
     return _Item(item, text, lang, candidates, skipped)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from tidings.models import Enrichment
+from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources
 from tidings.store.util import as_utc, iso, utcnow
 
@@ -131,6 +131,7 @@ def count_articles(conn: Connection) -> int:
 def to_contract(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's article object for a row from get_article."""
     entities = row.get("entities") or []
+    chips = {e["key"] for e in entity_chips(entities)}
     return {
         "id": row["id"],
         "url": row.get("url"),
@@ -147,7 +148,15 @@ def to_contract(row: dict[str, Any]) -> dict[str, Any]:
         "topics": list(row.get("topics") or row.get("tags") or []),
         "tags": list(row.get("tags") or []),
         "entities": [
-            {"name": e["name"], "type": e["type"], "count": e["count"], "key": e["key"]} for e in entities
+            {
+                "name": e["name"],
+                "type": e["type"],
+                "label": entity_type_label(e["type"]),
+                "count": e["count"],
+                "key": e["key"],
+                "salient": e["key"] in chips,
+            }
+            for e in entities
         ],
         "key_points": list(row.get("key_points") or []),
         "story_id": row.get("story_id"),

@@ -68,8 +68,10 @@ class EntityOut(Open):
     """A named entity in an article."""
 
     name: str
-    type: str
+    type: str  # the NER label (PERSON, GPE, ORG, ...)
+    label: str = ""  # its human name (Person, Place, Organisation, ...)
     count: int
+    salient: bool = False  # one of the article's main entities, shown as a chip
 
 
 class Link(Open):
