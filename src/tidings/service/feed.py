@@ -21,6 +21,7 @@ from tidings.rank import (
 )
 from tidings.service.candidates import candidate_pool, load_candidates
 from tidings.store import users as user_repo
+from tidings.store.engine import read_only
 from tidings.store.util import iso, utcnow
 
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
@@ -78,7 +79,7 @@ def feed_for(
     """The contract's feed JSON for user name, and the ranking result behind it."""
     if not 1 <= limit <= 200:
         raise ValueError("limit must be between 1 and 200")
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         user = user_repo.require_user(conn, name)
         controls = load_controls(conn, user)
         pool = candidate_pool(conn)
