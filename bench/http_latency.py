@@ -9,7 +9,8 @@ an item of it, for --rounds rounds. Reported separately, as p50/p95/p99 in ms:
 - feed_cold: each reader's first feed after the start; feed_warm: the later ones;
 - feed_after_ingest: the first feed request after each ingest batch committed;
 - event: POST /api/v1/events; search: a query matching most articles; latest: the /latest page;
-- concurrent_feed: 8 clients at once, each a feed then an event, with requests per second.
+- concurrent_feed: 8 clients at once, each a feed then an event, with requests per second;
+- ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout.
 Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
@@ -37,6 +38,7 @@ from typing import Any
 import httpx
 import numpy as np
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 DIM = 384
 SOURCES = [f"outlet{i}.example" for i in range(200)]
@@ -285,6 +287,7 @@ class Ingester(threading.Thread):
         self.engine, self.batch, self.every = engine, batch, every
         self.batches = 0
         self.seconds: list[float] = []
+        self.errors: list[str] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -292,7 +295,11 @@ class Ingester(threading.Thread):
         centres = rng.normal(size=(2000, DIM)).astype(np.float32)
         while not self.stop.wait(self.every):
             started = time.perf_counter()
-            synthetic_batch(self.engine, rng, self.batch, centres, datetime.now(UTC))
+            try:
+                synthetic_batch(self.engine, rng, self.batch, centres, datetime.now(UTC))
+            except OperationalError as exc:  # the write lock stayed taken past SQLite's busy timeout
+                self.errors.append(str(exc.orig))
+                continue
             self.seconds.append(time.perf_counter() - started)
             self.batches += 1
 
@@ -387,6 +394,8 @@ def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int) -> di
         out: dict[str, Any] = {name: summary(values) for name, values in sorted(readers.samples.items())}
         out["concurrent_feed"]["requests_per_s"] = round(len(readers.samples["concurrent_feed"]) / wall, 1)
         out["ingest_batches"] = ingester.batches
+        out["ingest_failures"] = ingester.errors[:5]
+        out["ingest_batch_write"] = summary(ingester.seconds)
         return out
     finally:
         readers.close()
