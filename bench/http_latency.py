@@ -10,7 +10,8 @@ an item of it, for --rounds rounds. Reported separately, as p50/p95/p99 in ms:
 - feed_after_ingest: the first feed request after each ingest batch committed;
 - event: POST /api/v1/events; search: a query matching most articles; latest: the /latest page;
 - concurrent_feed: 8 clients at once, each a feed then an event, with requests per second;
-- ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout.
+- ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout;
+- server_cpu_ms_per_request: the server's CPU time per request, cold and warm (independent of machine load).
 Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
@@ -361,12 +362,30 @@ def wait_ready(base: str, timeout: float = 900.0) -> float:
     raise TimeoutError("the server did not become ready")
 
 
-def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int) -> dict[str, Any]:
-    """The readers' phases: cold, warm rounds with ingestion alongside, search/latest, then concurrency."""
-    readers = Readers(base, tokens)
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (from /proc; 0 where there is none)."""
     try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: int) -> dict[str, Any]:
+    """The readers' phases: cold, warm rounds with ingestion alongside, search/latest, then concurrency.
+
+    Also the server's CPU milliseconds per request in the cold and warm phases (feeds and events together;
+    the warm phase includes folding in the ingested articles): unlike wall time, it does not depend on what
+    else the machine is running.
+    """
+    readers = Readers(base, tokens)
+    cpu: dict[str, float] = {}
+    try:
+        before = cpu_seconds(pid)
         for i in range(len(tokens)):
             readers.visit(i, "feed_cold", "event_cold")
+        cpu["cold"] = (cpu_seconds(pid) - before) / (2 * len(tokens))
+        before = cpu_seconds(pid)
         ingester.start()
         seen_batches = 0
         for _ in range(rounds):
@@ -376,6 +395,10 @@ def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int) -> di
                 readers.visit(i, "feed_after_ingest" if fresh else "feed_warm")
         ingester.stop.set()
         ingester.join()
+        warm_requests = sum(
+            len(readers.samples.get(k, [])) for k in ("feed_warm", "feed_after_ingest", "event")
+        )
+        cpu["warm"] = (cpu_seconds(pid) - before) / max(1, warm_requests)
         client = readers.clients[0]
         for q in ("synthetic", "headline", "body"):
             for _ in range(5):
@@ -393,6 +416,7 @@ def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int) -> di
         wall = time.perf_counter() - started
         out: dict[str, Any] = {name: summary(values) for name, values in sorted(readers.samples.items())}
         out["concurrent_feed"]["requests_per_s"] = round(len(readers.samples["concurrent_feed"]) / wall, 1)
+        out["server_cpu_ms_per_request"] = {k: round(v * 1000, 1) for k, v in cpu.items()}
         out["ingest_batches"] = ingester.batches
         out["ingest_failures"] = ingester.errors[:5]
         out["ingest_batch_write"] = summary(ingester.seconds)
@@ -438,7 +462,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(base)
-        results = measure(base, tokens, Ingester(engine, args.ingest_batch, args.ingest_every), args.rounds)
+        ingester = Ingester(engine, args.ingest_batch, args.ingest_every)
+        results = measure(base, tokens, ingester, args.rounds, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
