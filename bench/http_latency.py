@@ -1,11 +1,21 @@
-"""For-you latency through real HTTP over a synthetic 100k-article SQLite store.
+"""Feed and event latency through real HTTP, for many distinct readers, over a synthetic 100k-article store.
 
-Builds the store (articles, enrichments with packed random unit embeddings, entities, topics, stories),
-starts `tidings serve` in a subprocess on loopback, warms it up once, then times GET /api/v1/feed and the
-HTML For you page for one signed-in user with httpx. Prints JSON with p50/p95/p99 per endpoint.
+Builds the store (articles, enrichments with packed random unit embeddings, entities, topics, stories) once
+into --store and copies it for each run, adds --readers users (each following one topic), starts
+`tidings serve` on loopback and waits until it reports its candidate pool warm. Then, while a thread plays
+another process's ingest (a batch of new articles every --ingest-every seconds, written straight into the
+database), every reader in turn asks for its feed and sends one event (like, hide, fewer, click or read) on
+an item of it, for --rounds rounds. Reported separately, as p50/p95/p99 in ms:
+- feed_cold: each reader's first feed after the start; feed_warm: the later ones;
+- feed_after_ingest: the first feed request after each ingest batch committed;
+- event: POST /api/v1/events; search: a query matching most articles; latest: the /latest page;
+- concurrent_feed: 8 clients at once, each a feed then an event, with requests per second;
+- ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout;
+- server_cpu_ms_per_request: the server's CPU time per request, cold and warm (independent of machine load).
+Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
-Run: .venv/bin/python bench/http_latency.py [--articles 100000] [--requests 200]
+Run: nice -n 10 .venv/bin/python bench/http_latency.py --store /tmp/tidings-100k [--readers 30 --rounds 5]
 """
 
 from __future__ import annotations
@@ -13,19 +23,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 DIM = 384
 SOURCES = [f"outlet{i}.example" for i in range(200)]
@@ -136,6 +150,100 @@ def build_store(home: Path, n: int, seed: int = 7) -> None:
         ):
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(table), rows[start : start + 5000])
+    engine.dispose()  # closes the last connection, which checkpoints the WAL into the file we copy
+
+
+EVENT_KINDS = ("like", "hide", "fewer", "click", "read")
+
+
+def synthetic_batch(
+    engine: Engine, rng: np.random.Generator, count: int, centres: np.ndarray, now: datetime
+) -> None:
+    """Write `count` new articles in new stories, as another process's ingest would (one transaction)."""
+    from tidings.enrich.embeddings import pack_vector
+    from tidings.store.tables import article_entities, article_topics, articles, enrichments, stories
+
+    with engine.begin() as conn:
+        article_id = int(conn.execute(select(func.max(articles.c.id))).scalar_one() or 0)
+        story_id = int(conn.execute(select(func.max(stories.c.id))).scalar_one() or 0)
+        revision = int(conn.execute(select(func.max(stories.c.revision))).scalar_one() or 0)
+        for _ in range(count):
+            article_id, story_id, revision = article_id + 1, story_id + 1, revision + 1
+            topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
+            source = SOURCES[int(rng.integers(0, len(SOURCES)))]
+            vec = centres[rng.integers(0, len(centres))] + rng.normal(scale=0.6, size=DIM).astype(np.float32)
+            vec /= np.linalg.norm(vec)
+            conn.execute(
+                insert(stories).values(
+                    id=story_id,
+                    title=f"Story {story_id}",
+                    size=1,
+                    source_count=1,
+                    first_seen=now,
+                    last_updated=now,
+                    revision=revision,
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                insert(articles).values(
+                    id=article_id,
+                    url=f"https://{source}/n/{article_id}",
+                    canonical_url=f"https://{source}/n/{article_id}",
+                    content_hash=f"n{article_id:063x}",
+                    source=source,
+                    title=f"Fresh headline {article_id}",
+                    text=f"Fresh body {article_id}.",
+                    html="",
+                    published_at=now,
+                    ingested_at=now,
+                    sort_time=now,
+                    status="ok",
+                    is_teaser=False,
+                    fulltext_attempts=0,
+                    story_id=story_id,
+                    tags=[topic],
+                )
+            )
+            conn.execute(
+                insert(enrichments).values(
+                    article_id=article_id,
+                    language="en",
+                    topics=[topic],
+                    entities=[],
+                    key_points=[],
+                    embedding=pack_vector(vec),
+                    versions={},
+                    skipped=[],
+                    updated_at=now,
+                )
+            )
+            person = f"person:p{int(rng.integers(0, 20000))}"
+            conn.execute(
+                insert(article_entities).values(
+                    article_id=article_id, entity_key=person, name=person[7:].upper(), type="PERSON", count=1
+                )
+            )
+            conn.execute(insert(article_topics).values(article_id=article_id, topic=topic))
+
+
+def add_readers(engine: Engine, count: int, seed: int = 11) -> list[str]:
+    """Create `count` onboarded readers, each following one topic; returns their API tokens."""
+    from sqlalchemy import update
+
+    from tidings.store import users as user_repo
+    from tidings.store.tables import users
+
+    rng = np.random.default_rng(seed)
+    tokens = []
+    with engine.begin() as conn:
+        for i in range(count):
+            user_id = user_repo.create_user(conn, f"reader{i}", None)
+            topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
+            user_repo.add_target(conn, user_id, "follow", "topic", topic)
+            conn.execute(update(users).where(users.c.id == user_id).values(onboarded=True))
+            tokens.append(user_repo.create_token(conn, user_id, "bench")[1])
+    return tokens
 
 
 def free_port() -> int:
@@ -145,67 +253,205 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile in milliseconds, rounded."""
-    return round(float(np.percentile(values, q)) * 1000, 1)
-
-
-def time_requests(client: httpx.Client, url: str, count: int) -> dict[str, float]:
-    """p50/p95/p99 of count sequential GETs."""
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append(time.perf_counter() - start)
-        response.raise_for_status()
+def summary(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99 and mean in milliseconds, and the sample count."""
+    if not samples:
+        return {"n": 0}
+    ms = np.asarray(samples) * 1000
     return {
-        "p50_ms": percentile(samples, 50),
-        "p95_ms": percentile(samples, 95),
-        "p99_ms": percentile(samples, 99),
-        "mean_ms": round(statistics.fmean(samples) * 1000, 1),
+        "n": len(samples),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "mean_ms": round(statistics.fmean(ms), 1),
     }
 
 
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (or the platform's processor string)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+class Ingester(threading.Thread):
+    """Writes a batch of new articles every `every` seconds; `batches` counts the committed ones."""
+
+    def __init__(self, engine: Engine, batch: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.engine, self.batch, self.every = engine, batch, every
+        self.batches = 0
+        self.seconds: list[float] = []
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        rng = np.random.default_rng(99)
+        centres = rng.normal(size=(2000, DIM)).astype(np.float32)
+        while not self.stop.wait(self.every):
+            started = time.perf_counter()
+            try:
+                synthetic_batch(self.engine, rng, self.batch, centres, datetime.now(UTC))
+            except OperationalError as exc:  # the write lock stayed taken past SQLite's busy timeout
+                self.errors.append(str(exc.orig))
+                continue
+            self.seconds.append(time.perf_counter() - started)
+            self.batches += 1
+
+
+class Readers:
+    """The readers' HTTP clients and the samples they collect."""
+
+    def __init__(self, base: str, tokens: list[str]) -> None:
+        self.base = base
+        self.clients = [
+            httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {t}"}) for t in tokens
+        ]
+        self.samples: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.turn = 0
+
+    def timed(self, name: str, client: httpx.Client, method: str, url: str, **kw: Any) -> httpx.Response:
+        """One request, its time recorded under `name`."""
+        started = time.perf_counter()
+        response = client.request(method, url, **kw)
+        elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        with self.lock:
+            self.samples.setdefault(name, []).append(elapsed)
+        return response
+
+    def visit(self, index: int, feed_label: str, event_label: str = "event") -> None:
+        """One reader's feed, then one event on an item of it."""
+        client = self.clients[index]
+        items = self.timed(feed_label, client, "GET", "/api/v1/feed?limit=20").json()["items"]
+        if items:
+            with self.lock:
+                self.turn += 1
+                kind = EVENT_KINDS[self.turn % len(EVENT_KINDS)]
+            item = items[self.turn % len(items)]
+            body = {"article_id": item["article_id"], "kind": kind}
+            if kind == "read":
+                body["dwell_seconds"] = 45.0
+            self.timed(event_label, client, "POST", "/api/v1/events", json=body)
+
+    def close(self) -> None:
+        """Close every client."""
+        for client in self.clients:
+            client.close()
+
+
+def wait_ready(base: str, timeout: float = 900.0) -> float:
+    """Seconds until /healthz answers and reports the candidate pool warm (servers without the flag: 200)."""
+    started = time.perf_counter()
+    with httpx.Client(timeout=10) as client:
+        while time.perf_counter() - started < timeout:
+            try:
+                health = client.get(f"{base}/healthz")
+                if health.status_code == 200 and health.json().get("pool_ready", True):
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    raise TimeoutError("the server did not become ready")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (from /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: int) -> dict[str, Any]:
+    """The readers' phases: cold, warm rounds with ingestion alongside, search/latest, then concurrency.
+
+    Also the server's CPU milliseconds per request in the cold and warm phases (feeds and events together;
+    the warm phase includes folding in the ingested articles): unlike wall time, it does not depend on what
+    else the machine is running.
+    """
+    readers = Readers(base, tokens)
+    cpu: dict[str, float] = {}
+    try:
+        before = cpu_seconds(pid)
+        for i in range(len(tokens)):
+            readers.visit(i, "feed_cold", "event_cold")
+        cpu["cold"] = (cpu_seconds(pid) - before) / (2 * len(tokens))
+        before = cpu_seconds(pid)
+        ingester.start()
+        seen_batches = 0
+        for _ in range(rounds):
+            for i in range(len(tokens)):
+                fresh = ingester.batches > seen_batches
+                seen_batches = ingester.batches
+                readers.visit(i, "feed_after_ingest" if fresh else "feed_warm")
+        ingester.stop.set()
+        ingester.join()
+        warm_requests = sum(
+            len(readers.samples.get(k, [])) for k in ("feed_warm", "feed_after_ingest", "event")
+        )
+        cpu["warm"] = (cpu_seconds(pid) - before) / max(1, warm_requests)
+        client = readers.clients[0]
+        for q in ("synthetic", "headline", "body"):
+            for _ in range(5):
+                readers.timed("search", client, "GET", "/api/v1/search", params={"q": q})
+        for _ in range(20):
+            readers.timed("latest", client, "GET", "/latest")
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(
+                pool.map(
+                    lambda i: readers.visit(i % len(tokens), "concurrent_feed", "concurrent_event"),
+                    range(8 * 5),
+                )
+            )
+        wall = time.perf_counter() - started
+        out: dict[str, Any] = {name: summary(values) for name, values in sorted(readers.samples.items())}
+        out["concurrent_feed"]["requests_per_s"] = round(len(readers.samples["concurrent_feed"]) / wall, 1)
+        out["server_cpu_ms_per_request"] = {k: round(v * 1000, 1) for k, v in cpu.items()}
+        out["ingest_batches"] = ingester.batches
+        out["ingest_failures"] = ingester.errors[:5]
+        out["ingest_batch_write"] = summary(ingester.seconds)
+        return out
+    finally:
+        readers.close()
+
+
 def main() -> None:
-    """Build, serve, measure, print JSON."""
+    """Build (once) or copy the store, serve it, measure, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--store", type=Path, help="directory holding (or to receive) the built store")
+    parser.add_argument("--readers", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ingest-batch", type=int, default=50)
+    parser.add_argument("--ingest-every", type=float, default=5.0)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="tidings-http-"))
+    store = args.store or home / "built"
     started = time.perf_counter()
-    build_store(home, args.articles)
+    if not (store / "tidings.db").exists():
+        build_store(store, args.articles)
     built = time.perf_counter() - started
+    shutil.copy(store / "tidings.db", home / "tidings.db")
+    from tidings.store.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{home / 'tidings.db'}")  # no migration: the server does that
+    tokens = add_readers(engine, args.readers)
     env = {
         **os.environ,
         "TIDINGS_HOME": str(home),
         "TIDINGS_BACKGROUND_REFRESH": "0",
         "TIDINGS_SUBSCRIBE_STARTER": "0",
     }
-    token = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "tidings", "user", "add", "bench", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-        ).stdout
-    )
-    subprocess.run(
-        [sys.executable, "-m", "tidings", "follow", "bench", "topic:science and technology"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    token = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "tidings", "user", "token", "bench", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-        ).stdout
-    )["token"]
-    with sqlite3.connect(home / "tidings.db") as db:  # skip onboarding: the reader already follows a topic
-        db.execute("UPDATE users SET onboarded = 1")
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tidings", "serve", "--port", str(port)],
@@ -215,31 +461,23 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {token}"}) as client:
-            for _ in range(600):
-                try:
-                    if client.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            warm = time.perf_counter()
-            client.get(f"{base}/api/v1/feed?limit=20").raise_for_status()
-            first = time.perf_counter() - warm
-            api = time_requests(client, f"{base}/api/v1/feed?limit=20", args.requests)
-            client.cookies.set("tidings_session", token)
-            page = time_requests(client, f"{base}/for-you", args.requests)
+        ready = wait_ready(base)
+        ingester = Ingester(engine, args.ingest_batch, args.ingest_every)
+        results = measure(base, tokens, ingester, args.rounds, server.pid)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
     print(
         json.dumps(
             {
                 "articles": args.articles,
-                "requests": args.requests,
+                "readers": args.readers,
+                "rounds": args.rounds,
                 "build_seconds": round(built, 1),
-                "first_request_seconds": round(first, 2),
-                "api_feed": api,
-                "for_you_page": page,
+                "ready_seconds": round(ready, 1),
+                **results,
+                "cpu": cpu_model(),
                 "cores": os.cpu_count(),
             }
         )

@@ -2,65 +2,108 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from tidings.rank import Candidate, CandidatePool
 from tidings.rank.features import FloatArray
+from tidings.rank.pool_update import merge_pool
+from tidings.store import articles as article_repo
+from tidings.store import reading as state_repo
+from tidings.store.engine import read_only
 from tidings.store.tables import article_entities, articles, enrichments, stories
 from tidings.store.util import as_utc
+
+log = logging.getLogger(__name__)
 
 POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
 LEAD_CHARS = 400
 
 
+# A delta larger than this share of the pool is cheaper to load as a whole.
+FULL_REBUILD_SHARE = 0.25
+# Pools up to this size are updated on the request (milliseconds); larger ones in the background.
+SYNC_UPDATE_ROWS = 20_000
+ID_CHUNK = 5000
+
+
 @dataclass
 class _PoolCache:
-    key: tuple[int, int, int]
+    version: tuple[int, int, datetime | None]
     pool: CandidatePool
     readers: tuple[int, str] | None = None  # the read_state version its popularity reflects
 
 
 _LOCK = threading.Lock()
 _POOLS: dict[str, _PoolCache] = {}
+_BUILDING: dict[str, threading.Lock] = {}
 
 
-def data_version(conn: Connection) -> tuple[int, int, int]:
-    """A cheap fingerprint of what the pool depends on: newest article, story revision, enrichment count."""
-    max_article = conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one()
-    max_rev = conn.execute(select(func.coalesce(func.max(stories.c.revision), 0))).scalar_one()
-    enriched = conn.execute(select(func.count()).select_from(enrichments)).scalar_one()
-    return int(max_article), int(max_rev), int(enriched)
+def data_version(conn: Connection) -> tuple[int, int, datetime | None]:
+    """The pool's revision marks in the database: newest article, story revision, newest enrichment."""
+    return article_repo.change_marks(conn)
+
+
+def _pool_key(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+def cached_pool(conn: Connection) -> CandidatePool | None:
+    """The pool this process holds for the database, as it is (no change check), or None."""
+    with _LOCK:
+        cached = _POOLS.get(_pool_key(conn))
+    return cached.pool if cached else None
 
 
 def candidate_pool(conn: Connection) -> CandidatePool:
-    """Every non-duplicate article as a columnar pool, rebuilt only when the stored data changed."""
-    key = conn.engine.url.render_as_string(hide_password=True)
+    """Every non-duplicate article as a columnar pool, kept in step with the database.
+
+    The pool is built once per process (at start, by the server's warm-up) and then updated with only the
+    articles added, re-clustered or enriched since, found from the database's revision marks, so another
+    process's ingest is picked up on the next request. A large pool is updated in a background thread while
+    requests are served the previous one (seconds stale); a small one is updated on the request.
+    """
+    key = _pool_key(conn)
     version = data_version(conn)
-    readers = reader_version(conn)
     with _LOCK:
         cached = _POOLS.get(key)
-    if cached and cached.key == version:
-        if cached.readers != readers:  # someone read or saved something: only popularity changed
-            cached.pool.popularity = popularity_array(conn, cached.pool)
-            cached.readers = readers
-        return cached.pool
-    pool = CandidatePool.from_candidates(load_candidates(conn))
-    with _LOCK:
-        _POOLS[key] = _PoolCache(version, pool, readers)
-    return pool
+        building = _BUILDING.setdefault(key, threading.Lock())
+    if cached is not None and cached.version != version:
+        if cached.pool.size <= SYNC_UPDATE_ROWS:
+            with building:
+                _bring_up_to_date(conn, version)
+            with _LOCK:
+                cached = _POOLS[key]
+        elif building.acquire(blocking=False):
+            threading.Thread(target=_update_then_release, args=(conn.engine, building), daemon=True).start()
+    elif cached is None:
+        with building:
+            _bring_up_to_date(conn, version)
+        with _LOCK:
+            cached = _POOLS[key]
+    return with_fresh_popularity(conn, cached)
+
+
+def with_fresh_popularity(conn: Connection, cached: _PoolCache) -> CandidatePool:
+    """The cached pool, its popularity column recomputed when anyone's reading state changed since."""
+    readers = reader_version(conn)
+    if cached.readers != readers:  # someone read or saved something: only popularity changed
+        cached.pool.popularity = popularity_array(conn, cached.pool)
+        cached.readers = readers
+    return cached.pool
 
 
 def reader_version(conn: Connection) -> tuple[int, str]:
     """A cheap fingerprint of the reading state behind "read by others": row count and newest change."""
-    from tidings.store.tables import read_state
-
-    count, newest = conn.execute(select(func.count(), func.max(read_state.c.updated_at))).one()
-    return int(count), str(newest)
+    return state_repo.reader_version(conn)
 
 
 def popularity_array(conn: Connection, pool: CandidatePool) -> FloatArray:
@@ -71,6 +114,57 @@ def popularity_array(conn: Connection, pool: CandidatePool) -> FloatArray:
         if row is not None:
             values[row] = n
     return values
+
+
+def refresh_pool(engine: Engine) -> CandidatePool:
+    """Build the pool, or fold in what changed since it was built, in the calling thread (for the server's
+    warm-up and its background poller, so that readers rarely find the pool out of date)."""
+    with read_only(engine) as conn:
+        key = _pool_key(conn)
+        with _LOCK:
+            building = _BUILDING.setdefault(key, threading.Lock())
+        with building:
+            return _bring_up_to_date(conn, data_version(conn))
+
+
+def _update_then_release(engine: Engine, building: threading.Lock) -> None:
+    """Background update of a large pool; `building` was acquired by the caller."""
+    try:
+        with read_only(engine) as conn:
+            _bring_up_to_date(conn, data_version(conn))
+    except Exception:
+        log.exception("candidate pool update failed; serving the previous pool")
+    finally:
+        building.release()
+
+
+def _bring_up_to_date(conn: Connection, version: tuple[int, int, datetime | None]) -> CandidatePool:
+    """The cached pool at `version` (read before loading, so later changes are caught next time)."""
+    key = _pool_key(conn)
+    with _LOCK:
+        cached = _POOLS.get(key)
+    if cached and cached.version == version:
+        return cached.pool
+    started = time.perf_counter()
+    pool = _updated(conn, cached, version)
+    with _LOCK:
+        _POOLS[key] = _PoolCache(version, pool)
+    log.info("candidate pool at %d articles in %.2f s", pool.size, time.perf_counter() - started)
+    return pool
+
+
+def _updated(
+    conn: Connection, cached: _PoolCache | None, version: tuple[int, int, datetime | None]
+) -> CandidatePool:
+    """The cached pool with the changes since its version folded in, or a full build."""
+    if cached is not None:
+        ids = article_repo.changed_article_ids(conn, *cached.version)
+        if len(ids) <= max(1000, FULL_REBUILD_SHARE * cached.pool.size):
+            fresh = load_candidates(conn, sorted(ids)) if ids else []
+            return merge_pool(cached.pool, fresh, drop=ids)
+    pool = CandidatePool.from_candidates(load_candidates(conn))
+    pool.ensure_sketch()
+    return pool
 
 
 def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> list[Candidate]:
@@ -84,7 +178,6 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
             articles.c.title,
             articles.c.source,
             articles.c.sort_time,
-            articles.c.published_at,
             articles.c.standfirst,
             func.substr(articles.c.text, 1, LEAD_CHARS).label("lead"),
             enrichments.c.topics,
@@ -100,13 +193,18 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
         )
         .where(articles.c.duplicate_of.is_(None))
     )
-    if article_ids is not None:
-        query = query.where(articles.c.id.in_(article_ids))
-    rows = conn.execute(query).mappings().all()
-    ids = [r["id"] for r in rows]
-    entity_rows = entity_lists(conn, ids if article_ids is not None else None)
-    popularity = popularity_counts(conn)
-    velocity = story_velocity(conn)
+    if article_ids is None:
+        rows = list(conn.execute(query).mappings().all())
+    else:  # bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement
+        rows = []
+        for start in range(0, len(article_ids), ID_CHUNK):
+            chunk = article_ids[start : start + ID_CHUNK]
+            rows.extend(conn.execute(query.where(articles.c.id.in_(chunk))).mappings().all())
+    ids = [r["id"] for r in rows] if article_ids is not None else None
+    story_ids = {int(r["story_id"]) for r in rows if r["story_id"] is not None} if ids is not None else None
+    entity_rows = entity_lists(conn, ids)
+    popularity = popularity_counts(conn, ids)
+    velocity = story_velocity(conn, story_ids=story_ids)
     out = []
     for r in rows:
         keys, names = entity_rows.get(r["id"], ([], []))
@@ -121,7 +219,6 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
                 entity_names=names,
                 keywords=f"{r['title']} {r['standfirst'] or ''} {r['lead'] or ''}".lower(),
                 published_at=as_utc(r["sort_time"]),
-                dated=r["published_at"] is not None,
                 embedding=unpack_vector(r["embedding"]) if r["embedding"] else None,
                 story_size=int(r["source_count"] or 1),
                 story_velocity=float(velocity.get(r["story_id"], 0.0)),
@@ -134,30 +231,48 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
 def entity_lists(conn: Connection, ids: list[int] | None) -> dict[int, tuple[list[str], list[str]]]:
     """Article id -> (entity keys, display names)."""
     query = select(article_entities.c.article_id, article_entities.c.entity_key, article_entities.c.name)
-    if ids is not None:
-        query = query.where(article_entities.c.article_id.in_(ids))
     out: dict[int, tuple[list[str], list[str]]] = {}
-    for aid, key, name in conn.execute(query):
-        keys, names = out.setdefault(aid, ([], []))
-        keys.append(key)
-        names.append(name)
+    for chunk in _chunks(ids):
+        part = query if chunk is None else query.where(article_entities.c.article_id.in_(chunk))
+        for aid, key, name in conn.execute(part):
+            keys, names = out.setdefault(aid, ([], []))
+            keys.append(key)
+            names.append(name)
     return out
 
 
-def popularity_counts(conn: Connection) -> dict[int, int]:
-    """Distinct readers per article (read, saved or liked, from any client); ranking subtracts one's own."""
-    from tidings.store.reading import reader_counts
+def _chunks(ids: Collection[int] | None) -> list[list[int] | None]:
+    """`ids` in bounded pieces for IN lists; [None] (no filter) when ids is None."""
+    if ids is None:
+        return [None]
+    items = sorted(ids)
+    return [items[i : i + ID_CHUNK] for i in range(0, len(items), ID_CHUNK)]
 
-    return reader_counts(conn)
+
+def popularity_counts(conn: Connection, article_ids: Collection[int] | None = None) -> dict[int, int]:
+    """Distinct readers per article (read, saved or liked, from any client), only for `article_ids` when
+    given; ranking subtracts one's own."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(article_ids):
+        out.update(state_repo.reader_counts(conn, chunk))
+    return out
 
 
-def story_velocity(conn: Connection, hours: float = 12.0) -> dict[int, float]:
-    """Articles per story within `hours` of the story's last update (growth near its newest moment)."""
-    rows = conn.execute(
+def story_velocity(
+    conn: Connection, hours: float = 12.0, *, story_ids: Collection[int] | None = None
+) -> dict[int, float]:
+    """Articles per story within `hours` of the story's last update (growth near its newest moment).
+
+    With `story_ids`, only those stories are read (an index range per story), as an update needs.
+    """
+    query = (
         select(articles.c.story_id, articles.c.sort_time, stories.c.last_updated)
         .join(stories, stories.c.id == articles.c.story_id)
         .where(stories.c.size > 1)
     )
+    rows: list[Any] = []
+    for chunk in _chunks(story_ids):
+        rows.extend(conn.execute(query if chunk is None else query.where(articles.c.story_id.in_(chunk))))
     out: dict[int, float] = {}
     for story_id, when, last in rows:
         t, end = as_utc(when), as_utc(last)

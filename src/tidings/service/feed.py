@@ -22,6 +22,7 @@ from tidings.ratelimit import TokenBucket
 from tidings.service.candidates import candidate_pool, load_candidates
 from tidings.store import reading as state_repo
 from tidings.store import users as user_repo
+from tidings.store.engine import read_only
 from tidings.store.util import iso, utcnow
 
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
@@ -89,7 +90,7 @@ def feed_for(
     unless show_read)."""
     if not 1 <= limit <= 200:
         raise ValueError("limit must be between 1 and 200")
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         user = user_repo.require_user(conn, name)
         controls = load_controls(conn, user)
         profile = with_stored_state(conn, load_profile(user), int(user["id"]))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.models import Enrichment, entity_chips, entity_type_label
-from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources
+from tidings.store.engine import is_sqlite
+from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources, stories
 from tidings.store.util import as_utc, iso, utcnow
 
 
@@ -121,6 +123,40 @@ def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict
         .offset(offset)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# On PostgreSQL, writers run concurrently, so an enrichment stamped earlier may commit after a later one;
+# it is still caught within this margin. SQLite writers hold the write lock for the whole transaction, so
+# stamps follow commit order there.
+CHANGE_LOOKBACK = timedelta(seconds=10)
+
+
+def change_marks(conn: Connection) -> tuple[int, int, datetime | None]:
+    """Newest article id, story revision and enrichment time: three index lookups that change whenever an
+    article is added, re-clustered or (re-)enriched, in this process or another."""
+    newest = conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one()
+    revision = conn.execute(select(func.coalesce(func.max(stories.c.revision), 0))).scalar_one()
+    enriched = conn.execute(select(func.max(enrichments.c.updated_at))).scalar_one()
+    return int(newest), int(revision), as_utc(enriched)
+
+
+def changed_article_ids(
+    conn: Connection, after_id: int, after_revision: int, enriched_after: datetime | None
+) -> set[int]:
+    """Articles added after `after_id`, in stories changed after `after_revision`, or enriched after
+    `enriched_after` (less a small margin); each part is an index range scan."""
+    out = {int(i) for i in conn.execute(select(articles.c.id).where(articles.c.id > after_id)).scalars()}
+    changed_stories = select(stories.c.id).where(stories.c.revision > after_revision)
+    out.update(
+        int(i)
+        for i in conn.execute(select(articles.c.id).where(articles.c.story_id.in_(changed_stories))).scalars()
+    )
+    enriched = select(enrichments.c.article_id)
+    if enriched_after is not None:
+        margin = timedelta(0) if is_sqlite(conn) else CHANGE_LOOKBACK
+        enriched = enriched.where(enrichments.c.updated_at > enriched_after - margin)
+    out.update(int(i) for i in conn.execute(enriched).scalars())
+    return out
 
 
 def count_articles(conn: Connection) -> int:

@@ -32,10 +32,22 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+READ_ONLY = "tidings_read_only"
+
+
 def _begin_sqlite(conn: Connection) -> None:
     # Every write transaction takes the database write lock up front, so two ingesters serialise cleanly
-    # instead of failing on lock upgrade; readers are not blocked in WAL mode.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of failing on lock upgrade. A connection from read_only() starts a plain (deferred) transaction:
+    # a WAL snapshot that neither waits for writers nor makes them, or other readers, wait.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Connection:
+    """A connection for reading only (use it as a context manager); on SQLite it takes no write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def make_engine(url: str) -> Engine:

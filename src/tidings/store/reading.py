@@ -157,3 +157,9 @@ def reader_counts(conn: Connection, ids: list[int] | None = None) -> dict[int, i
     if ids is not None:
         query = query.where(read_state.c.article_id.in_(ids))
     return {int(a): int(n) for a, n in conn.execute(query)}
+
+
+def reader_version(conn: Connection) -> tuple[int, str]:
+    """A cheap fingerprint of everyone's reading state (row count and newest change), for caches of it."""
+    count, newest = conn.execute(select(func.count(), func.max(read_state.c.updated_at))).one()
+    return int(count), str(newest)

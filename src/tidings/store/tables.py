@@ -115,6 +115,7 @@ enrichments = Table(
     Column("versions", JSON),
     Column("skipped", JSON),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_enrichments_updated_at", "updated_at"),  # the candidate pool's change check
 )
 
 article_entities = Table(

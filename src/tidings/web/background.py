@@ -47,28 +47,47 @@ class Status:
     seeding: bool = False
     seeded: int = 0
     refreshing: bool = False
+    pool_ready: bool = False  # the candidate pool is built, so no reader pays for it
     last_refresh: str | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+POOL_POLL_SECONDS = 2.0  # how often the pool thread looks for articles added here or by another process
+
+
 class Worker:
-    """A daemon thread that seeds an empty database, then refreshes due feeds on an interval."""
+    """Daemon threads: one seeds an empty database, then refreshes due feeds on an interval; the other
+    builds the candidate pool at start and keeps it up to date, so that readers never pay for it."""
 
     def __init__(self, engine: Engine, settings: Settings, status: Status) -> None:
         self.engine, self.settings, self.status = engine, settings, status
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tidings-refresh", daemon=True)
+        self._pool_thread = threading.Thread(target=self._keep_pool, name="tidings-pool", daemon=True)
 
     def start(self) -> Worker:
-        """Start the thread."""
+        """Start the threads."""
+        self._pool_thread.start()
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Ask the thread to stop, end the worker processes, and wait briefly for the thread."""
+        """Ask the threads to stop, end the worker processes, and wait briefly for the threads."""
         self._stop.set()
         stop_children()
         self._thread.join(timeout=2)
+        self._pool_thread.join(timeout=2)
+
+    def _keep_pool(self) -> None:
+        from tidings.service.candidates import refresh_pool
+
+        while not self._stop.is_set():
+            try:
+                refresh_pool(self.engine)
+                self.status.pool_ready = True
+            except Exception:
+                log.exception("candidate pool warm-up failed")
+            self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
         try:

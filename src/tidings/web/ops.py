@@ -20,7 +20,12 @@ def healthz(request: Request) -> dict[str, object]:
     with request.app.state.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     status = request.app.state.status
-    return {"status": "ok", "seeding": status.seeding, "refreshing": status.refreshing}
+    return {
+        "status": "ok",
+        "seeding": status.seeding,
+        "refreshing": status.refreshing,
+        "pool_ready": status.pool_ready,
+    }
 
 
 def install_request_metrics(app: FastAPI) -> None:

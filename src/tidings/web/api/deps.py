@@ -11,6 +11,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.store.engine import read_only
 from tidings.web.api import queries
 from tidings.web.api.errors import ApiError
 
@@ -65,7 +66,7 @@ def current_principal(
         raise ApiError(401, "authentication required: send Authorization: Bearer TOKEN or sign in")
     if len(token) > 512:
         raise ApiError(401, "invalid or revoked token")
-    with engine.connect() as conn:
+    with read_only(engine) as conn:  # a pure read: on SQLite it must not queue behind writers
         row = queries.find_live_token(conn, token)
     settings: Settings = request.app.state.settings
     if row is None or queries.is_expired_session(row, settings.session_max_age_days):

@@ -1,0 +1,191 @@
+"""Incremental candidate pools: fold new or changed articles into a built pool without rebuilding it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source
+
+# Columns that hold codes into a vocabulary, with the vocabulary's field; codes are remapped, not copied.
+_CODED = {"source_codes": "source_names", "story_codes": "story_ids"}
+_MATRICES = {"topic_matrix": "topic_names", "entity_matrix": "entity_keys"}
+# Lookup tables derived from the columns: extended here rather than rebuilt by __post_init__.
+_DERIVED = ("row_of_id", "topic_code_of", "entity_codes_of", "source_code_of", "story_code_of")
+_SPECIAL = {"embeddings", "sketch", "projection", "entity_display", "is_sorted"}
+IntArray = npt.NDArray[np.int64]
+
+
+def _row_fields(pool: CandidatePool) -> list[str]:
+    """Per-row fields that are gathered as they are: every list or array with one entry per article."""
+    skip = set(_CODED) | set(_CODED.values()) | set(_MATRICES) | set(_MATRICES.values())
+    skip |= set(_DERIVED) | _SPECIAL
+    out = []
+    for f in dataclasses.fields(pool):
+        value = getattr(pool, f.name)
+        if f.name not in skip and isinstance(value, list | np.ndarray) and len(value) == pool.size:
+            out.append(f.name)
+    return out
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Where each row of the merged pool comes from: base row `base_rows[i]` or fresh row `fresh_rows[j]`."""
+
+    size: int
+    from_base: npt.NDArray[np.bool_]  # per merged row
+    base_rows: IntArray  # base row for each merged row taken from the base, in merged order
+    fresh_rows: IntArray  # fresh row for each merged row taken from the fresh pool, in merged order
+    appended: bool  # True when the merged pool is the kept base rows followed by the fresh rows
+
+    def gather(self, base: Any, fresh: Any) -> Any:
+        """One column of the merged pool, read once from each side."""
+        if isinstance(base, list):
+            if self.appended:
+                return [base[i] for i in self.base_rows.tolist()] + [
+                    fresh[i] for i in self.fresh_rows.tolist()
+                ]
+            b, f = iter(self.base_rows.tolist()), iter(self.fresh_rows.tolist())
+            return [base[next(b)] if flag else fresh[next(f)] for flag in self.from_base.tolist()]
+        out = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
+        fresh = np.asarray(fresh, dtype=base.dtype)
+        if self.appended:  # contiguous copies: the usual case, where new articles are the newest
+            k = self.base_rows.size
+            out[:k] = base if k == base.shape[0] else base[self.base_rows]
+            out[k:] = fresh[self.fresh_rows]
+        else:
+            out[self.from_base] = base[self.base_rows]
+            out[~self.from_base] = fresh[self.fresh_rows]
+        return out
+
+
+def _plan(base: CandidatePool, add: CandidatePool, gone: set[str]) -> _Plan:
+    """Keep base rows not in `gone`, add the fresh rows, in publication-time order when the base is sorted."""
+    removed = [base.row_of_id[a] for a in gone if a in base.row_of_id]
+    keep = np.setdiff1d(np.arange(base.size, dtype=np.int64), np.asarray(removed, dtype=np.int64))
+    stamps = np.concatenate([base.timestamps[keep], add.timestamps])
+    order = np.arange(stamps.size, dtype=np.int64)
+    if base.is_sorted and stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
+        order = np.argsort(stamps, kind="stable")
+    from_base = order < keep.size
+    return _Plan(
+        size=int(stamps.size),
+        from_base=from_base,
+        base_rows=keep[order[from_base]],
+        fresh_rows=order[~from_base] - keep.size,
+        appended=bool(np.all(order == np.arange(order.size))),
+    )
+
+
+def _remap(names: Sequence[Any], into: list[Any]) -> npt.NDArray[np.int32]:
+    """For each of `names`, its code in `into`, which grows with the names it lacks."""
+    index = {str(n): i for i, n in enumerate(into)} if len(names) else {}
+    table = np.empty(len(names), dtype=np.int32)
+    for i, name in enumerate(names):
+        code = index.get(str(name))
+        if code is None:
+            code = index[str(name)] = len(into)
+            into.append(name)
+        table[i] = code
+    return table
+
+
+def _matrix(
+    base: sparse.csr_array, add: sparse.csr_array, table: npt.NDArray[np.int32], plan: _Plan
+) -> sparse.csr_array:
+    """The 0/1 matrix of the merged pool, with the fresh matrix's columns moved to base codes."""
+    width = max(base.shape[1], int(table.max()) + 1 if table.size else 1)
+    fresh = add.tocoo()
+    moved = sparse.csr_array((fresh.data, (fresh.row, table[fresh.col])), shape=(add.shape[0], width))
+    kept = sparse.csr_array((base.data, base.indices, base.indptr), shape=(base.shape[0], width))
+    stacked = sparse.csr_array(sparse.vstack([kept, moved], format="csr"))
+    rows = np.empty(plan.size, dtype=np.int64)
+    rows[plan.from_base] = plan.base_rows
+    rows[~plan.from_base] = plan.fresh_rows + base.shape[0]
+    return sparse.csr_array(stacked[rows])
+
+
+def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection[str | int]) -> CandidatePool:
+    """A new pool: `base` less the articles in `drop` or in `fresh`, plus `fresh` (new or changed articles).
+
+    Each column is read once and the base's vocabularies and lookup tables are extended, not rebuilt, so
+    the cost is one copy of the columns plus O(len(fresh)). `base` is not modified: readers holding it keep
+    a consistent pool.
+    """
+    add = CandidatePool.from_candidates(fresh)
+    gone = {str(a) for a in drop} | {str(a) for a in add.article_ids}
+    plan = _plan(base, add, gone)
+    values: dict[str, Any] = {n: plan.gather(getattr(base, n), getattr(add, n)) for n in _row_fields(base)}
+    for codes, vocab in _CODED.items():
+        names = list(getattr(base, vocab))
+        table = _remap(getattr(add, vocab), names)
+        values[codes] = plan.gather(getattr(base, codes), table[getattr(add, codes)])
+        values[vocab] = names
+    for matrix, vocab in _MATRICES.items():
+        names = list(getattr(base, vocab))
+        table = _remap(getattr(add, vocab), names)
+        values[matrix] = _matrix(getattr(base, matrix), getattr(add, matrix), table, plan)
+        values[vocab] = names
+    values["embeddings"] = _embeddings(base, add, plan)
+    values["entity_display"] = {**add.entity_display, **base.entity_display}
+    values["is_sorted"] = base.is_sorted
+    values.update(_lookups(base, values, plan))
+    merged = CandidatePool(**values)
+    if base.sketch is not None and base.projection is not None and merged.embeddings is not None:
+        fresh_rows = merged.embeddings[~plan.from_base]
+        merged.sketch = plan.gather(base.sketch, (fresh_rows @ base.projection).astype(np.float32))
+        merged.projection = base.projection
+    return merged
+
+
+def _embeddings(base: CandidatePool, add: CandidatePool, plan: _Plan) -> npt.NDArray[np.float32] | None:
+    """Merged embedding rows; zero rows where an article has none or one of another dimension."""
+    if base.embeddings is None and add.embeddings is None:
+        return None
+    dim = base.dim or add.dim
+    ours = base.embeddings if base.embeddings is not None else np.zeros((base.size, dim), np.float32)
+    theirs = add.embeddings if add.embeddings is not None and add.dim == dim else None
+    return plan.gather(ours, theirs if theirs is not None else np.zeros((add.size, dim), np.float32))
+
+
+def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    """The base's lookup tables extended with the new vocabulary entries (row ids rebuilt when rows moved)."""
+    topics: list[str] = values["topic_names"]
+    sources: list[str] = values["source_names"]
+    stories: list[Any] = values["story_ids"]
+    entities: list[str] = values["entity_keys"]
+    topic_code_of = dict(base.topic_code_of)
+    topic_code_of.update({normalise_key(t): i for i, t in enumerate(topics) if i >= len(base.topic_names)})
+    source_code_of = dict(base.source_code_of)
+    source_code_of.update(
+        {normalise_source(s): i for i, s in enumerate(sources) if i >= len(base.source_names)}
+    )
+    story_code_of = dict(base.story_code_of)
+    story_code_of.update({str(s): i for i, s in enumerate(stories) if i >= len(base.story_ids)})
+    entity_codes_of = dict(base.entity_codes_of)
+    display = values["entity_display"]
+    for code in range(len(base.entity_keys), len(entities)):
+        key = entities[code]
+        aliases = {key, key.lower(), normalise_key(key.split(":", 1)[-1])}
+        if display.get(key):
+            aliases.add(normalise_key(display[key]))
+        for alias in aliases:
+            entity_codes_of[alias] = [*entity_codes_of.get(alias, []), code]  # a new list: the base's stays
+    ids = values["article_ids"]
+    if plan.appended and plan.base_rows.size == base.size:  # nothing moved: only the fresh rows are new
+        row_of_id = dict(base.row_of_id)
+        row_of_id.update({str(a): base.size + i for i, a in enumerate(ids[base.size :])})
+    else:
+        row_of_id = {str(a): i for i, a in enumerate(ids)}
+    return {
+        "row_of_id": row_of_id,
+        "topic_code_of": topic_code_of,
+        "source_code_of": source_code_of,
+        "story_code_of": story_code_of,
+        "entity_codes_of": entity_codes_of,
+    }
