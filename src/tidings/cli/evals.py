@@ -38,6 +38,10 @@ CacheOpt = Annotated[
     typer.Option("--cache", help="Folder for the temporary stores (reused when the data is unchanged)."),
 ]
 FoldsOpt = Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds (split by event).")]
+SampleOpt = Annotated[
+    int | None,
+    typer.Option("--max-articles", min=1, help="Subsample a labelled set by whole events (seeded)."),
+]
 
 
 def _cache(path: Path | None) -> Path:
@@ -53,6 +57,7 @@ def pairs(
         bool, typer.Option("--fit", help="Fit the pair weights by cross-validation over every file.")
     ] = False,
     folds: FoldsOpt = 5,
+    max_articles: SampleOpt = None,
     cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -62,11 +67,13 @@ def pairs(
 
         files = [_existing(p) for p in paths]
         if fit:
-            emit(fit_pair_weights(files, settings(), _cache(cache), folds), as_json, _render)
+            emit(fit_pair_weights(files, settings(), _cache(cache), folds, max_articles), as_json, _render)
         elif len(files) == 1:
-            emit(evaluate_pairs(files[0], settings(), _cache(cache), folds), as_json, _render)
+            emit(evaluate_pairs(files[0], settings(), _cache(cache), folds, max_articles), as_json, _render)
         else:
-            results = {f.name: evaluate_pairs(f, settings(), _cache(cache), folds) for f in files}
+            results = {
+                f.name: evaluate_pairs(f, settings(), _cache(cache), folds, max_articles) for f in files
+            }
             emit(results, as_json, lambda d: print(d))
 
 
@@ -98,6 +105,7 @@ def stories(
         bool, typer.Option("--tune", help="Choose clustering weights by cross-validation over the sets.")
     ] = False,
     folds: FoldsOpt = 5,
+    max_articles: SampleOpt = None,
     cache: CacheOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -107,9 +115,10 @@ def stories(
 
         files = [_existing(p) for p in data]
         if tune:
-            emit(tune_weights(files, settings(), _cache(cache), folds), as_json, lambda d: print(d))
+            tuned = tune_weights(files, settings(), _cache(cache), folds, max_articles)
+            emit(tuned, as_json, lambda d: print(d))
             return
-        results = {f.name: evaluate_stories(f, settings(), _cache(cache), folds) for f in files}
+        results = {f.name: evaluate_stories(f, settings(), _cache(cache), folds, max_articles) for f in files}
         emit(results, as_json, lambda d: print(d))
 
 

@@ -68,9 +68,11 @@ def read_pairs_file(path: Path, settings: Settings, cache_dir: Path) -> Labelled
     return LabelledPairs(path.name, sigs, pairs)
 
 
-def labelled_set_pairs(path: Path, settings: Settings, cache_dir: Path) -> LabelledPairs:
+def labelled_set_pairs(
+    path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
+) -> LabelledPairs:
     """Pairs from an event-labelled JSONL: same-event pairs and each article's nearest other-event ones."""
-    ingested = ingest_labelled(read_labelled(path), settings, cache_dir, path.name)
+    ingested = ingest_labelled(read_labelled(path, max_articles), settings, cache_dir, path.name)
     sigs = signatures(ingested)
     events = [ingested.gold[s.article_id] for s in sigs]
     members: dict[str, list[int]] = {}
@@ -94,12 +96,14 @@ def labelled_set_pairs(path: Path, settings: Settings, cache_dir: Path) -> Label
     return LabelledPairs(path.name, sigs, pairs)
 
 
-def load_pairs(path: Path, settings: Settings, cache_dir: Path) -> LabelledPairs:
+def load_pairs(
+    path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
+) -> LabelledPairs:
     """A pairs file (rows with `same_story`) or an event-labelled set (rows with `event`)."""
     with path.open(encoding="utf-8") as handle:
         first = next((line for line in handle if line.strip()), "")
     if first and "event" in json.loads(first):
-        return labelled_set_pairs(path, settings, cache_dir)
+        return labelled_set_pairs(path, settings, cache_dir, max_articles)
     return read_pairs_file(path, settings, cache_dir)
 
 
@@ -145,9 +149,11 @@ def cosine_cv(labels: np.ndarray, cos: np.ndarray, groups: Sequence[str], folds:
     return out
 
 
-def evaluate_pairs(path: Path, settings: Settings, cache_dir: Path, folds: int = 5) -> dict[str, Any]:
+def evaluate_pairs(
+    path: Path, settings: Settings, cache_dir: Path, folds: int = 5, max_articles: int | None = None
+) -> dict[str, Any]:
     """Tidings' pair decisions on a pairs file or labelled set, with the MiniLM cosine baseline."""
-    data = load_pairs(path, settings, cache_dir)
+    data = load_pairs(path, settings, cache_dir, max_articles)
     if not data.pairs:
         return {
             "pairs": 0,
@@ -173,12 +179,16 @@ def evaluate_pairs(path: Path, settings: Settings, cache_dir: Path, folds: int =
 
 
 def fit_pair_weights(
-    paths: Sequence[Path], settings: Settings, cache_dir: Path, folds: int = 5
+    paths: Sequence[Path],
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = 5,
+    max_articles: int | None = None,
 ) -> dict[str, Any]:
     """Fit the pair logistic regression with k-fold CV over event groups: held-out F1/AUC, coefficients."""
     from sklearn.linear_model import LogisticRegression
 
-    sets = [load_pairs(p, settings, cache_dir) for p in paths]
+    sets = [load_pairs(p, settings, cache_dir, max_articles) for p in paths]
     x = np.vstack([feature_matrix(d) for d in sets])
     y = np.array([same for d in sets for _, _, same, _ in d.pairs])
     groups = [f"{d.name}:{g}" for d in sets for _, _, _, g in d.pairs]

@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import statistics
+from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -49,8 +50,11 @@ class IngestedSet:
         return open_engine(self.settings)
 
 
-def read_labelled(path: Path) -> list[dict[str, Any]]:
-    """Rows of an event-labelled JSONL file (each needs `url` and `event`)."""
+def read_labelled(path: Path, max_articles: int | None = None) -> list[dict[str, Any]]:
+    """Rows of an event-labelled JSONL file (each needs `url` and `event`), optionally subsampled by event.
+
+    With `max_articles`, whole events are drawn in a seeded random order until that many articles are in.
+    """
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
@@ -59,7 +63,22 @@ def read_labelled(path: Path) -> list[dict[str, Any]]:
         if not row.get("url") or row.get("event") in (None, ""):
             raise ValueError(f"{path}:{number}: a labelled row needs `url` and `event`")
         rows.append(row)
-    return rows
+    return rows if max_articles is None else sample_events(rows, max_articles)
+
+
+def sample_events(rows: list[dict[str, Any]], max_articles: int, seed: int = 14) -> list[dict[str, Any]]:
+    """The rows of whole events, drawn in a seeded random order until at least max_articles are in."""
+    sizes = Counter(str(r["event"]) for r in rows)
+    events = sorted(sizes)
+    random.Random(seed).shuffle(events)
+    keep: set[str] = set()
+    total = 0
+    for event in events:
+        if total >= max_articles:
+            break
+        keep.add(event)
+        total += sizes[event]
+    return [r for r in rows if str(r["event"]) in keep]
 
 
 def _workdir(rows: Sequence[Mapping[str, Any]], settings: Settings, cache_dir: Path) -> Path:
@@ -203,10 +222,14 @@ def cross_validate(table: Mapping[Any, Sequence[Sequence[float]]]) -> list[dict[
 
 
 def evaluate_stories(
-    path: Path, settings: Settings, cache_dir: Path, folds: int = DEFAULT_FOLDS
+    path: Path,
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = DEFAULT_FOLDS,
+    max_articles: int | None = None,
 ) -> dict[str, Any]:
     """B-cubed of `tidings ingest` on a labelled set, overall and per fold (mean ± sd), with the baselines."""
-    ingested = ingest_labelled(read_labelled(path), settings, cache_dir, path.name)
+    ingested = ingest_labelled(read_labelled(path, max_articles), settings, cache_dir, path.name)
     gold = ingested.gold
     split = event_folds(gold, folds)
     sigs = signatures(ingested)
@@ -217,6 +240,7 @@ def evaluate_stories(
     return {
         "data": path.name,
         "articles": len(gold),
+        "sampled": max_articles is not None,
         "events": len(set(gold.values())),
         "tidings": scores(ingested.predicted, gold),
         "singletons": scores({aid: aid for aid in gold}, gold),
@@ -240,10 +264,14 @@ def weight_grid() -> list[Weights]:
 
 
 def tune_weights(
-    paths: Sequence[Path], settings: Settings, cache_dir: Path, folds: int = DEFAULT_FOLDS
+    paths: Sequence[Path],
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = DEFAULT_FOLDS,
+    max_articles: int | None = None,
 ) -> dict[str, Any]:
     """Choose clustering weights by k-fold CV over the events of every set at once (mean F1 across sets)."""
-    sets = [ingest_labelled(read_labelled(p), settings, cache_dir, p.name) for p in paths]
+    sets = [ingest_labelled(read_labelled(p, max_articles), settings, cache_dir, p.name) for p in paths]
     sigs = [signatures(s) for s in sets]
     splits = [event_folds(s.gold, folds) for s in sets]
     grid = weight_grid()
