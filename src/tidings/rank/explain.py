@@ -107,6 +107,10 @@ def describe(ctx: Context, row: int, signal: str, value: float, contribution: fl
         return f"Growing story: {int(pool.story_velocity[row])} new articles lately"
     if signal == "popularity":
         return f"Read by others ({int(pool.popularity[row])} clicks and likes)"
+    if signal == "story_size_new":
+        return f"Widely covered ({int(pool.story_size[row])} sources), a good start while you are new"
+    if signal == "popularity_new":
+        return f"Popular with readers ({int(pool.popularity[row])} clicks), a good start while you are new"
     if signal == "seen":
         return "Already shown to you"
     if signal == "read":
