@@ -15,7 +15,6 @@ from tidings.models import Entity
 from tidings.stories import (
     ArticleSignature,
     CandidateIndex,
-    StoryClusterer,
     StoryState,
     add_to_story,
     assign,
@@ -154,30 +153,27 @@ def _events(seed: int) -> list[ArticleSignature]:
     return sigs
 
 
-def test_clusterer_recovers_events_in_any_order() -> None:
+def _cluster(order: list[ArticleSignature]) -> dict[int, int]:
+    """Place articles one by one over a CandidateIndex, as pipeline.clustering does."""
+    index, story_of = CandidateIndex(dim=16), dict[int, int]()
+    for sig in order:
+        decision = assign(sig, index.candidates(sig))
+        if decision.story_id is None:
+            story = new_story(1000 + sig.article_id, sig)
+        else:
+            story = add_to_story(index.stories[decision.story_id], sig)
+        index.upsert(story)
+        story_of[sig.article_id] = story.story_id
+    return story_of
+
+
+def test_clustering_recovers_events_in_any_order() -> None:
     sigs = _events(3)
     gold = {s.article_id: s.title for s in sigs}
     scores = []
     for order in (sigs, list(reversed(sigs)), random.Random(5).sample(sigs, len(sigs))):
-        clusterer = StoryClusterer(dim=16)
-        for sig in order:
-            clusterer.add(sig)
-        scores.append(bcubed(clusterer.clusters(), gold)[2])
+        scores.append(bcubed(_cluster(order), gold)[2])
     assert min(scores) >= 0.95 and max(scores) - min(scores) <= 0.03
-
-
-def test_clusterer_update_and_duplicates() -> None:
-    clusterer = StoryClusterer(dim=16)
-    first = clusterer.add(flood(1))
-    clusterer.add(rates(2))
-    moved = clusterer.update(rates(1))
-    # The emptied story is dropped, not left as an orphan.
-    assert moved.story_id != first.story_id and [s.story_id for s in clusterer.stories()] == [moved.story_id]
-    fp = b"\x01" * 256
-    a, b = flood(3), flood(4)
-    a.fingerprint, b.fingerprint = fp, fp
-    clusterer.add(a)
-    assert clusterer.add(b).duplicate_of == 3
 
 
 def test_pair_helpers_and_related_ranking() -> None:

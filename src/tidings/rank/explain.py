@@ -108,6 +108,12 @@ def describe(ctx: Context, row: int, signal: str, value: float, contribution: fl
     if signal == "popularity":
         others = int(pool.popularity[row]) - int(str(pool.article_ids[row]) in p.read_ids)
         return f"Read by {max(others, 0)} other reader{'s' if others != 1 else ''}"
+    if signal == "story_size_new":
+        return f"Widely covered ({int(pool.story_size[row])} sources), a good start while you are new"
+    if signal == "popularity_new":
+        others = int(pool.popularity[row]) - int(str(pool.article_ids[row]) in p.read_ids)
+        plural = "s" if others != 1 else ""
+        return f"Read by {max(others, 0)} other reader{plural}, a good start while you are new"
     if signal == "seen":
         return "Already shown to you"
     if signal == "read":

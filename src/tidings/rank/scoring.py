@@ -30,6 +30,8 @@ FEATURES: tuple[str, ...] = (
     "story_size",
     "story_velocity",
     "popularity",
+    "story_size_new",
+    "popularity_new",
     "seen",
     "read",
 )
@@ -52,10 +54,23 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "story_size": 0.6,
     "story_velocity": 0.3,
     "popularity": 0.4,
+    # The crowd's signals again, scaled by how new the reader is (1 with no history, 1/2 after WARM_SIGNALS
+    # positive signals): with one weight each, training learns how far to trust popularity against content
+    # for each profile size.
+    "story_size_new": 0.3,
+    "popularity_new": 0.3,
     "seen": -0.3,
     "read": -1.5,
 }
 FRESHNESS_HALF_LIFE_H = 24.0
+WARM_SIGNALS = 5.0  # positive signals after which a reader's own taste weighs as much as the crowd's
+POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
+
+
+def newness(profile: Profile) -> float:
+    """1 for a reader with no positive signal yet, falling as 1 / (1 + signals / WARM_SIGNALS)."""
+    signals = sum(profile.counts.get(kind, 0) for kind in POSITIVE_KINDS)
+    return 1.0 / (1.0 + signals / WARM_SIGNALS)
 
 
 def resolve_weights(weights: Mapping[str, float] | None, controls: UserControls) -> npt.NDArray[np.float64]:
@@ -286,6 +301,9 @@ def compute_features(ctx: Context, rows: Rows, approximate: bool = False) -> Fea
     pop = pool.popularity[rows]
     scale = np.log1p(max(float(pop.max()) if m else 0.0, 10.0))
     f[:, COL["popularity"]] = np.log1p(np.maximum(pop, 0.0)) / scale
+    new = newness(ctx.profile)
+    f[:, COL["story_size_new"]] = f[:, COL["story_size"]] * new
+    f[:, COL["popularity_new"]] = f[:, COL["popularity"]] * new
     _history_marks(ctx, f, rows, index)
     _no_self_echo(f, pop, scale)
     return FeatureBlock(rows=index, values=f, best_positive=best)

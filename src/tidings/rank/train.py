@@ -10,7 +10,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES
+from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES, WARM_SIGNALS
 
 MIN_EXAMPLES = 50
 
@@ -33,6 +33,19 @@ def features_matrix(
 
 def _auc(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64], w: npt.NDArray[np.float64]) -> float:
     return float(roc_auc_score(y, x @ w))
+
+
+def crowd_by_profile(weights: Mapping[str, float]) -> dict[int, dict[str, float]]:
+    """Effective popularity and coverage weights for readers with 0, 5, 20 and 100 positive signals."""
+    out = {}
+    for signals in (0, 5, 20, 100):
+        new = 1.0 / (1.0 + signals / WARM_SIGNALS)
+        out[signals] = {
+            "popularity": round(weights["popularity"] + new * weights["popularity_new"], 3),
+            "story_size": round(weights["story_size"] + new * weights["story_size_new"], 3),
+            "sim_long": round(weights["sim_long"], 3),
+        }
+    return out
 
 
 def train_weights(
@@ -81,4 +94,5 @@ def train_weights(
         }
     )
     chosen = w_new if adopted else w_now
+    report["crowd_by_profile"] = crowd_by_profile(dict(zip(FEATURES, chosen, strict=True)))
     return {n: float(v) for n, v in zip(FEATURES, chosen, strict=True)}, report

@@ -9,7 +9,7 @@ from tidings.stories.cluster import (
     remove_from_story,
     replace_member,
 )
-from tidings.stories.index import CandidateIndex, EntityIdf, StoryClusterer
+from tidings.stories.index import CandidateIndex, EntityIdf
 from tidings.stories.neardup import NearDupIndex, fingerprint_similarity, near_duplicate_of, text_fingerprint
 from tidings.stories.related import related
 from tidings.stories.scoring import MatchScore, Weights, pair_match, pair_score, same_story, score_match
@@ -22,7 +22,6 @@ __all__ = [
     "EntityIdf",
     "MatchScore",
     "NearDupIndex",
-    "StoryClusterer",
     "StoryState",
     "Weights",
     "add_to_story",

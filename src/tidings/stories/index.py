@@ -1,16 +1,13 @@
-"""Candidate search over recent story centroids, and an in-memory incremental clusterer built on it."""
+"""Candidate search over recent story centroids, with the live entity IDF clustering weighs entities by."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from tidings.stories.cluster import Decision, add_to_story, assign, new_story, remove_from_story
-from tidings.stories.neardup import NearDupIndex
 from tidings.stories.signature import ArticleSignature, StoryState
 
 DEFAULT_WINDOW_HOURS = 96.0
@@ -151,65 +148,3 @@ class CandidateIndex:
                 ids.extend(h for h in holders if eligible[self._row_of[h]])
         # dict.fromkeys keeps first-seen order while dropping repeats.
         return [self.stories[i] for i in dict.fromkeys(ids) if i in self.stories]
-
-
-@dataclass
-class Placement:
-    """Where the in-memory clusterer put one article."""
-
-    article_id: int
-    story_id: int
-    decision: Decision
-    duplicate_of: int | None = None
-
-
-class StoryClusterer:
-    """In-memory incremental clustering (evaluation, benchmarks, and a reference for the stored version)."""
-
-    def __init__(self, dim: int = 384, window_hours: float = DEFAULT_WINDOW_HOURS) -> None:
-        self.index = CandidateIndex(dim)
-        self.idf = EntityIdf()
-        self.dups = NearDupIndex()
-        self.window_hours = window_hours
-        self.story_of: dict[int, int] = {}
-        self.signatures: dict[int, ArticleSignature] = {}
-        self._next_story = 1
-
-    def add(self, sig: ArticleSignature) -> Placement:
-        """Place one new article: a near-duplicate joins its original's story, anything else is assigned."""
-        if sig.article_id in self.signatures:
-            return self.update(sig)
-        self.idf.observe(set(sig.entity_keys))
-        self.signatures[sig.article_id] = sig
-        original = self.dups.find(sig.fingerprint)
-        self.dups.add(sig.article_id, sig.fingerprint)
-        if original is not None and original in self.story_of:
-            story = self.index.stories[self.story_of[original]]
-            decision = Decision(story.story_id, reason=f"near-duplicate of article {original}")
-        else:
-            decision = assign(sig, self.index.candidates(sig, window_hours=self.window_hours), self.idf)
-        if decision.story_id is None:
-            story = new_story(self._next_story, sig)
-            self._next_story += 1
-        else:
-            story = add_to_story(self.index.stories[decision.story_id], sig)
-        self.index.upsert(story)
-        self.story_of[sig.article_id] = story.story_id
-        return Placement(sig.article_id, story.story_id, decision, original)
-
-    def update(self, sig: ArticleSignature) -> Placement:
-        """Re-place an article whose content changed: remove the old version, then add the new one."""
-        old = self.signatures.pop(sig.article_id)
-        self.idf.observe(set(old.entity_keys), -1)
-        self.dups.remove(sig.article_id)
-        home = self.index.stories[self.story_of.pop(sig.article_id)]
-        self.index.upsert(remove_from_story(home, old))
-        return self.add(sig)
-
-    def clusters(self) -> dict[int, int]:
-        """Article id -> story id."""
-        return dict(self.story_of)
-
-    def stories(self) -> Sequence[StoryState]:
-        """Every live story."""
-        return list(self.index.stories.values())

@@ -153,21 +153,19 @@ def symmetric_overlap(
 
 @dataclass(frozen=True)
 class PairWeights:
-    """Logistic coefficients of the article-pair decision, calibrated apart from clustering (see pair_logit).
+    """Logistic coefficients of the article-pair decision (see pair_features for the inputs' order).
 
-    Fitted on demo-corpus dev pairs plus one same-day feed group, then rounded; a pair joins when the logit
-    is above 0. Compared inputs are a short lead and a wide window, so the threshold holds for summaries and
-    full articles alike; `short` lowers the bar when either side is a brief summary.
+    Fitted with `tidings eval pairs --fit` on the stories dev sets (k-fold CV over events); a pair joins when
+    the logit is above 0. `short` lowers the bar when either side is a brief summary.
     """
 
-    lead: float = 8.0
-    wide: float = 6.0
+    cosine: float = 14.0
     entity: float = 5.0
     title: float = 5.5
     short: float = 2.0
-    time: float = 1.2  # penalty at a full decay, when both dates are known
+    time: float = 1.2  # penalty at a full decay
     bias: float = 11.2
-    min_cosine: float = 0.35  # below every same-story pair seen (lowest: 0.39, two feed summaries)
+    min_cosine: float = 0.35  # below this no overlap joins two articles
     short_words: int = 150  # a side with fewer words counts as (partly) a summary
     time_scale_hours: float = 36.0
 
@@ -183,15 +181,22 @@ def shortness(a: ArticleSignature, b: ArticleSignature, short_words: int) -> flo
     return 1.0 - min(1.0, min(counts) / short_words)
 
 
-def view_cosines(a: ArticleSignature, b: ArticleSignature) -> tuple[float, float]:
-    """(lead, wide) cosines, each falling back to the main embedding when a view is missing."""
-    lead = cosine(a.lead_embedding, b.lead_embedding)
-    if a.lead_embedding is None or b.lead_embedding is None:
-        lead = cosine(a.embedding, b.embedding)
-    wide = cosine(a.wide_embedding, b.wide_embedding)
-    if a.wide_embedding is None or b.wide_embedding is None:
-        wide = cosine(a.embedding, b.embedding)
-    return lead, wide
+def pair_features(
+    a: ArticleSignature,
+    b: ArticleSignature,
+    idf: Mapping[str, float] | None = None,
+    weights: PairWeights = DEFAULT_PAIR_WEIGHTS,
+) -> tuple[float, float, float, float, float]:
+    """(cosine, entity cosine, headline overlap, shortness, 1 - time decay): the pair decision's inputs."""
+    tb = b.event_time
+    decay, _ = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+    return (
+        cosine(a.embedding, b.embedding),
+        weighted_cosine(a.entity_keys, b.entity_keys, 1, idf),
+        symmetric_overlap(a.terms, b.terms, None),
+        shortness(a, b, weights.short_words),
+        1.0 - decay,
+    )
 
 
 def pair_match(
@@ -201,29 +206,16 @@ def pair_match(
     weights: PairWeights = DEFAULT_PAIR_WEIGHTS,
 ) -> MatchScore:
     """Score two articles against each other (pair calibration; clustering uses score_match)."""
-    lead, wide = view_cosines(a, b)
-    ent = weighted_cosine(a.entity_keys, b.entity_keys, 1, idf)
-    ttl = symmetric_overlap(a.terms, b.terms, None)
+    cos, ent, ttl, short, late = pair_features(a, b, idf, weights)
     tb = b.event_time
-    decay, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
-    short = shortness(a, b, weights.short_words)
-    return MatchScore(lead, ent, ttl, decay, gap, pair_logit(lead, wide, ent, ttl, short, decay, weights))
+    _, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+    return MatchScore(cos, ent, ttl, 1.0 - late, gap, pair_logit(cos, ent, ttl, short, late, weights))
 
 
-def pair_logit(
-    lead: float, wide: float, entity: float, title: float, short: float, decay: float, w: PairWeights
-) -> float:
+def pair_logit(cos: float, entity: float, title: float, short: float, late: float, w: PairWeights) -> float:
     """The pair decision score (logit / PROBABILITY_SLOPE, so MatchScore.probability is the fitted one)."""
-    logit = (
-        w.lead * lead
-        + w.wide * wide
-        + w.entity * entity
-        + w.title * title
-        + w.short * short
-        - w.time * (1.0 - decay)
-        - w.bias
-    )
-    if max(lead, wide) < w.min_cosine:
+    logit = w.cosine * cos + w.entity * entity + w.title * title + w.short * short - w.time * late - w.bias
+    if cos < w.min_cosine:
         # Unrelated texts never join, however much they share; staying monotone in the logit keeps AUC honest.
         return min(-0.01, logit / PROBABILITY_SLOPE)
     return logit / PROBABILITY_SLOPE

@@ -143,16 +143,10 @@ class ArticleSignature:
     fingerprint: bytes | None = None  # MinHash of the body, see neardup.text_fingerprint
     topics: list[str] = field(default_factory=list)
     ingested_at: datetime | None = None
-    # Pair-only views (clustering ignores them): embeddings of a short lead and of a wide window, so two
-    # articles are compared on inputs of similar length whether they are feed summaries or full texts.
-    lead_embedding: Vector | None = None
-    wide_embedding: Vector | None = None
-    word_count: int = 0  # words in title + text; 0 when unknown
+    word_count: int = 0  # words in title + text (pair calibration by length); 0 when unknown
 
     def __post_init__(self) -> None:
         self.embedding = unit_vector(self.embedding)
-        self.lead_embedding = unit_vector(self.lead_embedding)
-        self.wide_embedding = unit_vector(self.wide_embedding)
         self.published_at = as_utc(self.published_at)
         self.ingested_at = as_utc(self.ingested_at)
 
