@@ -71,13 +71,16 @@ def test_app_password_logs_in_and_revokes(stocked: list[int]) -> None:
     assert {i["label"] for i in listed} == {"newsboat", "fever"}
     from tidings.cli.common import engine as cli_engine
     from tidings.web.compat import keys
+    from tidings.web.logins import LoginError
 
     engine = cli_engine()
-    found = keys.login(engine, "ann", made["password"])
-    assert found is not None and found[1] == made["password"]  # the app password is the client's token
+    found = keys.login(engine, "ann", made["password"], "test-client")
+    assert found[1] == made["password"]  # the app password is the client's token
     assert keys.user_for_fever_key(engine, made["fever_key"]) is not None
     assert run_json("user", "app-password", "ann", "--revoke", "newsboat")["revoked"] == 1
-    assert keys.login(engine, "ann", made["password"]) is None
+    with pytest.raises(LoginError) as refused:
+        keys.login(engine, "ann", made["password"], "test-client")
+    assert refused.value.status == 401
     run_json("user", "app-password", "ann", "--revoke", "fever")
     assert keys.user_for_fever_key(engine, made["fever_key"]) is None
     run_json("user", "app-password", "ann", "--revoke", "newsboat", code=1)
