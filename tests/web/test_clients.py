@@ -335,3 +335,57 @@ def test_quickadd_validates_and_rename_is_per_user(site: Site) -> None:
             client.edit("subscription/edit", [("ac", "unsubscribe"), ("s", stream)])
     finally:
         server.stop()
+
+
+def test_settings_create_and_revoke_app_passwords(site: Site) -> None:
+    import hashlib
+
+    from tests.web.test_greader import client_login
+
+    web = web_for(site, "bob")
+    page = web.page.get("/settings").text
+    assert "Reader apps" in page and f"{site.base}/fever/" in page
+    made = web.page.post(
+        "/settings/app-passwords", data={"csrf": csrf_of(page), "label": "Reeder", "fever": "on"}
+    )
+    assert made.status_code == 200
+    password = re.search(r'shown only once\): <code class="token">(tid_[^<]+)</code>', made.text)
+    assert password, made.text
+    first = client_login(site.base, "bob", password.group(1))
+    again = client_login(site.base, "bob", password.group(1))
+    assert first.status_code == 200 and first.text == again.text  # the client's live token, reused
+    key = hashlib.md5(f"bob:{password.group(1)}".encode()).hexdigest()
+    fever = httpx.post(f"{site.base}/fever/?api", data={"api_key": key}).json()
+    assert fever["auth"] == 1
+    listing = web.page.get("/settings").text
+    ids = re.findall(r'action="/settings/app-passwords/(\d+)/revoke"', listing)
+    assert len(ids) == 2  # the app password and the Fever key
+    for token_id in ids:
+        resp = web.page.post(f"/settings/app-passwords/{token_id}/revoke", data={"csrf": csrf_of(listing)})
+        assert resp.status_code == 303
+    assert client_login(site.base, "bob", password.group(1)).status_code == 401
+    assert httpx.post(f"{site.base}/fever/?api", data={"api_key": key}).json()["auth"] == 0
+    gone = web.page.post("/settings/app-passwords/999999/revoke", data={"csrf": csrf_of(listing)})
+    assert gone.status_code == 404
+    # The account password still works for apps, and Fever with the account password is unchanged.
+    assert client_login(site.base, "bob", PASSWORDS["bob"]).status_code == 200
+
+
+def test_admin_deletes_a_feed(site: Site) -> None:
+    from tidings.store import sources as source_repo
+
+    engine = site.app.state.engine
+    with engine.begin() as conn:
+        doomed, _ = source_repo.get_or_create_source(conn, "https://doomed.example/rss", title="Doomed")
+    admin, reader = web_for(site, "alice"), web_for(site, "bob")
+    page = admin.page.get("/admin").text
+    assert f'action="/admin/feeds/{doomed}/delete"' in page
+    refused = reader.page.post(
+        f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(reader.page.get("/settings").text)}
+    )
+    assert refused.status_code == 403
+    done = admin.page.post(f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(page)})
+    assert done.status_code == 303
+    with engine.connect() as conn:
+        assert source_repo.get_source(conn, doomed) is None
+    assert admin.page.post(f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(page)}).status_code == 404
