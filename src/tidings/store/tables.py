@@ -41,6 +41,7 @@ sources = Table(
     Column("article_count", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("icon", Text),  # "mime;base64,..." from the feed's image or the site's favicon; "" = none found
 )
 
 stories = Table(

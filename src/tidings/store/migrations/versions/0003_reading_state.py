@@ -38,6 +38,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_read_state_article", ["article_id"], unique=False)
     with op.batch_alter_table("user_sources", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("icon", sa.Text(), nullable=True))
     backfill(op.get_bind())
     group_publishers(op.get_bind())
 
@@ -112,6 +114,8 @@ def downgrade() -> None:
     """Drop the added columns."""
     with op.batch_alter_table("user_sources", schema=None) as batch_op:
         batch_op.drop_column("title")
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.drop_column("icon")
     with op.batch_alter_table("read_state", schema=None) as batch_op:
         batch_op.drop_index("ix_read_state_article")
         for name in ("liked_at", "hidden_at", "starred_at", "read_at", "liked", "is_hidden"):
