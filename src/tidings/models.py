@@ -136,3 +136,4 @@ class ParsedFeed:
     entries: list[FeedEntry]
     warnings: list[str] = field(default_factory=list)
     ttl_seconds: int | None = None
+    image_url: str | None = None  # the feed's own image (<image><url>, Atom <icon>/<logo>)

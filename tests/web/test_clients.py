@@ -6,6 +6,7 @@ the apps; app reads teach the profile; bulk marks do not flood it.
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -149,7 +150,7 @@ def test_atom_streams_carry_state_and_plain_titles(site: Site) -> None:
     orchard = site.article_ids["orchard"]
     alice.edit("edit-tag", [("i", str(orchard)), ("a", STARRED)])
     headers = alice.headers
-    doc = httpx.get(f"{site.base}/reader/atom/user/-/state/com.google/starred", headers=headers)
+    doc = httpx.get(f"{site.base}/reader/atom/user/-/state/com.google/starred", headers=headers, timeout=60)
     assert doc.status_code == 200 and doc.headers["content-type"].startswith("application/atom+xml")
     parsed = feedparser.parse(doc.content)
     assert [e.id for e in parsed.entries] == [f"tag:google.com,2005:reader/item/{orchard:016x}"]
@@ -159,7 +160,9 @@ def test_atom_streams_carry_state_and_plain_titles(site: Site) -> None:
     )  # text, escaped once
     assert STARRED in {t.term for t in entry.tags}
     valley = site.source_ids["valley.example"]
-    feed = feedparser.parse(httpx.get(f"{site.base}/reader/atom/feed/{valley}?n=1", headers=headers).content)
+    feed = feedparser.parse(
+        httpx.get(f"{site.base}/reader/atom/feed/{valley}?n=1", headers=headers, timeout=60).content
+    )
     assert feed.feed.title == "Valley Gazette" and feed.feed.link == "https://valley.example/"
     assert len(feed.entries) == 1
     for stream in (
@@ -167,9 +170,9 @@ def test_atom_streams_carry_state_and_plain_titles(site: Site) -> None:
         "user/-/label/Local",
         "user/-/state/com.google/reading-list",
     ):
-        assert httpx.get(f"{site.base}/reader/atom/{stream}", headers=headers).status_code == 200
-    assert httpx.get(f"{site.base}/reader/atom/user/-/bogus", headers=headers).status_code == 400
-    assert httpx.get(f"{site.base}/reader/atom/feed/{valley}").status_code == 401
+        assert httpx.get(f"{site.base}/reader/atom/{stream}", headers=headers, timeout=60).status_code == 200
+    assert httpx.get(f"{site.base}/reader/atom/user/-/bogus", headers=headers, timeout=60).status_code == 400
+    assert httpx.get(f"{site.base}/reader/atom/feed/{valley}", timeout=60).status_code == 401
     alice.edit("edit-tag", [("i", str(orchard)), ("r", STARRED)])
 
 
@@ -232,6 +235,7 @@ def test_stale_cursors_unknown_ids_and_floods_get_protocol_errors(site: Site) ->
     fever = httpx.post(
         f"{site.base}/fever/?api",
         data={"api_key": site.fever_keys["alice"], "mark": "item", "as": "read", "id": "zz"},
+        timeout=60,
     )
     assert fever.status_code == 400 and fever.json()["auth"] == 1
 
@@ -276,9 +280,14 @@ def test_fever_client_library(site: Site) -> None:
 
 # --- subscriptions: quickadd validates, rename is per user, feed hints schedule the next fetch -------------
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf0000"
+    "0301010018dd8db00000000049454e44ae426082"
+)
 POND_FEED = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>
 <title>Pond Weekly</title><link>https://pond.example/</link><description>Ducks</description><ttl>90</ttl>
+<image><url>LOGO</url><title>Pond Weekly</title><link>https://pond.example/</link></image>
 <item><title>Ducklings hatch by the reeds</title><link>https://pond.example/ducklings</link>
 <guid>https://pond.example/ducklings</guid>
 <description>Five ducklings were seen on Sunday.</description></item>
@@ -296,7 +305,9 @@ def test_quickadd_validates_and_rename_is_per_user(site: Site) -> None:
     from tidings.store.util import as_utc, utcnow
 
     server = LoopbackServer()
-    server.routes["/pond.xml"] = lambda h: send_bytes(h, 200, POND_FEED, "application/rss+xml")
+    feed = POND_FEED.replace(b"LOGO", server.url("/logo.png").encode())
+    server.routes["/pond.xml"] = lambda h: send_bytes(h, 200, feed, "application/rss+xml")
+    server.routes["/logo.png"] = lambda h: send_bytes(h, 200, PNG, "image/png")
     server.routes["/page"] = lambda h: send_bytes(h, 200, b"<html><body>Hello</body></html>", "text/html")
     server.start()
     try:
@@ -331,7 +342,68 @@ def test_quickadd_validates_and_rename_is_per_user(site: Site) -> None:
         due = as_utc(after["next_due"])
         assert due is not None and timedelta(minutes=85) < due - utcnow() <= timedelta(minutes=90)
         assert bob.unread_count(stream) == 1
+        # The feed's image became its icon, which Fever apps get as a favicon.
+        fever = httpx.post(
+            f"{site.base}/fever/?api&feeds&favicons", data={"api_key": site.fever_keys["alice"]}, timeout=60
+        )
+        pond = next(f for f in fever.json()["feeds"] if f["id"] == int(stream.split("/")[1]))
+        icons = {i["id"]: i["data"] for i in fever.json()["favicons"]}
+        assert icons[pond["favicon_id"]] == "image/png;base64," + base64.b64encode(PNG).decode()
         for client in (alice, bob):
             client.edit("subscription/edit", [("ac", "unsubscribe"), ("s", stream)])
     finally:
         server.stop()
+
+
+def test_settings_create_and_revoke_app_passwords(site: Site) -> None:
+    import hashlib
+
+    from tests.web.test_greader import client_login
+
+    web = web_for(site, "bob")
+    page = web.page.get("/settings").text
+    assert "Reader apps" in page and f"{site.base}/fever/" in page
+    made = web.page.post(
+        "/settings/app-passwords", data={"csrf": csrf_of(page), "label": "Reeder", "fever": "on"}
+    )
+    assert made.status_code == 200
+    password = re.search(r'shown only once\): <code class="token">(tid_[^<]+)</code>', made.text)
+    assert password, made.text
+    first = client_login(site.base, "bob", password.group(1))
+    again = client_login(site.base, "bob", password.group(1))
+    assert first.status_code == 200 and first.text == again.text  # the client's live token, reused
+    key = hashlib.md5(f"bob:{password.group(1)}".encode()).hexdigest()
+    fever = httpx.post(f"{site.base}/fever/?api", data={"api_key": key}, timeout=60).json()
+    assert fever["auth"] == 1
+    listing = web.page.get("/settings").text
+    ids = re.findall(r'action="/settings/app-passwords/(\d+)/revoke"', listing)
+    assert len(ids) == 2  # the app password and the Fever key
+    for token_id in ids:
+        resp = web.page.post(f"/settings/app-passwords/{token_id}/revoke", data={"csrf": csrf_of(listing)})
+        assert resp.status_code == 303
+    assert client_login(site.base, "bob", password.group(1)).status_code == 401
+    assert httpx.post(f"{site.base}/fever/?api", data={"api_key": key}, timeout=60).json()["auth"] == 0
+    gone = web.page.post("/settings/app-passwords/999999/revoke", data={"csrf": csrf_of(listing)})
+    assert gone.status_code == 404
+    # The account password still works for apps, and Fever with the account password is unchanged.
+    assert client_login(site.base, "bob", PASSWORDS["bob"]).status_code == 200
+
+
+def test_admin_deletes_a_feed(site: Site) -> None:
+    from tidings.store import sources as source_repo
+
+    engine = site.app.state.engine
+    with engine.begin() as conn:
+        doomed, _ = source_repo.get_or_create_source(conn, "https://doomed.example/rss", title="Doomed")
+    admin, reader = web_for(site, "alice"), web_for(site, "bob")
+    page = admin.page.get("/admin").text
+    assert f'action="/admin/feeds/{doomed}/delete"' in page
+    refused = reader.page.post(
+        f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(reader.page.get("/settings").text)}
+    )
+    assert refused.status_code == 403
+    done = admin.page.post(f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(page)})
+    assert done.status_code == 303
+    with engine.connect() as conn:
+        assert source_repo.get_source(conn, doomed) is None
+    assert admin.page.post(f"/admin/feeds/{doomed}/delete", data={"csrf": csrf_of(page)}).status_code == 404

@@ -154,7 +154,7 @@ class ReaderClient:
 
     def get(self, path: str, **params: object) -> httpx.Response:
         """GET /reader/api/0/<path>."""
-        return httpx.get(f"{self.base}/reader/api/0/{path}", params=params, headers=self.headers)  # type: ignore[arg-type]
+        return httpx.get(f"{self.base}/reader/api/0/{path}", params=params, headers=self.headers, timeout=60)  # type: ignore[arg-type]
 
     def post(self, path: str, data: list[tuple[str, str]]) -> httpx.Response:
         """POST a form to /reader/api/0/<path>."""
@@ -162,6 +162,7 @@ class ReaderClient:
             f"{self.base}/reader/api/0/{path}",
             content=urlencode(data).encode(),
             headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+            timeout=60,
         )
 
     def edit_token(self) -> str:
@@ -198,7 +199,7 @@ class ReaderClient:
 
 def client_login(base: str, email: str, password: str) -> httpx.Response:
     """POST /accounts/ClientLogin as the apps do."""
-    return httpx.post(f"{base}/accounts/ClientLogin", data={"Email": email, "Passwd": password})
+    return httpx.post(f"{base}/accounts/ClientLogin", data={"Email": email, "Passwd": password}, timeout=60)
 
 
 def login(site: Site, name: str, password: str | None = None) -> ReaderClient:

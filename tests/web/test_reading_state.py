@@ -75,7 +75,7 @@ def card_ids(html: str) -> list[int]:
 def feed_ids(base: str, token: str) -> list[int]:
     """The REST feed's article ids (as deep as it goes)."""
     resp = httpx.get(
-        f"{base}/api/v1/feed", params={"limit": 200}, headers={"Authorization": f"Bearer {token}"}
+        f"{base}/api/v1/feed", params={"limit": 200}, headers={"Authorization": f"Bearer {token}"}, timeout=60
     )
     assert resp.status_code == 200, resp.text
     return [int(i["article_id"]) for i in resp.json()["items"]]
@@ -90,11 +90,11 @@ def api_token(c: httpx.Client) -> str:
 
 def app_login(base: str, name: str) -> tuple[dict[str, str], str]:
     """A Google Reader login as an app does it: the auth header and the edit token."""
-    resp = httpx.post(f"{base}/accounts/ClientLogin", data={"Email": name, "Passwd": PASSWORD})
+    resp = httpx.post(f"{base}/accounts/ClientLogin", data={"Email": name, "Passwd": PASSWORD}, timeout=60)
     assert resp.status_code == 200, resp.text
     auth = dict(line.split("=", 1) for line in resp.text.split())["Auth"]
     headers = {"Authorization": f"GoogleLogin auth={auth}"}
-    token = httpx.get(f"{base}/reader/api/0/token", headers=headers).text.strip()
+    token = httpx.get(f"{base}/reader/api/0/token", headers=headers, timeout=60).text.strip()
     return headers, token
 
 
@@ -105,6 +105,7 @@ def app_read(base: str, headers: dict[str, str], token: str, article_id: int) ->
         f"{base}/reader/api/0/edit-tag",
         content=body,
         headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=60,
     )
     assert resp.status_code == 200, resp.text
 
@@ -126,7 +127,9 @@ def test_five_app_reads_raise_the_topic_in_for_you(base: str) -> None:
         after = feed_ids(base, token)
         rest = astronomy[5:]
         assert mean_rank(after, rest) < mean_rank(before, rest)
-        profile = httpx.get(f"{base}/api/v1/profile", headers={"Authorization": f"Bearer {token}"}).json()
+        profile = httpx.get(
+            f"{base}/api/v1/profile", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ).json()
         assert profile["profile"]["counts"].get("read") == 5
 
 

@@ -74,3 +74,15 @@ def list_feeds(as_json: JsonOpt = False) -> None:
         if not rows and not as_json:
             STDERR.print("no feeds yet: add one with `tidings feeds add URL`")
         emit(rows, as_json, _render)
+
+
+@app.command("delete")
+def delete(source_id: int, as_json: JsonOpt = False) -> None:
+    """Delete a feed (admin): it is no longer fetched and every subscription to it ends; articles stay."""
+    with cli_errors():
+        from tidings.store import sources as repo
+
+        with engine().begin() as conn:
+            if not repo.delete_source(conn, source_id):
+                raise UserError(f"no feed with id {source_id}")
+        emit({"ok": True, "deleted": source_id}, as_json, lambda d: print(f"deleted feed {d['deleted']}"))

@@ -53,6 +53,7 @@ class Document:
     feed_title: str | None = None
     site_url: str | None = None  # a feed's website (its <link>)
     ttl_seconds: int | None = None  # a feed's own refresh hint (<ttl>, sy:updatePeriod/Frequency)
+    image_url: str | None = None  # a feed's own image
 
 
 def iter_files(path: Path) -> Iterator[Path]:
@@ -198,7 +199,7 @@ def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None =
 
     parsed = parse_feed(data, url)
     doc = Document(origin, "feed", warnings=list(parsed.warnings), feed_title=parsed.title)
-    doc.site_url, doc.ttl_seconds = parsed.site_url, parsed.ttl_seconds
+    doc.site_url, doc.ttl_seconds, doc.image_url = parsed.site_url, parsed.ttl_seconds, parsed.image_url
     for entry in parsed.entries:
         content = entry.content_html or entry.summary_html or ""
         doc.items.append(

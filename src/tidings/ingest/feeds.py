@@ -89,6 +89,7 @@ def _parse_xml_feed(data: bytes, url: str | None) -> ParsedFeed:
         entries=entries,
         warnings=warnings,
         ttl_seconds=_ttl_seconds(meta),
+        image_url=_image_url(meta),
     )
 
 
@@ -120,6 +121,13 @@ def drop_media_captions(data: bytes) -> bytes:
         last = end
     kept.append(data[last:])
     return b"".join(kept)
+
+
+def _image_url(meta: Any) -> str | None:
+    """The feed's image: RSS <image><url>, else Atom <icon> or <logo>."""
+    image = meta.get("image") or {}
+    found = image.get("href") or image.get("url") if isinstance(image, dict) else None
+    return str(found or meta.get("icon") or meta.get("logo") or "") or None
 
 
 def fix_declared_encoding(data: bytes) -> bytes:

@@ -14,6 +14,7 @@ from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.health import next_due
 from tidings.ingest.urls import is_http_url
 from tidings.metrics import DUE_FEEDS, FETCHES, PENDING_FULL_TEXT
+from tidings.pipeline.icons import fetch_icon
 from tidings.pipeline.ingest import IngestReport, batched, store_batch
 from tidings.store import sources as source_repo
 from tidings.store.tables import articles
@@ -62,6 +63,9 @@ def refresh_source(
             values["title"] = doc.feed_title
         if doc.site_url and is_http_url(doc.site_url):
             values["site_url"] = doc.site_url[:2048]
+        if source.get("icon") is None:  # once per feed: "" records that none was found
+            site = values.get("site_url") or source.get("site_url")
+            values["icon"] = fetch_icon(fetcher, doc.image_url, site) or ""
         for batch in batched(doc.items, settings.batch_size):
             store_batch(engine, settings, batch, report)
         values.update(etag=result.etag, last_modified=result.last_modified)

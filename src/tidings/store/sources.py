@@ -86,6 +86,17 @@ def set_subscription_title(conn: Connection, user_id: int, source_id: int, title
     return bool(result.rowcount)
 
 
+def delete_source(conn: Connection, source_id: int) -> bool:
+    """Delete a feed: every subscription to it goes; its stored articles stay, without a feed."""
+    from sqlalchemy import delete
+
+    from tidings.store.tables import articles, user_sources
+
+    conn.execute(delete(user_sources).where(user_sources.c.source_id == source_id))
+    conn.execute(update(articles).where(articles.c.source_id == source_id).values(source_id=None))
+    return bool(conn.execute(delete(sources).where(sources.c.id == source_id)).rowcount)
+
+
 def list_sources(conn: Connection, kind: str | None = "feed") -> list[dict[str, Any]]:
     """All sources (of one kind), oldest first."""
     query = select(sources).order_by(sources.c.id)

@@ -43,6 +43,7 @@ sources = Table(
     Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     # Set when the last subscriber left (or was deleted): the feed is no longer fetched until resubscribed.
     Column("stopped_at", DateTime(timezone=True)),
+    Column("icon", Text),  # "mime;base64,..." from the feed's image or the site's favicon; "" = none found
 )
 
 stories = Table(

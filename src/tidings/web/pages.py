@@ -10,7 +10,15 @@ from fastapi.responses import Response
 
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
-from tidings.web import pages_admin, pages_auth, pages_feed, pages_read, pages_settings, pages_state
+from tidings.web import (
+    pages_admin,
+    pages_apps,
+    pages_auth,
+    pages_feed,
+    pages_read,
+    pages_settings,
+    pages_state,
+)
 from tidings.web.api import queries as api_queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_reader, templates
@@ -65,3 +73,4 @@ router.include_router(pages_read.router)
 router.include_router(pages_settings.router)
 router.include_router(pages_admin.router)
 router.include_router(pages_state.router)
+router.include_router(pages_apps.router)

@@ -71,3 +71,13 @@ def delete_user(request: Request, user_id: Annotated[int, Path(ge=1, le=2**62)])
         raise HTTPException(status_code=404, detail="No such account.")
     account.delete_account(request.app.state.engine, user_id)
     return redirect("/admin", "deleted")
+
+
+@router.post("/admin/feeds/{source_id}/delete")
+def delete_feed(request: Request, source_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """Delete a shared feed: it is no longer fetched and every subscription to it ends."""
+    require_admin(request)
+    with request.app.state.engine.begin() as conn:
+        if not source_repo.delete_source(conn, source_id):
+            raise HTTPException(status_code=404, detail="No such feed.")
+    return redirect("/admin", "feed-deleted")

@@ -57,6 +57,9 @@ NOTES = {
     "disliked": "Noted: you did not like it.",
     "unliked": "Like removed.",
     "undone": "Undone.",
+    "feed-deleted": "The feed is deleted; its subscribers no longer get it.",
+    "app-password": "App password created. Copy it now: it is shown only once.",
+    "app-password-revoked": "App password revoked.",
 }
 
 

@@ -18,6 +18,7 @@ from tidings.web import account
 from tidings.web.api import queries as api_queries
 from tidings.web.api.sources import FeedCapError, ensure_room, subscribe_feeds_for
 from tidings.web.csrf import require_csrf
+from tidings.web.pages_apps import apps_context
 from tidings.web.pages_common import redirect, render, require_user
 from tidings.web.session import LoginError, WebUser, check_credentials
 
@@ -61,6 +62,7 @@ def control_defaults() -> dict[str, float]:
 def settings_page_with(request: Request, user: WebUser, status: int = 200, **extra: Any) -> Response:
     """The settings page with extra context (an error for one section, or a new token)."""
     context = settings_context(request, user)
+    context.update(apps_context(request, user.id))
     context.update(extra)
     return render(request, "settings.html", context, status=status)
 

@@ -111,7 +111,7 @@ def feeds_section(subs: list[dict[str, Any]]) -> dict[str, Any]:
     feeds = [
         {
             "id": int(s["id"]),
-            "favicon_id": 0,
+            "favicon_id": int(s["id"]) if s.get("icon") else 0,
             "title": s.get("title") or s["url"],
             "url": safe_http_url(s["url"]) or "",
             "site_url": website_of(s),
@@ -274,7 +274,7 @@ def answer(call: Call) -> dict[str, Any]:
     if params.has("saved_item_ids"):
         doc.update(saved_section(call))
     if params.has("favicons"):
-        doc["favicons"] = []
+        doc["favicons"] = [{"id": int(s["id"]), "data": str(s["icon"])} for s in subs if s.get("icon")]
     if params.has("links"):
         doc["links"] = []
     return doc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -48,7 +49,7 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
                 "categories": [{"id": label_id(category), "label": category}] if category else [],
                 "url": safe_http_url(r["url"]) or "",
                 "htmlUrl": website_of(r),
-                "iconUrl": "",
+                "iconUrl": urljoin(website_of(r), "/favicon.ico") if website_of(r) else "",  # the site's icon
             }
         )
     return {"subscriptions": subs}

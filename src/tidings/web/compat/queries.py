@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Select, and_, delete, false, func, or_, selec
 from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.ingest.urls import canonicalize_url
-from tidings.store import reading as state_repo
 from tidings.store import sources as source_repo
 from tidings.store.tables import article_topics, articles, read_state, sources, user_sources
 from tidings.web.api import queries as api_queries
@@ -171,27 +170,11 @@ def load_items(conn: Connection, user_id: int, ids: list[int]) -> list[dict[str,
 STATE_NAMES = {"is_read": "read", "is_starred": "saved"}
 
 
-def set_state(conn: Connection, user_id: int, ids: list[int], field: str, value: bool) -> int:
-    """Set is_read or is_starred on the user's visible articles among ids (no feedback; see
-    service.reading for changes that teach the profile); returns how many were visible."""
-    if field not in STATE_NAMES:
-        raise ValueError(f"unknown state field {field!r}")
-    mine = filter_ids(conn, user_id, ids, Window())
-    state_repo.set_state(conn, user_id, mine, STATE_NAMES[field], value)
-    return len(mine)
-
-
 def stream_unread_ids(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> list[int]:
     """The user's unread articles of a stream (only those ingested before `before`, if given)."""
     window = Window(unread_only=True, older_than=before)
     query = visible(user_id, articles.c.id).where(stream_clause(stream), *window_clauses(window))
     return [int(r[0]) for r in conn.execute(query)]
-
-
-def mark_stream_read(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> int:
-    """Mark the user's unread articles of a stream read (only those ingested before `before`, if given)."""
-    ids = stream_unread_ids(conn, user_id, stream, before)
-    return set_state(conn, user_id, ids, "is_read", True) if ids else 0
 
 
 def unread_counts(conn: Connection, user_id: int) -> list[dict[str, Any]]:

@@ -36,6 +36,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hidden_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("liked_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_read_state_article", ["article_id"], unique=False)
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("icon", sa.Text(), nullable=True))
     backfill(op.get_bind())
     group_publishers(op.get_bind())
 
@@ -108,6 +110,8 @@ def group_publishers(conn: sa.Connection) -> None:
 
 def downgrade() -> None:
     """Drop the added columns."""
+    with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.drop_column("icon")
     with op.batch_alter_table("read_state", schema=None) as batch_op:
         batch_op.drop_index("ix_read_state_article")
         for name in ("liked_at", "hidden_at", "starred_at", "read_at", "liked", "is_hidden"):
