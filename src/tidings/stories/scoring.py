@@ -155,16 +155,18 @@ def symmetric_overlap(
 class PairWeights:
     """Logistic coefficients of the article-pair decision (see pair_features for the inputs' order).
 
-    Fitted with `tidings eval pairs --fit` on the stories dev sets (k-fold CV over events); a pair joins when
-    the logit is above 0. `short` lowers the bar when either side is a brief summary.
+    Fitted with `tidings eval pairs --fit` (logistic regression, C=1) on the stories dev sets: ECB+ odd topics
+    (465 articles) and 1,483 GVA articles sampled by event, 10,403 pairs; 5-fold CV over events gave F1
+    0.858 ± 0.036 and AUC 0.970 ± 0.012, against 0.657 ± 0.035 for a cross-validated MiniLM cosine threshold.
+    A pair joins when the logit is above 0; `short` lowers the bar when either side is a brief summary.
     """
 
-    cosine: float = 14.0
-    entity: float = 5.0
-    title: float = 5.5
-    short: float = 2.0
-    time: float = 1.2  # penalty at a full decay
-    bias: float = 11.2
+    cosine: float = 2.88
+    entity: float = 11.4
+    title: float = 0.86
+    short: float = 0.03
+    time: float = 1.94  # penalty at a full decay
+    bias: float = 3.50
     min_cosine: float = 0.35  # below this no overlap joins two articles
     short_words: int = 150  # a side with fewer words counts as (partly) a summary
     time_scale_hours: float = 36.0
