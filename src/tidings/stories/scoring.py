@@ -16,10 +16,14 @@ PROBABILITY_SLOPE = 8.0  # MatchScore.probability squashes 8 * score
 
 @dataclass(frozen=True)
 class Weights:
-    """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins)."""
+    """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins).
+
+    Chosen by `tidings eval stories --tune` (5-fold CV over events, ECB+ odd topics and a 1,483-article GVA
+    sample): every fold picked entity 1.0 over 0.5 from a 12-point grid of bias, entity and time weights.
+    """
 
     cosine: float = 1.0
-    entity: float = 0.50
+    entity: float = 1.0
     title: float = 0.30
     time: float = 0.15  # penalty at a full decay (gap >> TIME_SCALE_HOURS)
     bias: float = 0.76
