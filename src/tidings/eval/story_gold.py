@@ -299,3 +299,36 @@ def tune_weights(
         else [],
         "chosen_on_all": grid[overall].__dict__,
     }
+
+
+GOLD_FEEDS = ("bbc.xml", "theguardian.xml", "eldiario.xml", "cnn.xml", "nytimes.xml")
+
+
+def gold_feed_rows(feeds_dir: Path, labels_path: Path) -> list[dict[str, Any]]:
+    """The labelled same-day feed entries (a regression fixture) as labelled rows: title, summary, date."""
+    import html
+    import re
+
+    import feedparser
+
+    labels: dict[str, str] = json.loads(labels_path.read_text(encoding="utf-8"))
+    rows = []
+    for name in GOLD_FEEDS:
+        for entry in feedparser.parse(str(feeds_dir / name)).entries:
+            url = entry.get("link")
+            if url not in labels:
+                continue
+            summary = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", entry.get("summary", ""))))
+            parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+            published = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*parsed[:6]) if parsed else None
+            rows.append(
+                {
+                    "url": url,
+                    "title": entry.get("title", ""),
+                    "text": summary.strip(),
+                    "published": published,
+                    "source": name,
+                    "event": labels[url],
+                }
+            )
+    return rows
