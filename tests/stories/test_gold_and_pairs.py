@@ -108,3 +108,26 @@ def test_gold_same_day_regression_fixture_through_ingest(tmp_path: Path) -> None
     # The same articles in reverse order, through the same clustering code.
     backward = recluster(ingested, list(reversed(signatures(ingested))), Weights())
     assert abs(forward["f1"] - scores(backward, ingested.gold)["f1"]) <= 0.03
+
+
+def test_eval_stories_and_pairs_cli(
+    tidings_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tidings.cli.main import app
+    from tidings.config import get_settings
+
+    monkeypatch.setenv("TIDINGS_ENRICH", "0")
+    get_settings.cache_clear()
+    data, cache = str(_labelled(tmp_path / "set.jsonl")), str(tmp_path / "cache")
+    runner = CliRunner()
+    out = runner.invoke(app, ["eval", "stories", "--data", data, "--folds", "2", "--cache", cache, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["set.jsonl"]["events"] == 4
+    out = runner.invoke(app, ["eval", "pairs", data, "--folds", "2", "--cache", cache, "--json"])
+    assert out.exit_code == 0, out.output
+    pairs = json.loads(out.stdout)
+    assert pairs["positives"] == 1 and {"f1", "auc", "cosine_best"} <= set(pairs)
+    missing = runner.invoke(app, ["eval", "stories", "--data", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code != 0 and "no such file" in missing.output
