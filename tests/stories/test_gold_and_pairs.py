@@ -11,6 +11,7 @@ from tests.conftest import TEST_DATA
 from tidings.config import Settings
 from tidings.eval.pairs import evaluate_pairs
 from tidings.eval.story_gold import cross_validate, evaluate_stories, event_folds, ingest_labelled
+from tidings.stories.scoring import Weights
 
 OWN_PAIRS = TEST_DATA / "stories" / "pairs-own-words.jsonl"
 BODY = "Engineers said the work would take a month while traffic is diverted through the ring road. "
@@ -88,3 +89,45 @@ def test_own_words_pairs_through_ingest(tmp_path: Path) -> None:
     assert result["pairs"] == 12 and result["positives"] == 6
     assert result["f1"] >= 0.90 and result["auc"] >= 0.95
     assert {"cosine_best"} <= set(result)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_gold_same_day_regression_fixture_through_ingest(tmp_path: Path) -> None:
+    from tests.conftest import shared_path
+    from tidings.eval.story_gold import gold_feed_rows, recluster, scores, signatures
+
+    rows = gold_feed_rows(
+        shared_path("data", "feeds-2019-2023"), TEST_DATA / "stories" / "gold-same-day.json"
+    )
+    assert len(rows) == 120
+    settings = Settings(home=tmp_path / "home", subscribe_starter=False)
+    ingested = ingest_labelled(rows, settings, tmp_path / "cache")
+    forward = scores(ingested.predicted, ingested.gold)
+    assert forward["f1"] >= 0.90
+    # The same articles in reverse order, through the same clustering code.
+    backward = recluster(ingested, list(reversed(signatures(ingested))), Weights())
+    assert abs(forward["f1"] - scores(backward, ingested.gold)["f1"]) <= 0.03
+
+
+def test_eval_stories_and_pairs_cli(
+    tidings_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tidings.cli.main import app
+    from tidings.config import get_settings
+
+    monkeypatch.setenv("TIDINGS_ENRICH", "0")
+    get_settings.cache_clear()
+    data, cache = str(_labelled(tmp_path / "set.jsonl")), str(tmp_path / "cache")
+    runner = CliRunner()
+    out = runner.invoke(app, ["eval", "stories", "--data", data, "--folds", "2", "--cache", cache, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["set.jsonl"]["events"] == 4
+    out = runner.invoke(app, ["eval", "pairs", data, "--folds", "2", "--cache", cache, "--json"])
+    assert out.exit_code == 0, out.output
+    pairs = json.loads(out.stdout)
+    assert pairs["positives"] == 1 and {"f1", "auc", "cosine_best"} <= set(pairs)
+    missing = runner.invoke(app, ["eval", "stories", "--data", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code != 0 and "no such file" in missing.output

@@ -16,10 +16,14 @@ PROBABILITY_SLOPE = 8.0  # MatchScore.probability squashes 8 * score
 
 @dataclass(frozen=True)
 class Weights:
-    """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins)."""
+    """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins).
+
+    Chosen by `tidings eval stories --tune` (5-fold CV over events, ECB+ odd topics and a 1,483-article GVA
+    sample): every fold picked entity 1.0 over 0.5 from a 12-point grid of bias, entity and time weights.
+    """
 
     cosine: float = 1.0
-    entity: float = 0.50
+    entity: float = 1.0
     title: float = 0.30
     time: float = 0.15  # penalty at a full decay (gap >> TIME_SCALE_HOURS)
     bias: float = 0.76
@@ -155,16 +159,18 @@ def symmetric_overlap(
 class PairWeights:
     """Logistic coefficients of the article-pair decision (see pair_features for the inputs' order).
 
-    Fitted with `tidings eval pairs --fit` on the stories dev sets (k-fold CV over events); a pair joins when
-    the logit is above 0. `short` lowers the bar when either side is a brief summary.
+    Fitted with `tidings eval pairs --fit` (logistic regression, C=1) on the stories dev sets: ECB+ odd topics
+    (465 articles) and 1,483 GVA articles sampled by event, 10,403 pairs; 5-fold CV over events gave F1
+    0.858 ± 0.036 and AUC 0.970 ± 0.012, against 0.657 ± 0.035 for a cross-validated MiniLM cosine threshold.
+    A pair joins when the logit is above 0; `short` lowers the bar when either side is a brief summary.
     """
 
-    cosine: float = 14.0
-    entity: float = 5.0
-    title: float = 5.5
-    short: float = 2.0
-    time: float = 1.2  # penalty at a full decay
-    bias: float = 11.2
+    cosine: float = 2.88
+    entity: float = 11.4
+    title: float = 0.86
+    short: float = 0.03
+    time: float = 1.94  # penalty at a full decay
+    bias: float = 3.50
     min_cosine: float = 0.35  # below this no overlap joins two articles
     short_words: int = 150  # a side with fewer words counts as (partly) a summary
     time_scale_hours: float = 36.0
