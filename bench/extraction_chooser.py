@@ -75,6 +75,8 @@ def collect(name: str, directory: Path, cache: Path, backwards: bool = False) ->
         else:
             url = page.metadata.get("url")
             record = _page_record(page.html, url if isinstance(url, str) else None, page.expected_text)
+        # candidates the product no longer makes are left out
+        record["candidates"] = {n: c for n, c in record["candidates"].items() if n in CANDIDATES}
         if record.get("feature_names") != list(FEATURES):  # features are kept until they change
             record = _with_features(record)
             path.write_text(json.dumps(record))

@@ -19,7 +19,8 @@ SHORT = "Subscribe to our newsletter."
 
 def _stump(feature: str, low: float, high: float) -> dict[str, Any]:
     """A one-split model: candidates at or below 0.5 on the feature get low, the rest high."""
-    tree = {"left": [1, -1, -1], "right": [2, -1, -1], "feature": [FEATURES.index(feature), -2, -2]}
+    tree: dict[str, list[Any]] = {"left": [1, -1, -1], "right": [2, -1, -1]}
+    tree["feature"] = [FEATURES.index(feature), -2, -2]
     tree |= {"threshold": [0.5, -2.0, -2.0], "value": [0.0, low, high]}
     return {"features": list(FEATURES), "init": 0.0, "learning_rate": 1.0, "trees": [tree]}
 
@@ -27,7 +28,6 @@ def _stump(feature: str, low: float, high: float) -> dict[str, Any]:
 def _candidates() -> dict[str, list[Block]]:
     return {
         "trafilatura_recall": [Block("p", LONG), Block("p", SHORT)],
-        "trafilatura_precision": [Block("p", LONG)],
         "trafilatura_full": [Block("p", LONG)],
         "readability": [],
     }
@@ -37,13 +37,15 @@ def test_features_have_one_row_per_candidate() -> None:
     rows = page_features(_candidates())
     assert set(rows) == set(CANDIDATES)
     assert all(len(row) == len(FEATURES) for row in rows.values())
-    precision = dict(zip(FEATURES, rows["trafilatura_precision"], strict=True))
-    assert precision["is_trafilatura_precision"] == 1.0
-    assert precision["in_full"] == 1.0 and precision["readability_in"] == 0.0
+    full = dict(zip(FEATURES, rows["trafilatura_full"], strict=True))
+    assert full["is_trafilatura_full"] == 1.0 and full["is_readability"] == 0.0
+    assert full["in_full"] == 1.0 and full["readability_in"] == 0.0
+    recall = dict(zip(FEATURES, rows["trafilatura_recall"], strict=True))
+    assert recall["words_to_max"] == 1.0 and recall["full_in"] == 1.0 and recall["in_full"] < 1.0
 
 
 def test_the_model_decides_and_empty_candidates_never_win() -> None:
-    assert choose_body(_candidates(), _stump("is_trafilatura_precision", 0.0, 1.0)) == "trafilatura_precision"
+    assert choose_body(_candidates(), _stump("is_trafilatura_full", 0.0, 1.0)) == "trafilatura_full"
     assert choose_body(_candidates(), _stump("is_readability", 0.0, 1.0)) != "readability"
     assert predict(_stump("is_readability", 0.2, 0.7), page_features(_candidates())["readability"]) == 0.7
 

@@ -20,7 +20,7 @@ from tidings.extract.body import rule_choice, shingle_containment
 from tidings.extract.shingles import count_shingles, tokenize
 
 MODEL_PATH = Path(__file__).with_name("chooser_model.json")
-CANDIDATES = ("trafilatura_recall", "trafilatura_precision", "trafilatura_full", "readability")
+CANDIDATES = ("trafilatura_recall", "trafilatura_full", "readability")
 SHORT_BLOCK_WORDS = 6
 FEATURES = (
     *(f"is_{name}" for name in CANDIDATES),
