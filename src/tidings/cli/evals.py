@@ -25,12 +25,29 @@ def _existing(path: Path) -> Path:
 
 
 @app.command()
-def extraction(directory: Path, as_json: JsonOpt = False) -> None:
-    """Extraction F1 on a Zyte- or Readability-layout gold set (Zyte benchmark scoring)."""
+def extraction(
+    directory: Path,
+    as_json: JsonOpt = False,
+    baseline: Annotated[bool, typer.Option(help="Also score plain trafilatura on the same pages.")] = True,
+) -> None:
+    """Extraction F1 of extract_html on a Zyte- or Readability-layout gold set, trafilatura beside it."""
     with cli_errors():
-        from tidings.eval.extraction import evaluate_extraction
+        from tidings.eval.extraction import chooser_cross_validation, evaluate_extraction
 
-        emit(evaluate_extraction(_existing(directory)), as_json, _render)
+        result = evaluate_extraction(_existing(directory), baseline=baseline)
+        result["dev_cross_validation"] = chooser_cross_validation()
+        emit(result, as_json, _render_extraction)
+
+
+def _render_extraction(data: dict[str, Any]) -> None:
+    cv = data.pop("dev_cross_validation", {})
+    _render(data)
+    for name, figures in cv.get("sets", {}).items():
+        chooser, base = figures["chooser"], figures["trafilatura"]
+        print(
+            f"dev CV {name} ({figures['pages']} pages, {cv['folds']} folds, tuned on): "
+            f"F1 {chooser[0]:.4f} ± {chooser[1]:.4f}, trafilatura {base[0]:.4f} ± {base[1]:.4f}"
+        )
 
 
 CacheOpt = Annotated[

@@ -194,19 +194,44 @@ def iter_gold_pages(directory: Path) -> Iterator[GoldPage]:
 
 
 def extract_body_text(html: bytes, url: str | None = None) -> str:
-    """The default extractor under evaluation: tidings.extract's body text."""
+    """The default extractor under evaluation: `extract_html`, exactly as ingest runs it."""
     from tidings.extract import extract_html
 
     return extract_html(html, url).text
 
 
-def evaluate_extraction(directory: Path, extractor: Extractor | None = None) -> dict[str, Any]:
-    """Score an extractor (default: tidings.extract) on a gold set; returns pages, precision, recall, f1."""
+def trafilatura_text(html: bytes, url: str | None = None) -> str:
+    """The baseline: plain `trafilatura.extract` with its defaults (no URL, as benchmarks run it)."""
+    import trafilatura
+
+    return trafilatura.extract(html) or ""
+
+
+def _page_url(page: GoldPage) -> str | None:
+    url = page.metadata.get("url")
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def evaluate_extraction(
+    directory: Path, extractor: Extractor | None = None, baseline: bool = False
+) -> dict[str, Any]:
+    """Score an extractor (default: extract_html) on a gold set; with baseline, trafilatura beside it."""
     run = extractor or extract_body_text
-    scores = [
-        score_page(page.expected_text, run(page.html, None)) for page in iter_gold_pages(Path(directory))
-    ]
-    return {"pages": len(scores), **summarise_scores(scores)}
+    pages = list(iter_gold_pages(Path(directory)))
+    scores = [score_page(page.expected_text, run(page.html, _page_url(page))) for page in pages]
+    result: dict[str, Any] = {"pages": len(scores), **summarise_scores(scores)}
+    if baseline:
+        base = [score_page(page.expected_text, trafilatura_text(page.html)) for page in pages]
+        result.update({f"trafilatura_{key}": value for key, value in summarise_scores(base).items()})
+    return result
+
+
+def chooser_cross_validation() -> dict[str, Any]:
+    """The cross-validated dev figures stored with the chooser model (empty without a model)."""
+    from tidings.extract.chooser import load_model
+
+    model = load_model()
+    return dict(model.get("cv", {})) if model else {}
 
 
 def _published_day(value: str | None) -> str | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 from tidings.extract import body
 from tidings.extract.blocks import Block, normalise_space, render_html, render_text
+from tidings.extract.chooser import choose_body
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
 from tidings.extract.metadata import PageMetadata, read_metadata
 from tidings.extract.sanitize import sanitize_html
@@ -116,7 +118,19 @@ def _assemble(
     )
 
 
-def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
+@dataclass
+class Page:
+    """A parsed page ready for body extraction: its tree (hidden parts removed), metadata and captions."""
+
+    tree: Any
+    meta: PageMetadata
+    captions: list[str]
+    url: str | None
+    chars: int  # length of the (bounded) page text
+
+
+def read_page(html: str | bytes, url: str | None) -> Page | ExtractedArticle:
+    """Decode and parse a page; an empty or not-an-article result when there is nothing to read."""
     if not html:
         return _empty(url, "empty", "empty input")
     text = body.decode_html(html)
@@ -124,14 +138,27 @@ def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
         return _empty(url, "not_article", "binary content")
     if not text.strip():
         return _empty(url, "empty", "blank page")
-    tree = body.parse_tree(body.bound_html(text))
+    text = body.bound_html(text)
+    tree = body.parse_tree(text)
     if tree is None:
         return _empty(url, "empty", "unparseable page")
     meta = read_metadata(tree, url)
     captions = find_page_captions(tree)
     body.drop_hidden(tree)
-    _, chosen = body.choose_body(body.run_trafilatura(tree, url), body.run_readability(tree))
-    return _assemble(meta, chosen, url, tree, captions)
+    return Page(tree, meta, captions, url, len(text))
+
+
+def assemble(page: Page, blocks: list[Block]) -> ExtractedArticle:
+    """The article made of one candidate body of a page, cleaned up."""
+    return _assemble(page.meta, blocks, page.url, page.tree, page.captions)
+
+
+def _extract(html: str | bytes, url: str | None) -> ExtractedArticle:
+    page = read_page(html, url)
+    if isinstance(page, ExtractedArticle):
+        return page
+    candidates = body.candidate_bodies(page.tree, url, page.chars)
+    return assemble(page, candidates[choose_body(candidates)])
 
 
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedArticle:

@@ -19,6 +19,7 @@ from tidings.extract.blocks import Block, blocks_from_html, render_text
 from tidings.extract.shingles import count_shingles
 
 MAX_HTML_CHARS = 3_000_000  # bigger pages are cut: articles sit in the first megabytes
+ALL_CANDIDATES_MAX_CHARS = 2_000_000  # bigger pages get two candidate bodies, not four (time is bounded)
 BINARY_SAMPLE = 4096
 MAX_CONTROL_SHARE = 0.05
 READABILITY_CONTAINMENT = 0.9  # Readability's body is chosen when it holds this share of trafilatura's
@@ -100,9 +101,36 @@ TRAFILATURA_OPTIONS = Extractor(
 )
 
 
-def run_trafilatura(tree: Any, url: str | None) -> str:
+# Candidate bodies for extract/chooser.py: trafilatura in two modes, and Readability (a precision mode
+# was tried and left out: it changed no cross-validated figure and cost a third more time).
+TRAFILATURA_MODES = {
+    "trafilatura_recall": TRAFILATURA_OPTIONS,
+    # trafilatura's default run, with its own Readability and jusText fallbacks
+    "trafilatura_full": Extractor(output_format="html", fast=False, comments=False, links=True, tables=True),
+}
+
+
+def candidate_html(tree: Any, url: str | None, page_chars: int = 0) -> dict[str, str]:
+    """Every candidate body of a page as HTML ("" when a method finds none or is skipped on a huge page)."""
+    found = {name: "" for name in TRAFILATURA_MODES}
+    modes = (
+        TRAFILATURA_MODES
+        if page_chars <= ALL_CANDIDATES_MAX_CHARS
+        else {"trafilatura_recall": TRAFILATURA_OPTIONS}
+    )
+    found.update({name: run_trafilatura(tree, url, options) for name, options in modes.items()})
+    found["readability"] = run_readability(tree)
+    return found
+
+
+def candidate_bodies(tree: Any, url: str | None, page_chars: int = 0) -> dict[str, list[Block]]:
+    """Every candidate body of a page, as blocks (an empty list when a method finds nothing)."""
+    return {name: blocks_from_html(html) for name, html in candidate_html(tree, url, page_chars).items()}
+
+
+def run_trafilatura(tree: Any, url: str | None, base: Extractor = TRAFILATURA_OPTIONS) -> str:
     """Trafilatura's body as HTML ("" when it finds none); bare_extraction skips the unused fingerprint."""
-    options = copy.copy(TRAFILATURA_OPTIONS)
+    options = copy.copy(base)
     options.url = url
     try:
         document = trafilatura.bare_extraction(copy.deepcopy(tree), options=options, as_dict=False)
@@ -123,26 +151,29 @@ def run_readability(tree: Any) -> str:
 
 def containment(inner: str, outer: str) -> float:
     """Share of inner's shingles also found in outer (multiset)."""
-    a, b = count_shingles(inner), count_shingles(outer)
+    return shingle_containment(count_shingles(inner), count_shingles(outer))
+
+
+def shingle_containment(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float:
+    """Share of a's shingles also found in b (multiset); 0.0 when a is empty."""
     total = sum(a.values())
     if not total:
         return 0.0
     return sum(min(n, b.get(k, 0)) for k, n in a.items()) / total
 
 
-def choose_body(trafilatura_html: str, readability_html: str) -> tuple[str, list[Block]]:
-    """Pick one body: Readability's when it holds nearly all of trafilatura's and is not bloated."""
-    tra_blocks, rea_blocks = blocks_from_html(trafilatura_html), blocks_from_html(readability_html)
-    tra, rea = render_text(tra_blocks), render_text(rea_blocks)
+def rule_choice(trafilatura_blocks: list[Block], readability_blocks: list[Block]) -> str:
+    """The hand rule: Readability's body when it holds nearly all of trafilatura's and is not bloated."""
+    tra, rea = render_text(trafilatura_blocks), render_text(readability_blocks)
     if not tra.strip():
-        return ("readability", rea_blocks) if rea.strip() else ("none", [])
+        return "readability"
     if not rea.strip():
-        return "trafilatura", tra_blocks
+        return "trafilatura_recall"
     # containment needs Readability to be about as long as trafilatura: a cheap length test comes first
     grows_sanely = READABILITY_CONTAINMENT * 0.9 * len(tra) <= len(rea) <= READABILITY_MAX_GROWTH * len(tra)
     if grows_sanely and containment(tra, rea) >= READABILITY_CONTAINMENT:
-        return "readability", rea_blocks
-    return "trafilatura", tra_blocks
+        return "readability"
+    return "trafilatura_recall"
 
 
 def count_links_share(tree: Any) -> tuple[int, float]:
