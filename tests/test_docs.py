@@ -79,7 +79,7 @@ def test_every_cli_command_and_option_is_documented(name: str, command: Any) -> 
     assert lines, f"`tidings {name}` is not documented"
     for param in command.params:
         if param.param_type_name == "option" and not getattr(param, "hidden", False):
-            flags = [o for o in param.opts if o.startswith("--")]
+            flags = [o for o in [*param.opts, *getattr(param, "secondary_opts", [])] if o.startswith("--")]
             if flags and flags[0] not in ("--json", "--help"):
                 documented = any(flag in line for flag in flags for line in lines)
                 assert documented, f"`tidings {name}` option {flags[0]} is not documented beside the command"
