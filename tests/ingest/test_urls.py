@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.ingest.robots import parse_robots, robots_url_for
+from tidings.ingest.robots import is_allowed_by, parse_robots, robots_url_for
 from tidings.ingest.urls import canonicalize_url, find_canonical_link, host_of, is_http_url
 
 
@@ -69,6 +69,6 @@ def test_find_canonical_link_missing_or_unusable(html: str) -> None:
 def test_robots_helpers() -> None:
     assert robots_url_for("https://Site.example:8443/a/b?c") == "https://site.example:8443/robots.txt"
     rules = parse_robots(b"User-agent: tidings\nDisallow: /\n\nUser-agent: *\nAllow: /\n")
-    assert not rules.can_fetch("Tidings/0.1 (+https://x)", "https://site.example/page")
-    assert rules.can_fetch("OtherBot/1.0", "https://site.example/page")
-    assert parse_robots(None).can_fetch("Tidings/0.1", "https://site.example/anything")
+    assert not is_allowed_by(rules, "Tidings/0.1 (+https://x)", "https://site.example/page")
+    assert is_allowed_by(rules, "OtherBot/1.0", "https://site.example/page")
+    assert is_allowed_by(parse_robots(None), "Tidings/0.1", "https://site.example/anything")

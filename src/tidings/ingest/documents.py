@@ -141,6 +141,8 @@ def sniff_kind(path: Path, head: bytes) -> str:
         return "opml"
     if stripped.startswith(b"{") and b"jsonfeed.org" in stripped[:2000]:
         return "feed"
+    if name.endswith(".json"):
+        return "feed"  # JSON that is not a JSON Feed is reported by the feed reader, not stored as text
     if stripped.startswith((b"<!doctype html", b"<html")) or name.endswith((".html", ".htm")):
         return "html"
     if path.suffix.lower() in FEED_SUFFIXES or stripped.startswith(b"<?xml"):

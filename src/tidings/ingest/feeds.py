@@ -296,7 +296,8 @@ def _json_item(item: dict[str, Any], base: str) -> FeedEntry | None:
         content = f"<p>{_escape(_str(item.get('content_text')))}</p>"
     if not (title or link or content):
         return None
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    authors = item.get("authors") if isinstance(item.get("authors"), list) else []
+    authors = authors or ([item["author"]] if isinstance(item.get("author"), dict) else [])
     names = [_str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
     return FeedEntry(
         title=title,
@@ -305,9 +306,13 @@ def _json_item(item: dict[str, Any], base: str) -> FeedEntry | None:
         content_html=content,
         published_at=_iso_datetime(item.get("date_published") or item.get("date_modified")),
         byline=", ".join(names) or None,
-        tags=[_str(t) for t in item.get("tags") or [] if isinstance(t, str) and t.strip()],
+        tags=[_str(t) for t in _list(item.get("tags")) if isinstance(t, str) and t.strip()],
         guid=_str(item.get("id")) or None,
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _str(value: Any) -> str:

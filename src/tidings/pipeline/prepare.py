@@ -56,6 +56,7 @@ def content_hash(title: str, text: str) -> str:
 def prepare_item(raw: RawItem) -> PreparedArticle:
     """Extract one raw item (page, text or feed entry) into a prepared article."""
     raw_url = safe_http_url(raw.url)
+    raw.section = clean_text(raw.section) or None if raw.section else None
     if raw.html is not None and not raw.is_fragment:
         article = extract_html(raw.html, raw_url)
     elif raw.html is not None:
@@ -65,16 +66,20 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
     else:
         article = extract_text(raw.text or "", raw_url)
     keep_http_urls(article)
-    article.title = (raw.title or article.title or "").strip() or _fallback_title(article.text)
+    clean_strings(article)
+    article.title = clean_text(raw.title or article.title or "").strip() or _fallback_title(article.text)
     article.url = raw_url or article.url
     article.published_at = raw.published_at or article.published_at
-    article.byline = raw.byline or article.byline
-    article.language = raw.language or article.language
-    article.tags = list(dict.fromkeys([*raw.tags, *([raw.section] if raw.section else []), *article.tags]))
+    article.byline = clean_text(raw.byline or article.byline or "") or None
+    article.language = clean_text(raw.language or article.language or "") or None
+    tags = [*raw.tags, *([raw.section] if raw.section else []), *article.tags]
+    article.tags = list(dict.fromkeys(clean_text(t) for t in tags if clean_text(t)))
     url = trusted_canonical(article.canonical_url, raw_url) or article.url
     canonical = canonicalize_url(url) if url else internal_id(raw.url)
     is_teaser = bool(raw.is_fragment and raw_url and len(article.text) < TEASER_MAX_CHARS)
-    source_name = raw.source_name or article.source or (host_of(raw_url) if raw_url else LOCAL_SOURCE)
+    source_name = clean_text(raw.source_name or article.source or "") or (
+        host_of(raw_url) if raw_url else LOCAL_SOURCE
+    )
     return PreparedArticle(
         raw=raw,
         article=article,
@@ -84,6 +89,19 @@ def prepare_item(raw: RawItem) -> PreparedArticle:
         source_name=source_name,
         fingerprint=text_fingerprint(article.text),
     )
+
+
+def clean_text(value: str) -> str:
+    """A string safe to store: no NUL characters (PostgreSQL refuses them) and no lone surrogates."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_strings(article: ExtractedArticle) -> None:
+    """Clean the extracted article's free-text fields in place."""
+    article.text = clean_text(article.text)
+    article.html = clean_text(article.html)
+    article.standfirst = clean_text(article.standfirst) if article.standfirst else article.standfirst
+    article.captions = [clean_text(c) for c in article.captions]
 
 
 def keep_http_urls(article: ExtractedArticle) -> None:
