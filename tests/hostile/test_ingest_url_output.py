@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.web.test_fever import client_for
-from tests.web.test_greader import Site, login, running_site
+from tests.web.test_greader import PASSWORDS, Site, login, running_site
 from tidings.store.tables import articles, sources
 
 pytestmark = pytest.mark.hostile
@@ -49,7 +49,10 @@ def assert_no_unsafe(text: str) -> None:
 
 
 def test_web_article_page(site: Site) -> None:
-    resp = httpx.get(f"{site.base}/articles/{site.article_ids['ferry']}")
+    with httpx.Client(base_url=site.base, timeout=60) as reader:  # pages are for signed-in readers only
+        signed_in = reader.post("/api/v1/session", json={"name": "alice", "password": PASSWORDS["alice"]})
+        assert signed_in.status_code == 200
+        resp = reader.get(f"/articles/{site.article_ids['ferry']}")
     assert resp.status_code == 200
     assert_no_unsafe(resp.text)
     assert 'href="https://ok.example/"' in resp.text  # the safe related link is still there
