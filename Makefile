@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench clean hardening-report
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ unit: install
 	$(PY) -m pytest || [ $$? -eq 5 ]
 
 test: lint typecheck unit
+
+# The hostile corpus, fuzz targets, authorisation matrix and crash loop (tests/hostile), counted per family.
+hardening-report: install
+	$(PY) tests/hostile/report.py
 
 bench: install
 	$(PY) bench/extraction.py

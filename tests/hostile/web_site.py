@@ -38,6 +38,17 @@ def site_settings(home: Path, seed: Path, **overrides: Any) -> Settings:
     return Settings(**base)
 
 
+def reset_throttles() -> None:
+    """Forget every process-wide sign-in throttle (they are keyed on 127.0.0.1 for every test client)."""
+    from tidings.web import logins
+    from tidings.web.compat.fever import KEY_FAILURES
+    from tidings.web.compat.greader import LOGIN_FAILURES
+
+    logins.reset()
+    LOGIN_FAILURES.reset()
+    KEY_FAILURES.reset()
+
+
 @contextmanager
 def live_site(folder: Path, extra: list[dict[str, object]] | None = None, **overrides: Any) -> Iterator[Site]:
     """Serve a fresh app (own database) on loopback until its seed articles are stored."""
@@ -47,8 +58,10 @@ def live_site(folder: Path, extra: list[dict[str, object]] | None = None, **over
     settings = site_settings(folder / "home", write_seed(folder, extra), **overrides)
     app = create_app(settings)
     expected = 4 + len(extra or [])
+    reset_throttles()  # another module's failed sign-ins must not throttle this one's set-up
     with running(app, lambda base: is_seeded(base, expected)) as base:
         yield Site(base, app, settings)
+    reset_throttles()
 
 
 def sign_up(c: httpx.Client, name: str, password: str = PASSWORD, **extra: str) -> httpx.Response:
@@ -104,6 +117,7 @@ def make_user(site: Site, name: str, password: str = PASSWORD) -> User:
     web = site.client()
     assert sign_up(web, name, password).status_code == 303
     token = web.post("/api/v1/tokens", json={"name": "hostile"}).json()["token"]
+    reset_throttles()
     reply = client_login(site, name, password)
     assert reply.status_code == 200, reply.text
     greader = reply.text.split("Auth=", 1)[1].strip()

@@ -17,6 +17,7 @@ from tidings.web import background, pages
 from tidings.web.api import install_api
 from tidings.web.compat import install_compat
 from tidings.web.form_limits import FormBodyLimit
+from tidings.web.headers import NoSniff
 from tidings.web.ops import install_request_metrics
 from tidings.web.ops import router as ops_router
 from tidings.web.pages_common import install_page_handlers
@@ -48,5 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_compat(app)
     install_page_handlers(app)
     app.add_middleware(FormBodyLimit)
+    app.add_middleware(NoSniff)
     install_request_metrics(app)
     return app
