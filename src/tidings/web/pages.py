@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
-from tidings.web import pages_admin, pages_auth, pages_feed, pages_read, pages_settings
+from tidings.web import account, images, pages_admin, pages_auth, pages_feed, pages_read, pages_settings
 from tidings.web.api import queries as api_queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_reader, templates
@@ -33,7 +33,9 @@ def latest_context(request: Request, page: int) -> dict[str, object]:
         else:
             rows = api_queries.list_user_sources(conn, user.id)
         feeds = [source_repo.to_contract(r) for r in rows]
+        prefs = account.display_prefs(conn, user.id if user else None)
     return {
+        **prefs,
         "items": items,
         "page": page,
         "page_size": PAGE_SIZE,
@@ -64,3 +66,4 @@ router.include_router(pages_feed.router)
 router.include_router(pages_read.router)
 router.include_router(pages_settings.router)
 router.include_router(pages_admin.router)
+router.include_router(images.router)

@@ -22,7 +22,7 @@ from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 PAGE_SIZE = 20
-MAX_PAGES = 25
+MAX_PAGES = 10  # 200 stories: the depth the ranking plans for (rank.feed.DEPTH)
 HIDDEN_PAGE_SIZE = 50
 WHY_DEPTH = 100
 EVENT_ACTIONS = {"like": "liked", "save": "saved", "hide": "hidden", "more": "more", "fewer": "fewer"}
@@ -80,6 +80,8 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
                 "key_points": list(extra.get("key_points") or [])[:3],
                 "topic": (extra.get("topics") or [None])[0],
                 "chip": top_reason(it),
+                "image": extra.get("lead_image"),
+                "image_alt": (extra.get("meta") or {}).get("lead_image_alt") or "",
             }
         )
     return cards
@@ -109,7 +111,10 @@ async def for_you(request: Request, page: PageNumber = 1) -> Response:
     items = result.items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     cards = await run_in_threadpool(build_cards, request, items)
     settings = request.app.state.settings
+    with request.app.state.engine.connect() as conn:
+        prefs = account.display_prefs(conn, user.id)
     context = {
+        **prefs,
         "cards": cards,
         "page": page,
         "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
