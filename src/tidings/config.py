@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     port: int = 8000
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
-    secret_key: str = ""  # cookie signing; generated and stored in TIDINGS_HOME when empty
+    secret_key: str = ""  # signs image-proxy URLs; generated into TIDINGS_HOME/secret_key when empty
     public_reading: bool = False  # let signed-out visitors read the latest articles, stories and search
 
     # Enrichment

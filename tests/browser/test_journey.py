@@ -120,7 +120,7 @@ def test_new_reader_gets_a_full_feed_and_working_pages(phone: Any) -> None:
     assert len(second) == 20 and not set(second) & set(first)
     phone.goto("/for-you")
     phone.locator(".pager").scroll_into_view_if_needed()  # infinite scroll loads page 2 in place
-    phone.wait_for_function("document.querySelectorAll('.card').length >= 40")
+    phone.locator(".card").nth(39).wait_for()
     assert card_ids(phone)[20:40] == second
 
 
