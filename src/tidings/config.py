@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     port: int = 8000
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
-    secret_key: str = ""  # keys CSRF tokens and Fever key hashes; else generated in TIDINGS_HOME/secret_key
+    # keys CSRF tokens, Fever key hashes and image-proxy URLs; else generated in TIDINGS_HOME/secret_key
+    secret_key: str = ""
     session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
     public_reading: bool = False  # let signed-out visitors read the latest articles, stories and search
 

@@ -125,6 +125,10 @@ class FeedEntry:
     byline: str | None = None
     tags: list[str] = field(default_factory=list)
     guid: str | None = None
+    image_url: str | None = (
+        None  # the lead image: media:content/thumbnail, an image enclosure, else 1st <img>
+    )
+    image_alt: str | None = None  # its caption, when the feed gives one
 
 
 @dataclass

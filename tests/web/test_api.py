@@ -90,6 +90,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         background_refresh=False,
         subscribe_starter=False,
         allow_private_networks=True,
+        public_reading=True,  # one test reads a page signed out, for its default error body
     )
     app = create_app(settings)
     with running(app, lambda base: httpx.get(f"{base}/healthz").json().get("seeding") is False) as base:

@@ -93,8 +93,6 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(tmp_path: Path
                 "--checks",
                 CHECKS,
                 "--no-color",
-                "--generation-database",
-                "none",  # no example cache in the working tree (tests never write tracked files)
                 "--request-timeout",
                 "10",
                 # Revoking tokens or ending the session would revoke the fuzzer's own credentials mid-run.
@@ -104,7 +102,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(tmp_path: Path
             capture_output=True,
             text=True,
             timeout=600,
-            cwd=tmp_path,
+            cwd=tmp_path,  # schemathesis keeps its .schemathesis/ cache here, not in the working tree
         )
     finally:
         server.terminate()

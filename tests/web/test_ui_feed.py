@@ -95,6 +95,10 @@ def test_why_breakdown_sums_to_the_score_and_switches_save(base: str) -> None:
         assert bad.status_code == 422 and "Traceback" not in bad.text
         huge = c.post("/controls/signals", data={"csrf": token, "on": on, "w_freshness": "1e9"})
         assert huge.status_code == 422
+        form = {"csrf": token, "on": on, "w_freshness": "lots", "next": f"/why/{grain}"}
+        inline = c.post("/controls/signals", data=form)
+        assert inline.status_code == 422 and "Something went wrong" not in inline.text
+        assert 'value="lots"' in inline.text and "Enter a number from -10 to 10." in inline.text
 
 
 def test_hide_and_mute_source_move_items_to_hidden(base: str) -> None:

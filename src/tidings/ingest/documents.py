@@ -216,7 +216,15 @@ def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None =
                 source_name=parsed.title,
                 source_id=source_id,
                 tags=list(entry.tags),
-                meta={"guid": entry.guid} if entry.guid else {},
+                meta={
+                    k: v
+                    for k, v in {
+                        "guid": entry.guid,
+                        "lead_image": entry.image_url,
+                        "lead_image_alt": entry.image_alt,
+                    }.items()
+                    if v
+                },
             )
         )
     return doc

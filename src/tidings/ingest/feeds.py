@@ -32,6 +32,7 @@ XML_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|RDF)[\s>]", re.IGNORECASE)
 HTML_ROOT = re.compile(rb"<(html|!doctype\s+html)[\s>]", re.IGNORECASE)
 XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
 JSON_FEED_VERSION = "jsonfeed.org/version/"
+IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
 SY_PERIOD_SECONDS = {
     "hourly": 3600,
     "daily": 86400,
@@ -170,6 +171,7 @@ def _entry_from_feedparser(raw: Any) -> FeedEntry | None:
         return None
     authors = [a.get("name") for a in raw.get("authors") or [] if a.get("name")]
     byline = ", ".join(authors) if authors else raw.get("author")
+    image_url, image_alt = lead_image(raw, content or summary, link or "")
     return FeedEntry(
         title=title,
         url=link or None,
@@ -179,7 +181,57 @@ def _entry_from_feedparser(raw: Any) -> FeedEntry | None:
         byline=repair_mojibake(byline) if byline else None,
         tags=_tags(raw.get("tags")),
         guid=raw.get("id") or None,
+        image_url=image_url,
+        image_alt=image_alt,
     )
+
+
+def _is_image(media: dict[str, str]) -> bool:
+    kind = (media.get("type") or "").lower()
+    medium = (media.get("medium") or "").lower()
+    if kind.startswith("image/") or medium == "image":
+        return True
+    if kind or medium:
+        return False
+    return bool(IMAGE_PATH.search(media.get("url") or media.get("href") or ""))
+
+
+def _width(media: dict[str, str]) -> int:
+    value = str(media.get("width") or "")
+    return int(value) if value.isdigit() else 0
+
+
+def lead_image(raw: Any, html: str, base: str) -> tuple[str | None, str | None]:
+    """The entry's lead image and caption: the widest media:content image, else the widest
+    media:thumbnail, else an image enclosure, else the first <img> of its HTML (with its figure caption)."""
+    caption = _clean_text(raw.get("media_description") or raw.get("media_title") or "") or None
+    for group in (raw.get("media_content"), raw.get("media_thumbnail")):
+        images = [m for m in group or [] if m.get("url") and _is_image(m)]
+        if images:
+            return _absolute(base, max(images, key=_width)["url"]), caption
+    for enclosure in raw.get("enclosures") or []:
+        if enclosure.get("href") and _is_image(enclosure):
+            return _absolute(base, enclosure["href"]), caption
+    return first_figure(html, base)
+
+
+def first_figure(html: str, base: str) -> tuple[str | None, str | None]:
+    """The first <img> of an HTML fragment and its caption (figcaption, else alt)."""
+    if "<img" not in html.lower():
+        return None, None
+    try:
+        tree = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return None, None
+    for img in tree.iter("img"):
+        src = img.get("src") or img.get("data-src")
+        if not src or src.startswith("data:"):
+            continue
+        figure = next((a for a in img.iterancestors("figure")), None)
+        caption = figure.findtext(".//figcaption") if figure is not None else None
+        text = _clean_text(caption or img.get("alt") or "")
+        return _absolute(base, src), text or None
+    return None, None
 
 
 def _first_alternate(links: list[dict[str, str]] | None) -> str | None:
@@ -308,6 +360,8 @@ def _json_item(item: dict[str, Any], base: str) -> FeedEntry | None:
         byline=", ".join(names) or None,
         tags=[_str(t) for t in _list(item.get("tags")) if isinstance(t, str) and t.strip()],
         guid=_str(item.get("id")) or None,
+        image_url=_absolute(base, item.get("image") or item.get("banner_image"))
+        or first_figure(content, base)[0],
     )
 
 

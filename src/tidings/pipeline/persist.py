@@ -86,7 +86,7 @@ def article_values(prepared: PreparedArticle, now: datetime) -> dict[str, Any]:
         "captions": list(art.captions),
         "related_links": [asdict(link) for link in art.related_links],
         "tags": list(art.tags),
-        "lead_image": art.lead_image,
+        "lead_image": art.lead_image or prepared.raw.meta.get("lead_image"),
         "status": art.status,
         "is_teaser": prepared.is_teaser,
         "fulltext_next_try": now if prepared.is_teaser else None,

@@ -40,7 +40,9 @@ from tidings.rank.scoring import (
     score_rows,
 )
 
-MIN_WINDOW_FACTOR = 10  # a window with fewer than 10 x limit articles reaches further back
+MIN_WINDOW_FACTOR = 10  # a window with fewer than 10 x depth articles reaches further back
+DEPTH = 200  # window, shortlist and exploration are sized for this many cards whatever the limit, so that a
+# feed of 20 is exactly the first 20 of a feed of 40: pages never repeat or skip a story
 MIN_WINDOW_SOURCES = 4  # ... and so does one with fewer sources than this (or than the store has)
 EXPLORATION_DETAIL = "Exploring: something outside your usual reading, to learn what else you like"
 
@@ -133,13 +135,14 @@ def _build_feed(
     window_hours: float | None,
 ) -> FeedResult:
     pool = as_pool(candidates)
+    depth = max(limit, DEPTH)
     hours = window_hours or (settings.window_hours if settings is not None else 72.0)
     window = select_window(
-        pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * limit, min_sources=MIN_WINDOW_SOURCES
+        pool, to_timestamp(now), hours, min_items=MIN_WINDOW_FACTOR * depth, min_sources=MIN_WINDOW_SOURCES
     )
     found = [pool.source_code_of.get(normalise_source(v)) for v in controls.values("source")]
     followed = [c for c in found if c is not None]
-    window = with_followed_sources(pool, window, followed, limit)
+    window = with_followed_sources(pool, window, followed, depth)
     ctx = build_context(pool, profile, controls, window.now_ts)
     w = resolve_weights(weights, controls)
     pool.ensure_sketch()
@@ -151,8 +154,8 @@ def _build_feed(
     valid = (rules < 0) & ~by_reader
     if controls.hide_read:
         valid &= ~read_rows(ctx, coarse.rows)
-    picked = shortlist(coarse, coarse_scores, valid, limit)
-    picked = np.union1d(picked, followed_source_picks(pool, coarse, coarse_scores, valid, followed, limit))
+    picked = shortlist(coarse, coarse_scores, valid, depth)
+    picked = np.union1d(picked, followed_source_picks(pool, coarse, coarse_scores, valid, followed, depth))
     hidden = _report_filtered(ctx, coarse, coarse_scores, rules, by_reader)
     picked, keyword_hidden = _apply_keyword_mutes(ctx, coarse, picked)
     hidden += keyword_hidden
@@ -162,7 +165,7 @@ def _build_feed(
     scores = score_rows(block, w)
     in_shortlist = np.arange(picked.size, dtype=np.int64)
     items, moved, relaxed = _rerank(
-        ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed
+        ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed, depth
     )
     return FeedResult(
         items=items,
@@ -276,6 +279,7 @@ def _rerank(
     w: npt.NDArray[np.float64],
     limit: int,
     seed: int,
+    depth: int,
 ) -> tuple[list[FeedItem], list[HiddenItem], bool]:
     """One card per story, placed page by page with MMR under soft caps and exploration slots; the cards, the
     items a cap moved down, and whether any card had to go over a cap."""
@@ -284,7 +288,7 @@ def _rerank(
     best = np.array(collapse_stories(pool.story_codes[block.rows[picked]], exact), dtype=np.int64)
     main_idx = picked[best] if best.size else np.zeros(0, dtype=np.int64)
     main = _slate(ctx, block, main_idx, exact[best] if best.size else np.zeros(0))
-    explore_idx = exploration_pool(block, valid, main_idx[:limit])
+    explore_idx = exploration_pool(block, valid, main_idx[:depth])
     explore_idx = np.array(
         [
             i

@@ -116,6 +116,8 @@ def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict
             articles.c.story_id,
             articles.c.is_teaser,
             articles.c.text,
+            articles.c.lead_image,
+            articles.c.meta,
         )
         .where(articles.c.duplicate_of.is_(None))
         .order_by(articles.c.sort_time.desc(), articles.c.id.desc())

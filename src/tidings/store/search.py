@@ -112,9 +112,8 @@ def search(
         source, rank = "articles a", f"ts_rank({PG_VECTOR}, to_tsquery('simple', :q))"
         where.append(f"{PG_VECTOR} @@ to_tsquery('simple', :q)")
         params["q"] = pg_tsquery(groups)
-    order = (
-        "score DESC, a.sort_time DESC" if groups and sort == "relevance" else "a.sort_time DESC, a.id DESC"
-    )
+    by_date = "a.sort_time DESC, a.id DESC"  # a total order: pages never repeat or skip a hit
+    order = f"score DESC, {by_date}" if groups and sort == "relevance" else by_date
     sql = (
         f"SELECT a.id, a.title, a.source, a.sort_time, {rank} AS score FROM {source} "
         f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset"

@@ -32,6 +32,12 @@ def stored_controls(conn: Connection, user_id: int) -> dict[str, Any]:
     return dict(row[0] or {}) if row else {}
 
 
+def display_prefs(conn: Connection, user_id: int | None) -> dict[str, bool]:
+    """How the reader wants lists shown: compact (titles only) and with or without pictures."""
+    stored = stored_controls(conn, user_id) if user_id is not None else {}
+    return {"compact": stored.get("view") == "compact", "images": stored.get("images", True) is not False}
+
+
 def save_controls(engine: Engine, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Merge changes into the user's controls after validating them; raises ValueError."""
     with engine.begin() as conn:

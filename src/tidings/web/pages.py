@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
 from tidings.web import (
+    account,
+    images,
     pages_admin,
     pages_apps,
     pages_auth,
@@ -41,7 +43,9 @@ def latest_context(request: Request, page: int) -> dict[str, object]:
         else:
             rows = api_queries.list_user_sources(conn, user.id)
         feeds = [source_repo.to_contract(r) for r in rows]
+        prefs = account.display_prefs(conn, user.id if user else None)
     return {
+        **prefs,
         "items": items,
         "page": page,
         "page_size": PAGE_SIZE,
@@ -74,3 +78,4 @@ router.include_router(pages_settings.router)
 router.include_router(pages_admin.router)
 router.include_router(pages_state.router)
 router.include_router(pages_apps.router)
+router.include_router(images.router)

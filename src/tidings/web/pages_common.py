@@ -23,7 +23,7 @@ TEMPLATES_DIR = Path(__file__).parent / "ui" / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # Scripts only from this origin: a stored page that slipped a <script> past sanitising still cannot run it.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -47,6 +47,7 @@ NOTES = {
     "feeds": "Feeds added.",
     "token-revoked": "Token revoked.",
     "controls": "Your feed settings are saved.",
+    "display": "Display settings saved.",
     "deleted": "The account is deleted.",
     "marked-read": "Marked as read.",
     "marked-unread": "Marked as unread.",

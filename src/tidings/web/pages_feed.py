@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 PAGE_SIZE = 20
-MAX_PAGES = 25
+MAX_PAGES = 10  # 200 stories: the depth the ranking plans for (rank.feed.DEPTH)
 HIDDEN_PAGE_SIZE = 50
 WHY_DEPTH = 100
 EVENT_ACTIONS = {"like": "liked", "save": "saved", "hide": "hidden", "more": "more", "fewer": "fewer"}
@@ -81,6 +82,8 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
                 "key_points": list(extra.get("key_points") or [])[:3],
                 "topic": (extra.get("topics") or [None])[0],
                 "chip": top_reason(it),
+                "image": extra.get("lead_image"),
+                "image_alt": (extra.get("meta") or {}).get("lead_image_alt") or "",
             }
         )
     return cards
@@ -124,7 +127,10 @@ async def for_you(
     cards = await run_in_threadpool(build_cards, request, items)
     await run_in_threadpool(mark_read_cards, request, user, cards)
     settings = request.app.state.settings
+    with request.app.state.engine.connect() as conn:
+        prefs = account.display_prefs(conn, user.id)
     context = {
+        **prefs,
         "cards": cards,
         "page": page,
         "has_more": len(result.items) == page * PAGE_SIZE and page < MAX_PAGES,
@@ -151,6 +157,16 @@ def query_of(page: int, read: int) -> str:
 @router.get("/why/{article_id}")
 async def why(request: Request, article_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     """The full score breakdown of one card, with a switch per signal."""
+    return await why_response(request, article_id)
+
+
+async def why_response(
+    request: Request,
+    article_id: int,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The "Why this?" page, optionally with weight errors shown beside their fields as typed."""
     user = require_user(request)
     _, result = await run_in_threadpool(ranked, request, user, WHY_DEPTH)
     item = next((it for it in result.items if int(it.article_id) == article_id), None)
@@ -167,9 +183,11 @@ async def why(request: Request, article_id: Annotated[int, Path(ge=1, le=2**62)]
         "hidden": hidden,
         "signals": signal_rows(controls),
         "labels": SIGNAL_LABELS,
-        "here": request.url.path,
+        "here": f"/why/{article_id}",
+        "errors": errors or {},
+        "typed": typed or {},
     }
-    return render(request, "why.html", context)
+    return render(request, "why.html", context, status=422 if errors else 200)
 
 
 def signal_rows(controls: dict[str, Any]) -> list[dict[str, Any]]:
@@ -195,26 +213,34 @@ async def save_signals(request: Request) -> Response:
     form = await request.form()
     on = {str(v) for v in form.getlist("on")}
     changes: dict[str, Any] = {"disabled": [s for s in FEATURES if s not in on]}
-    weights = {}
-    for name in FEATURES:
-        raw = form.get(f"w_{name}")
-        if isinstance(raw, str) and raw.strip():
-            try:
-                value = float(raw)
-            except ValueError:
-                raise HTTPException(
-                    status_code=422, detail=f"The weight of {name} is not a number."
-                ) from None
-            if value != DEFAULT_WEIGHTS[name]:
-                weights[name] = value
+    weights: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    typed = {n: raw for n in FEATURES if isinstance(raw := form.get(f"w_{n}"), str)}
+    for name, raw in typed.items():
+        if not raw.strip():
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[name] = "Enter a number from -10 to 10."
+            continue
+        if not -10.0 <= value <= 10.0:
+            errors[name] = "Enter a number from -10 to 10."
+        elif value != DEFAULT_WEIGHTS[name]:
+            weights[name] = value
+    next_value = form.get("next")
+    back = safe_next(next_value if isinstance(next_value, str) else None, "/settings")
+    if errors and (shown := re.fullmatch(r"/why/(\d{1,18})", back)):
+        return await why_response(request, int(shown.group(1)), errors, typed)
+    if errors:
+        raise HTTPException(status_code=422, detail=next(iter(errors.values())))
     if any(f"w_{n}" in form for n in FEATURES):
         changes["weights"] = weights
     try:
         await run_in_threadpool(account.save_controls, request.app.state.engine, user.id, changes)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    next_value = form.get("next")
-    return redirect(safe_next(next_value if isinstance(next_value, str) else None, "/settings"), "controls")
+    return redirect(back, "controls")
 
 
 @router.get("/hidden")

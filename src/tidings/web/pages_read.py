@@ -14,7 +14,7 @@ from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
 from tidings.store.search import SearchFilters, Sort
-from tidings.web import charts, queries
+from tidings.web import account, charts, queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_reader, require_user
 from tidings.web.session import current_web_user
@@ -45,7 +45,26 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
             related = related_items(conn, article_id, limit=6) or []
         except Exception:  # related articles are a nicety; a page must still render without them
             related = []
-    return {"a": article_repo.to_contract(row), "html": row["html"], "related": related}
+    from tidings.web.images import app_key, rewrite_images
+
+    with request.app.state.engine.connect() as conn:
+        user = current_web_user(request)
+        prefs = account.display_prefs(conn, user.id if user else None)
+    html = rewrite_images(row["html"], app_key(request)) if prefs["images"] else strip_images(row["html"])
+    return {
+        "a": article_repo.to_contract(row),
+        "html": html,
+        "related": related,
+        "image": row.get("lead_image") if prefs["images"] and "<img" not in (row["html"] or "") else None,
+        "image_alt": (row.get("meta") or {}).get("lead_image_alt") or "",
+    }
+
+
+def strip_images(html: str) -> str:
+    """Article HTML without pictures (the reader turned images off)."""
+    import re
+
+    return re.sub(r"<(?:img|source)\b[^>]*>", "", html or "", flags=re.IGNORECASE)
 
 
 def note_read(request: Request, article_id: int) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
             "mutes": user_repo.list_targets(conn, user.id, "mute"),
             "tokens": [t for t in api_queries.list_tokens(conn, user.id) if t["name"] != "web session"],
             "controls": {k: controls.get(k, d) for k, d in control_defaults().items()},
+            "display": account.display_prefs(conn, user.id),
             "new_token": None,
             "errors": {},
             "typed": {},  # what the reader typed into a form that came back with an error
@@ -137,6 +138,15 @@ def download_opml(request: Request) -> Response:
 
 
 ControlField = Annotated[str, Form(max_length=32)]
+
+
+@router.post("/settings/display")
+def save_display(request: Request, view: ControlField = "cards", images: ControlField = "") -> Response:
+    """Save how lists look: cards or a compact, title-only list; pictures on or off."""
+    user = require_user(request)
+    changes = {"view": "compact" if view == "compact" else "cards", "images": images == "on"}
+    account.save_controls(request.app.state.engine, user.id, changes)
+    return redirect("/settings#display", "display")
 
 
 @router.post("/settings/controls")

@@ -65,6 +65,8 @@ def card_details(conn: Connection, article_ids: list[int]) -> dict[int, dict[str
             articles.c.source,
             articles.c.tags,
             articles.c.story_id,
+            articles.c.lead_image,
+            articles.c.meta,
             enrichments.c.key_points,
             enrichments.c.topics,
         )
