@@ -94,6 +94,26 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("GET", "/admin"): ADMIN,
     ("POST", "/admin/invites"): ADMIN,
     ("POST", "/admin/users/{user_id}/delete"): ADMIN,
+    ("POST", "/settings/display"): Expect("user", data={"view": "compact"}),
+    ("POST", "/settings/app-passwords"): Expect("user", data={"label": "intruder"}),
+    ("POST", "/settings/app-passwords/{token_id}/revoke"): OWNED,
+    ("POST", "/admin/feeds/{source_id}/delete"): ADMIN,
+    ("GET", "/saved"): USER,
+    ("GET", "/unread"): USER,
+    ("POST", "/mark-read"): Expect("user", data={"scope": "feed", "value": "{feed_id}"}),
+    ("POST", "/state"): Expect("user", data={"article_id": "{article_id}", "action": "unsave"}),
+    ("POST", "/undo"): Expect("user", data={"undo": "read-all:2020-01-01T00:00:00+00:00"}),
+    # Signed image URLs: a wrong signature is refused before anything is fetched.
+    ("GET", "/img/{signature}/{encoded}"): PUBLIC,
+    ("GET", "/api/v1/articles/{article_id}/state"): USER,
+    ("PATCH", "/api/v1/articles/{article_id}/state"): Expect("user", json={"read": False, "saved": False}),
+    ("POST", "/api/v1/state/mark-read"): Expect("user", json={"ids": ["{article_id}"], "read": False}),
+    ("GET", "/api/v1/state/{which}"): USER,
+    ("GET", "/api/fever.php"): Expect("user", data={"api": "", "saved_item_ids": ""}),
+    ("POST", "/api/fever.php"): Expect(
+        "user", data={"api": "", "mark": "item", "as": "unsaved", "id": "{article_id}"}
+    ),
+    ("GET", "/reader/atom/{stream_id:path}"): USER,
     ("GET", "/api/v1/feed"): USER,
     ("GET", "/api/v1/articles/{article_id}"): USER,
     ("GET", "/api/v1/articles/{article_id}/related"): USER,
@@ -225,6 +245,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "stream_id": f"feed/{feed['id']}",
             "feed": f"feed/{feed['id']}",
             "feed_id": str(feed["id"]),
+            "source_id": str(feed["id"]),
+            "which": "saved",
+            "signature": "0" * 32,
+            "encoded": "aHR0cHM6Ly9hbGljZS1vbmx5LmV4YW1wbGUvcGljLnBuZw",
         }
         session = alice.web.cookies["tidings_session"]
         secrets = (alice.token, alice.greader, alice.fever, session, token.json()["token"])
@@ -255,6 +279,13 @@ def fill(text: str, ids: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: ids[m.group(1)], text)
 
 
+def fill_json(value: Any, ids: dict[str, str]) -> Any:
+    """A JSON value with "{article_id}" (also inside lists) replaced by alice's article id."""
+    if isinstance(value, list):
+        return [fill_json(v, ids) for v in value]
+    return int(fill(value, ids)) if value == "{article_id}" else value
+
+
 def request_for(world: World, method: str, path: str, auth: str, expect: Expect) -> httpx.Response:
     """Call one route as mallory with one way of authenticating, aimed at alice's ids."""
     mallory, ids = world.mallory, world.ids
@@ -262,7 +293,7 @@ def request_for(world: World, method: str, path: str, auth: str, expect: Expect)
     headers: dict[str, str] = {}
     cookies: dict[str, str] = {}
     data = {k: fill(v, ids) for k, v in expect.data.items()}
-    body = {k: (int(fill(v, ids)) if v == "{article_id}" else v) for k, v in (expect.json or {}).items()}
+    body = {k: fill_json(v, ids) for k, v in (expect.json or {}).items()}
     params: dict[str, str] = {}
     if auth == "cookie":
         cookies["tidings_session"] = mallory.web.cookies["tidings_session"]
