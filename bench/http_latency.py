@@ -12,7 +12,7 @@ an item of it, for --rounds rounds. Reported separately, as p50/p95/p99 in ms:
 - concurrent_feed: 8 clients at once, each a feed then an event, with requests per second;
 - ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout;
 - server_cpu_ms_per_request: the server's CPU time per request, cold and warm (independent of machine load);
-- timeouts: requests cut off after 120 s (counted at 120 s in the percentiles).
+- timeouts: requests cut off after 120 s (counted at 120 s in the percentiles); errors: by status.
 Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
@@ -316,13 +316,14 @@ class Readers:
         ]
         self.samples: dict[str, list[float]] = {}
         self.timeouts: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
         self.lock = threading.Lock()
         self.turn = 0
 
     def timed(
         self, name: str, client: httpx.Client, method: str, url: str, **kw: Any
     ) -> httpx.Response | None:
-        """One request, its time recorded under `name` (None when it timed out)."""
+        """One request, its time recorded under `name` (None when it timed out or failed)."""
         started = time.perf_counter()
         try:
             response = client.request(method, url, **kw)
@@ -332,9 +333,12 @@ class Readers:
                 self.timeouts[name] = self.timeouts.get(name, 0) + 1
             return None
         elapsed = time.perf_counter() - started
-        response.raise_for_status()
         with self.lock:
             self.samples.setdefault(name, []).append(elapsed)
+            if response.is_error:  # counted and reported by status, so that one failure ends no run
+                key = f"{name} {response.status_code}"
+                self.errors[key] = self.errors.get(key, 0) + 1
+                return None
         return response
 
     def visit(self, index: int, feed_label: str, event_label: str = "event") -> None:
@@ -429,6 +433,7 @@ def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: 
         out["concurrent_feed"]["requests_per_s"] = round(len(readers.samples["concurrent_feed"]) / wall, 1)
         out["server_cpu_ms_per_request"] = {k: round(v * 1000, 1) for k, v in cpu.items()}
         out["timeouts"] = readers.timeouts
+        out["errors"] = readers.errors
         out["ingest_batches"] = ingester.batches
         out["ingest_failures"] = ingester.errors[:5]
         out["ingest_batch_write"] = summary(ingester.seconds)
