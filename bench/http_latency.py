@@ -11,7 +11,8 @@ an item of it, for --rounds rounds. Reported separately, as p50/p95/p99 in ms:
 - event: POST /api/v1/events; search: a query matching most articles; latest: the /latest page;
 - concurrent_feed: 8 clients at once, each a feed then an event, with requests per second;
 - ingest_batch_write: each batch's write; ingest_failures: batches that waited past SQLite's busy timeout;
-- server_cpu_ms_per_request: the server's CPU time per request, cold and warm (independent of machine load).
+- server_cpu_ms_per_request: the server's CPU time per request, cold and warm (independent of machine load);
+- timeouts: requests cut off after 120 s (counted at 120 s in the percentiles); errors: by status.
 Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
@@ -314,23 +315,37 @@ class Readers:
             httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {t}"}) for t in tokens
         ]
         self.samples: dict[str, list[float]] = {}
+        self.timeouts: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
         self.lock = threading.Lock()
         self.turn = 0
 
-    def timed(self, name: str, client: httpx.Client, method: str, url: str, **kw: Any) -> httpx.Response:
-        """One request, its time recorded under `name`."""
+    def timed(
+        self, name: str, client: httpx.Client, method: str, url: str, **kw: Any
+    ) -> httpx.Response | None:
+        """One request, its time recorded under `name` (None when it timed out or failed)."""
         started = time.perf_counter()
-        response = client.request(method, url, **kw)
+        try:
+            response = client.request(method, url, **kw)
+        except httpx.TimeoutException:  # counted at the timeout, a lower bound, and reported apart
+            with self.lock:
+                self.samples.setdefault(name, []).append(time.perf_counter() - started)
+                self.timeouts[name] = self.timeouts.get(name, 0) + 1
+            return None
         elapsed = time.perf_counter() - started
-        response.raise_for_status()
         with self.lock:
             self.samples.setdefault(name, []).append(elapsed)
+            if response.is_error:  # counted and reported by status, so that one failure ends no run
+                key = f"{name} {response.status_code}"
+                self.errors[key] = self.errors.get(key, 0) + 1
+                return None
         return response
 
     def visit(self, index: int, feed_label: str, event_label: str = "event") -> None:
         """One reader's feed, then one event on an item of it."""
         client = self.clients[index]
-        items = self.timed(feed_label, client, "GET", "/api/v1/feed?limit=20").json()["items"]
+        feed = self.timed(feed_label, client, "GET", "/api/v1/feed?limit=20")
+        items = feed.json()["items"] if feed is not None else []
         if items:
             with self.lock:
                 self.turn += 1
@@ -371,7 +386,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: int) -> dict[str, Any]:
+def measure(
+    base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: int, concurrent: int = 40
+) -> dict[str, Any]:
     """The readers' phases: cold, warm rounds with ingestion alongside, search/latest, then concurrency.
 
     Also the server's CPU milliseconds per request in the cold and warm phases (feeds and events together;
@@ -410,13 +427,18 @@ def measure(base: str, tokens: list[str], ingester: Ingester, rounds: int, pid: 
             list(
                 pool.map(
                     lambda i: readers.visit(i % len(tokens), "concurrent_feed", "concurrent_event"),
-                    range(8 * 5),
+                    range(concurrent),
                 )
             )
         wall = time.perf_counter() - started
         out: dict[str, Any] = {name: summary(values) for name, values in sorted(readers.samples.items())}
-        out["concurrent_feed"]["requests_per_s"] = round(len(readers.samples["concurrent_feed"]) / wall, 1)
+        if concurrent:
+            out["concurrent_feed"]["requests_per_s"] = round(
+                len(readers.samples["concurrent_feed"]) / wall, 1
+            )
         out["server_cpu_ms_per_request"] = {k: round(v * 1000, 1) for k, v in cpu.items()}
+        out["timeouts"] = readers.timeouts
+        out["errors"] = readers.errors
         out["ingest_batches"] = ingester.batches
         out["ingest_failures"] = ingester.errors[:5]
         out["ingest_batch_write"] = summary(ingester.seconds)
@@ -434,6 +456,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ingest-batch", type=int, default=50)
     parser.add_argument("--ingest-every", type=float, default=5.0)
+    parser.add_argument("--concurrent", type=int, default=40, help="visits by 8 clients at once (0: none)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="tidings-http-"))
     store = args.store or home / "built"
@@ -463,7 +486,7 @@ def main() -> None:
     try:
         ready = wait_ready(base)
         ingester = Ingester(engine, args.ingest_batch, args.ingest_every)
-        results = measure(base, tokens, ingester, args.rounds, server.pid)
+        results = measure(base, tokens, ingester, args.rounds, server.pid, args.concurrent)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -31,6 +31,7 @@ def ingest(home: Path, sources: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.shared
 @pytest.mark.slow
 def test_two_ingesters_make_no_duplicates_and_the_same_stories(tmp_path: Path) -> None:

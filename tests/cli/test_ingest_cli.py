@@ -37,6 +37,7 @@ def no_enrich(tidings_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tidings_env
 
 
+@pytest.mark.sqlite_only
 def test_init_is_idempotent(no_enrich: Path) -> None:
     first = run_json("init")
     second = run_json("init")
@@ -100,6 +101,7 @@ def test_unknown_article_is_clear_error(no_enrich: Path) -> None:
     assert "no article with id 999" in result.output
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.shared
 @pytest.mark.slow
 def test_ingest_real_feeds_is_idempotent(no_enrich: Path) -> None:
@@ -117,6 +119,7 @@ def test_ingest_real_feeds_is_idempotent(no_enrich: Path) -> None:
     assert db.execute("select count(*) from articles").fetchone()[0] == count
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.shared
 @pytest.mark.slow
 def test_sigkill_mid_ingest_leaves_consistent_database(no_enrich: Path) -> None:

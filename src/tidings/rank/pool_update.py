@@ -39,52 +39,61 @@ class _Plan:
 
     size: int
     from_base: npt.NDArray[np.bool_]  # per merged row
-    base_rows: IntArray  # base row for each merged row taken from the base, in merged order
+    base_rows: IntArray  # base row for each merged row taken from the base, in merged order (increasing)
     fresh_rows: IntArray  # fresh row for each merged row taken from the fresh pool, in merged order
-    appended: bool  # True when the merged pool is the kept base rows followed by the fresh rows
+    segments: list[tuple[bool, int, int, int]]  # runs (from base?, merged start, source start, length)
 
     def gather(self, base: Any, fresh: Any) -> Any:
-        """One column of the merged pool, read once from each side."""
+        """One column of the merged pool, copied run by run (a few slice copies, not a row-by-row gather)."""
         if isinstance(base, list):
-            if self.appended:
-                return [base[i] for i in self.base_rows.tolist()] + [
-                    fresh[i] for i in self.fresh_rows.tolist()
-                ]
-            b, f = iter(self.base_rows.tolist()), iter(self.fresh_rows.tolist())
-            return [base[next(b)] if flag else fresh[next(f)] for flag in self.from_base.tolist()]
-        out = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
+            out: list[Any] = []
+            for from_base, _, start, length in self.segments:
+                out.extend((base if from_base else fresh)[start : start + length])
+            return out
         fresh = np.asarray(fresh, dtype=base.dtype)
-        if self.appended:  # contiguous copies: the usual case, where new articles are the newest
-            k = self.base_rows.size
-            out[:k] = base if k == base.shape[0] else base[self.base_rows]
-            out[k:] = fresh[self.fresh_rows]
-        else:
-            out[self.from_base] = base[self.base_rows]
-            out[~self.from_base] = fresh[self.fresh_rows]
-        return out
+        array = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
+        for from_base, at, start, length in self.segments:
+            array[at : at + length] = (base if from_base else fresh)[start : start + length]
+        return array
 
 
 def _plan(base: CandidatePool, add: CandidatePool, gone: set[str]) -> _Plan:
     """Keep base rows not in `gone`, add the fresh rows, in publication-time order when the base is sorted."""
-    removed = [base.row_of_id[a] for a in gone if a in base.row_of_id]
-    keep = np.setdiff1d(np.arange(base.size, dtype=np.int64), np.asarray(removed, dtype=np.int64))
+    kept = np.ones(base.size, dtype=bool)
+    kept[[base.row_of_id[a] for a in gone if a in base.row_of_id]] = False
+    keep = np.flatnonzero(kept)
     stamps = np.concatenate([base.timestamps[keep], add.timestamps])
     order = np.arange(stamps.size, dtype=np.int64)
     if base.is_sorted and stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
-        order = np.argsort(stamps, kind="stable")
+        order = np.argsort(stamps, kind="stable")  # stable: base rows keep their order, and so do fresh ones
     from_base = order < keep.size
+    source = order - keep.size  # fresh rows: their row in the fresh pool; base rows: their base row
+    source[from_base] = keep[order[from_base]]
+    breaks = np.flatnonzero((from_base[1:] != from_base[:-1]) | (np.diff(source) != 1)) + 1
+    starts, ends = np.concatenate([[0], breaks]), np.concatenate([breaks, [order.size]])
+    segments = (
+        [(bool(from_base[s]), int(s), int(source[s]), int(e - s)) for s, e in zip(starts, ends, strict=True)]
+        if order.size
+        else []
+    )
     return _Plan(
         size=int(stamps.size),
         from_base=from_base,
-        base_rows=keep[order[from_base]],
-        fresh_rows=order[~from_base] - keep.size,
-        appended=bool(np.all(order == np.arange(order.size))),
+        base_rows=source[from_base],
+        fresh_rows=source[~from_base],
+        segments=segments,
     )
 
 
-def _remap(names: Sequence[Any], into: list[Any]) -> npt.NDArray[np.int32]:
-    """For each of `names`, its code in `into`, which grows with the names it lacks."""
-    index = {str(n): i for i, n in enumerate(into)} if len(names) else {}
+def _remap(
+    names: Sequence[Any], into: list[Any], known: dict[str, int] | None = None
+) -> npt.NDArray[np.int32]:
+    """For each of `names`, its code in `into`, which grows with the names it lacks (`known`: an existing
+    str(name) -> code index of `into`, copied rather than rebuilt)."""
+    if known is not None:
+        index = dict(known)
+    else:
+        index = {str(n): i for i, n in enumerate(into)} if len(names) else {}
     table = np.empty(len(names), dtype=np.int32)
     for i, name in enumerate(names):
         code = index.get(str(name))
@@ -123,7 +132,8 @@ def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection
     values: dict[str, Any] = {n: plan.gather(getattr(base, n), getattr(add, n)) for n in _row_fields(base)}
     for codes, vocab in _CODED.items():
         names = list(getattr(base, vocab))
-        table = _remap(getattr(add, vocab), names)
+        known = base.story_code_of if vocab == "story_ids" else None  # the largest vocabulary
+        table = _remap(getattr(add, vocab), names, known)
         values[codes] = plan.gather(getattr(base, codes), table[getattr(add, codes)])
         values[vocab] = names
     for matrix, vocab in _MATRICES.items():
@@ -160,13 +170,14 @@ def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[s
     stories: list[Any] = values["story_ids"]
     entities: list[str] = values["entity_keys"]
     topic_code_of = dict(base.topic_code_of)
-    topic_code_of.update({normalise_key(t): i for i, t in enumerate(topics) if i >= len(base.topic_names)})
+    new_topics = enumerate(topics[len(base.topic_names) :], start=len(base.topic_names))
+    topic_code_of.update({normalise_key(t): i for i, t in new_topics})
     source_code_of = dict(base.source_code_of)
-    source_code_of.update(
-        {normalise_source(s): i for i, s in enumerate(sources) if i >= len(base.source_names)}
-    )
+    new_sources = enumerate(sources[len(base.source_names) :], start=len(base.source_names))
+    source_code_of.update({normalise_source(s): i for i, s in new_sources})
     story_code_of = dict(base.story_code_of)
-    story_code_of.update({str(s): i for i, s in enumerate(stories) if i >= len(base.story_ids)})
+    new_stories = enumerate(stories[len(base.story_ids) :], start=len(base.story_ids))
+    story_code_of.update({str(s): i for i, s in new_stories})
     entity_codes_of = dict(base.entity_codes_of)
     display = values["entity_display"]
     for code in range(len(base.entity_keys), len(entities)):
@@ -177,11 +188,11 @@ def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[s
         for alias in aliases:
             entity_codes_of[alias] = [*entity_codes_of.get(alias, []), code]  # a new list: the base's stays
     ids = values["article_ids"]
-    if plan.appended and plan.base_rows.size == base.size:  # nothing moved: only the fresh rows are new
+    if plan.base_rows.size == base.size and not plan.from_base[base.size :].any():  # only appended rows
         row_of_id = dict(base.row_of_id)
-        row_of_id.update({str(a): base.size + i for i, a in enumerate(ids[base.size :])})
+        row_of_id.update(zip(map(str, ids[base.size :]), range(base.size, len(ids)), strict=True))
     else:
-        row_of_id = {str(a): i for i, a in enumerate(ids)}
+        row_of_id = dict(zip(map(str, ids), range(len(ids)), strict=True))
     return {
         "row_of_id": row_of_id,
         "topic_code_of": topic_code_of,

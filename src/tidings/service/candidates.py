@@ -1,4 +1,4 @@
-"""Build the ranking stage's candidates from the store, cached per process until the data changes."""
+"""Build the ranking stage's candidates from the store: one pool per process, updated incrementally."""
 
 from __future__ import annotations
 
@@ -54,13 +54,6 @@ def data_version(conn: Connection) -> tuple[int, int, datetime | None]:
 
 def _pool_key(conn: Connection) -> str:
     return conn.engine.url.render_as_string(hide_password=True)
-
-
-def cached_pool(conn: Connection) -> CandidatePool | None:
-    """The pool this process holds for the database, as it is (no change check), or None."""
-    with _LOCK:
-        cached = _POOLS.get(_pool_key(conn))
-    return cached.pool if cached else None
 
 
 def candidate_pool(conn: Connection) -> CandidatePool:
