@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tidings.rank.features import normalise_key, normalise_source
+from tidings.rank.features import normalise_source, topic_slug
 
 
 def collapse_stories(story_codes: npt.NDArray[np.int32], scores: npt.NDArray[np.float64]) -> list[int]:
@@ -46,7 +46,7 @@ class CapState:
         if normalise_source(source) != self.exempt_source and self.sources[source] >= self.source_cap:
             return "source", source
         for topic in topics:
-            if normalise_key(topic) != self.exempt_topic and self.topics[topic] >= self.topic_cap:
+            if topic_slug(topic) != self.exempt_topic and self.topics[topic] >= self.topic_cap:
                 return "topic", topic
         return None
 

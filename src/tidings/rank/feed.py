@@ -16,7 +16,13 @@ from tidings.rank.candidates import Window, exploration_pool, hidden_by_reader, 
 from tidings.rank.controls import UserControls
 from tidings.rank.diversity import CapState, cap_count, collapse_stories, interleave, mmr_select
 from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
-from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, to_timestamp
+from tidings.rank.features import (
+    Candidate,
+    CandidatePool,
+    normalise_source,
+    to_timestamp,
+    topic_slug,
+)
 from tidings.rank.profile import Profile
 from tidings.rank.scoring import (
     FEATURES,
@@ -211,7 +217,7 @@ def _caps(ctx: Context, limit: int) -> CapState:
         source_cap=cap_count(c.source_cap, limit, c.cap_window),
         topic_cap=cap_count(c.topic_cap, limit, c.cap_window),
         exempt_source=normalise_source(sole_source) if sole_source else None,
-        exempt_topic=normalise_key(sole_topic) if sole_topic else None,
+        exempt_topic=topic_slug(sole_topic) if sole_topic else None,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources
 from tidings.store.util import as_utc, iso, utcnow
+from tidings.vocabulary import split_tags, topic_key
 
 
 def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
@@ -127,6 +128,13 @@ def count_articles(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
+def topics_of_row(row: dict[str, Any]) -> list[str]:
+    """An article's topic keys: the enrichment's, else the IPTC topics its publisher's tags name."""
+    if row.get("topics"):
+        return list(dict.fromkeys(topic_key(str(t)) for t in row["topics"]))
+    return split_tags([str(t) for t in row.get("tags") or []])[0]
+
+
 def to_contract(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's article object for a row from get_article."""
     entities = row.get("entities") or []
@@ -144,7 +152,7 @@ def to_contract(row: dict[str, Any]) -> dict[str, Any]:
         "text": row.get("text") or "",
         "captions": list(row.get("captions") or []),
         "related_links": list(row.get("related_links") or []),
-        "topics": list(row.get("topics") or row.get("tags") or []),
+        "topics": topics_of_row(row),
         "tags": list(row.get("tags") or []),
         "entities": [
             {

@@ -14,6 +14,7 @@ from tidings.service.feed import RateLimitedError, record_event
 from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
+from tidings.vocabulary import topic_key
 from tidings.web import charts, queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_user
@@ -98,6 +99,7 @@ async def story_page(request: Request, story_id: Id) -> Response:
 @router.get("/topics/{name:path}")
 def topic_page(request: Request, name: Name) -> Response:
     """The newest articles on a topic, with a Follow button."""
+    name = topic_key(name)
     with request.app.state.engine.connect() as conn:
         rows = queries.article_rows(conn, queries.topic_article_ids(conn, name))
     if not rows:
