@@ -11,7 +11,6 @@ from sqlalchemy import Connection, func, select
 from tidings.rank import Candidate, CandidatePool
 from tidings.store.tables import article_entities, articles, enrichments, events, stories
 from tidings.store.util import as_utc
-from tidings.vocabulary import split_tags
 
 POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
 LEAD_CHARS = 400
@@ -91,7 +90,7 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
                 story_id=r["story_id"],
                 title=r["title"],
                 source=r["source"] or "unknown",
-                topics=list(r["topics"] or split_tags(list(r["tags"] or []))[0]),
+                topics=list(r["topics"] or r["tags"] or []),
                 entity_keys=keys,
                 entity_names=names,
                 keywords=f"{r['title']} {r['standfirst'] or ''} {r['lead'] or ''}".lower(),

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources
 from tidings.store.util import as_utc, iso, utcnow
-from tidings.vocabulary import split_tags, topic_key
+from tidings.vocabulary import topic_key
 
 
 def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
@@ -129,10 +129,9 @@ def count_articles(conn: Connection) -> int:
 
 
 def topics_of_row(row: dict[str, Any]) -> list[str]:
-    """An article's topic keys: the enrichment's, else the IPTC topics its publisher's tags name."""
-    if row.get("topics"):
-        return list(dict.fromkeys(topic_key(str(t)) for t in row["topics"]))
-    return split_tags([str(t) for t in row.get("tags") or []])[0]
+    """An article's topic keys: the enrichment's, else (not enriched) its tags under their keys."""
+    names = [str(t) for t in row.get("topics") or row.get("tags") or [] if str(t).strip()]
+    return list(dict.fromkeys(topic_key(t) for t in names))
 
 
 def to_contract(row: dict[str, Any]) -> dict[str, Any]:

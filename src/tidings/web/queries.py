@@ -12,7 +12,7 @@ from tidings.store.articles import topics_of_row
 from tidings.store.search import search_articles
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
 from tidings.store.util import as_utc, utcnow
-from tidings.vocabulary import fold, same_topic, topic_key
+from tidings.vocabulary import fold, same_topic, split_tags, topic_key
 
 RECENT_SCAN = 3000
 READING_KINDS = ("click", "read", "like", "save")
@@ -37,6 +37,13 @@ def popular_topics(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
         key = topic_key(str(topic))
         names.setdefault(fold(key), key)
         counts[fold(key)] += int(n)
+    recent = conn.execute(
+        select(articles.c.tags).order_by(articles.c.sort_time.desc()).limit(RECENT_SCAN)
+    ).scalars()
+    for tags in recent:  # tags that name an IPTC topic are that topic; the others are not offered
+        for key in split_tags([str(t) for t in tags or []])[0]:
+            names.setdefault(fold(key), key)
+            counts[fold(key)] += 1
     return [(names[k], n) for k, n in counts.most_common(limit)]
 
 
