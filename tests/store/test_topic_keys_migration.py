@@ -51,3 +51,26 @@ def test_upgrade_rekeys_topics_and_follows(tmp_path: Path) -> None:
     assert row.topics == ["Politics", "North Korea"] and row.iptc_topic == "Politics"
     assert indexed == ["North Korea", "Politics"]
     assert followed == ["Business", "Politics"]
+
+
+def test_onboarding_topics_have_no_case_duplicates_and_no_tags(tmp_path: Path) -> None:
+    from tidings.store.engine import make_engine, migrate
+    from tidings.web.queries import popular_topics
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        for n, (topics, tags) in enumerate(
+            [
+                (["politics", "North Korea"], ["English", "Weblog"]),
+                (["Politics"], ["Politics and conflicts"]),
+                (["north korea"], ["Economics & Business", "Updates"]),
+            ]
+        ):
+            values = {"id": n + 1, "title": "t", "content_hash": str(n), "ingested_at": now, "sort_time": now}
+            conn.execute(insert(articles).values(**values, tags=tags))
+            conn.execute(insert(article_topics), [{"article_id": n + 1, "topic": t} for t in topics])
+    with engine.connect() as conn:
+        offered = dict(popular_topics(conn))
+    assert offered == {"Politics": 3, "North Korea": 2, "Business": 1}
