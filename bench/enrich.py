@@ -45,7 +45,11 @@ def measure_stages(items: list[EnrichInput], settings: Settings) -> dict[str, fl
     """Seconds each stage takes alone over all items (single-stage runs, no overlap)."""
     costs: dict[str, float] = {}
     timed("language", costs, lambda: [language.detect_language(i.title + "\n" + i.text) for i in items])
-    cands = timed("sentence_split", costs, lambda: [keypoints.candidate_sentences(i.text) for i in items])
+    cands = timed(
+        "sentence_split",
+        costs,
+        lambda: [keypoints.candidate_sentences(i.text, i.language or "en") for i in items],
+    )
     texts = [ner.ner_text(i.title, i.standfirst, i.text) for i in items]
     timed("ner", costs, ner.extract_entities_batch, texts, settings)
     docs = [compose_article_text(i.title, i.text, i.standfirst) for i in items]

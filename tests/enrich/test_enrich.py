@@ -57,8 +57,8 @@ def test_seed_entities_once_under_full_names(seed: tuple[str, Enrichment]) -> No
 def test_seed_topics_and_language(seed: tuple[str, Enrichment]) -> None:
     _, result = seed
     assert result.language == "en"
-    assert result.iptc_topic == "politics"
-    assert "North Korea" in result.topics and "politics" in result.topics
+    assert result.iptc_topic == "Politics"
+    assert "North Korea" in result.topics and "Politics" in result.topics
 
 
 def test_seed_key_points_are_body_sentences(seed: tuple[str, Enrichment]) -> None:

@@ -164,7 +164,9 @@ def test_export_and_delete_account(base: str) -> None:
         exported = c.get("/settings/export")
         data = exported.json()
         assert "attachment" in exported.headers["content-disposition"]
-        assert data["user"]["name"] == "tara" and data["follows"][0]["target"] == "topic:Science"
+        assert (
+            data["user"]["name"] == "tara" and data["follows"][0]["target"] == "topic:Science and technology"
+        )
         assert "password_hash" not in exported.text and "token_hash" not in exported.text
         refused = c.post("/settings/delete", data={"csrf": token, "password": "wrong password"})
         assert refused.status_code == 400

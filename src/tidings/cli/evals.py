@@ -146,9 +146,12 @@ def topics(
         Path | None, typer.Option("--bbc", help="BBC News folder (one subfolder per class).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate at most this many articles per set.")] = None,
+    cv: Annotated[
+        bool, typer.Option("--cv", help="Cross-validate the regularisation on the example sentences.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """IPTC top-level topic accuracy on AG News and/or BBC News."""
+    """IPTC top-level topic accuracy on AG News and/or BBC News; --cv chooses the regularisation."""
     with cli_errors():
         import tidings.eval.topics as topic_eval
 
@@ -157,6 +160,8 @@ def topics(
             out["ag_news"] = topic_eval.evaluate_topics_ag_news(_existing(ag_news), settings(), limit=limit)
         if bbc:
             out["bbc"] = topic_eval.evaluate_topics_bbc(_existing(bbc), settings(), limit=limit)
+        if cv:
+            out["regularisation_cv"] = topic_eval.cross_validate_regularisation(settings())
         if not out:
-            raise UserError("give --ag-news and/or --bbc")
+            raise UserError("give --ag-news, --bbc and/or --cv")
         emit(out, as_json, lambda d: print(d))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tidings.rank.features import normalise_key, normalise_source
+from tidings.rank.features import normalise_source, topic_slug
 
 
 def collapse_stories(story_codes: npt.NDArray[np.int32], scores: npt.NDArray[np.float64]) -> list[int]:
@@ -57,7 +57,7 @@ class CapState:
         if self.sources[key] >= min(cap, math.ceil(cap * (self.placed + 1) / self.page - 1e-9)):
             return "source", source
         for topic in topics:
-            t = normalise_key(topic)
+            t = topic_slug(topic)
             if self.topics[t] >= self.topic_caps.get(t, self.topic_cap):
                 return "topic", topic
         return None
@@ -66,7 +66,7 @@ class CapState:
         """Count one selected item."""
         self.placed += 1
         self.sources[normalise_source(source)] += 1
-        for t in {normalise_key(topic) for topic in topics}:
+        for t in {topic_slug(topic) for topic in topics}:
             self.topics[t] += 1
 
 

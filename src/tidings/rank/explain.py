@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tidings.rank.features import normalise_key, normalise_source
+from tidings.rank.features import normalise_key, normalise_source, topic_slug
 from tidings.rank.profile import affinity_value
 from tidings.rank.scoring import COL, FEATURES, Context, FeatureBlock
+from tidings.vocabulary import iptc_topic, topic_key
 
 MAX_TITLE_CHARS = 40
 
@@ -41,8 +42,16 @@ def _hours(seconds: float) -> str:
     return f"{round(hours / 24)} days"
 
 
+def _matching_topics(ctx: Context, names: list[str]) -> str:
+    """The followed topics this article carries, by key: named topics ("North Korea") before IPTC levels."""
+    have = {topic_slug(n) for n in names}
+    matched = dict.fromkeys(topic_key(v) for v in ctx.controls.values("topic") if topic_slug(v) in have)
+    ordered = sorted(matched, key=lambda k: iptc_topic(k) is not None)
+    return " and ".join(ordered[:2]) or "a topic you follow"
+
+
 def _matching_follow(ctx: Context, kind: str, names: list[str]) -> str:
-    """The reader's own wording of the follow that matched one of `names`."""
+    """The reader's own wording of the follow that matched one of `names` (never an unrelated follow)."""
     folded = {normalise_key(n) for n in names} | {n.lower() for n in names}
     for value in ctx.controls.values(kind):
         if normalise_key(value) in folded or value.lower() in folded:
@@ -51,13 +60,13 @@ def _matching_follow(ctx: Context, kind: str, names: list[str]) -> str:
             for code in ctx.pool.entity_codes_of.get(normalise_key(value), []):
                 if ctx.pool.entity_keys[code] in names:
                     return value
-    return ", ".join(ctx.controls.values(kind)[:1]) or kind
+    return f"a{'n' if kind[0] in 'aeiou' else ''} {kind} you follow"
 
 
 def _strongest(ctx: Context, kind: str, names: list[str], sign: float) -> str:
     """The topic or entity of this article with the strongest affinity in the direction of `sign`."""
     table = ctx.profile.topic_aff if kind == "topic" else ctx.profile.entity_aff
-    keyed = [(normalise_key(n) if kind == "topic" else n, n) for n in names]
+    keyed = [(topic_slug(n) if kind == "topic" else n, n) for n in names]
     scored = [(affinity_value(table[k]) * sign, n) for k, n in keyed if k in table]
     if not scored:
         return names[0] if names else kind
@@ -71,7 +80,7 @@ def describe(ctx: Context, row: int, signal: str, value: float, contribution: fl
     source = pool.source_names[int(pool.source_codes[row])]
     up = contribution >= 0
     if signal == "follow_topic":
-        return f"You follow {_matching_follow(ctx, 'topic', pool.topics_of(row))}"
+        return f"You follow {_matching_topics(ctx, pool.topics_of(row))}"
     if signal == "follow_entity":
         keys = pool.entities_of(row)
         named = _matching_follow(ctx, "entity", keys + [pool.entity_label(k) for k in keys])

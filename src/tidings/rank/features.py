@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from tidings.vocabulary import topic_key
+
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 Rows = slice | npt.NDArray[np.int64]
@@ -23,6 +25,12 @@ SKETCH_DIMS = 64
 def normalise_key(text: str) -> str:
     """Fold a topic, entity or keyword name to a comparable slug ("Kim Jong-un" -> "kim-jong-un")."""
     return _NON_WORD.sub("-", text.lower()).strip("-")
+
+
+def topic_slug(name: str) -> str:
+    """The comparable form of a topic's key: case and synonyms folded ("politics", "Politics and
+    conflicts" and "Politics" are one topic)."""
+    return normalise_key(topic_key(name))
 
 
 def normalise_source(text: str) -> str:
@@ -125,7 +133,7 @@ class CandidatePool:
         if not self.row_of_id:
             self.row_of_id = {str(a): i for i, a in enumerate(self.article_ids)}
         if not self.topic_code_of:
-            self.topic_code_of = {normalise_key(t): i for i, t in enumerate(self.topic_names)}
+            self.topic_code_of = {topic_slug(t): i for i, t in enumerate(self.topic_names)}
         if not self.source_code_of:
             self.source_code_of = {normalise_source(s): i for i, s in enumerate(self.source_names)}
         if not self.story_code_of:
@@ -238,7 +246,7 @@ class CandidatePool:
                 story_ids.append(c.story_id if c.story_id is not None else sid)
             for key, name in zip(c.entity_keys, c.entity_names, strict=False):
                 display.setdefault(key, name)
-        topic_lists = [[topics.code(t) for t in c.topics] for c in items]
+        topic_lists = [[topics.code(topic_key(t)) for t in c.topics] for c in items]
         entity_lists = [[entities.code(k) for k in c.entity_keys] for c in items]
         return cls(
             article_ids=[c.article_id for c in items],

@@ -25,7 +25,13 @@ from tidings.rank.candidates import (
 from tidings.rank.controls import UserControls
 from tidings.rank.diversity import CapState, Slate, cap_count, collapse_stories, place_pages
 from tidings.rank.explain import Reason, hidden_rule_for_cap, reasons_for
-from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, to_timestamp
+from tidings.rank.features import (
+    Candidate,
+    CandidatePool,
+    normalise_source,
+    to_timestamp,
+    topic_slug,
+)
 from tidings.rank.profile import Profile
 from tidings.rank.scoring import (
     FEATURES,
@@ -232,7 +238,7 @@ def _caps(ctx: Context, main: Slate) -> CapState:
     page = c.cap_window
     source_cap, topic_cap = cap_count(c.source_cap, page, page), cap_count(c.topic_cap, page, page)
     src_counts = Counter(normalise_source(s) for s in main.sources)
-    topic_counts = Counter(normalise_key(t) for ts in main.topics for t in set(ts))
+    topic_counts = Counter(topic_slug(t) for ts in main.topics for t in set(ts))
     return CapState(
         page=page,
         source_cap=source_cap,
@@ -241,7 +247,7 @@ def _caps(ctx: Context, main: Slate) -> CapState:
             {normalise_source(v) for v in c.values("source")}, src_counts, c.source_cap, source_cap, page
         ),
         topic_caps=_followed_caps(
-            {normalise_key(v) for v in c.values("topic")}, topic_counts, c.topic_cap, topic_cap, page
+            {topic_slug(v) for v in c.values("topic")}, topic_counts, c.topic_cap, topic_cap, page
         ),
     )
 

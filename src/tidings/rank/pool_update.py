@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source
+from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, topic_slug
 
 # Columns that hold codes into a vocabulary, with the vocabulary's field; codes are remapped, not copied.
 _CODED = {"source_codes": "source_names", "story_codes": "story_ids"}
@@ -171,7 +171,7 @@ def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[s
     entities: list[str] = values["entity_keys"]
     topic_code_of = dict(base.topic_code_of)
     new_topics = enumerate(topics[len(base.topic_names) :], start=len(base.topic_names))
-    topic_code_of.update({normalise_key(t): i for i, t in new_topics})
+    topic_code_of.update({topic_slug(t): i for i, t in new_topics})
     source_code_of = dict(base.source_code_of)
     new_sources = enumerate(sources[len(base.source_names) :], start=len(base.source_names))
     source_code_of.update({normalise_source(s): i for i, s in new_sources})

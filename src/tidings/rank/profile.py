@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from tidings.rank.features import Candidate, FloatArray, normalise_key, normalise_source, to_timestamp
+from tidings.rank.features import (
+    Candidate,
+    FloatArray,
+    normalise_source,
+    to_timestamp,
+    topic_slug,
+)
 
 EVENT_KINDS = ("impression", "click", "read", "like", "dislike", "hide", "save", "share", "more", "fewer")
 # Signed strength of each signal; "read" adds a dwell bonus on top.
@@ -202,7 +208,7 @@ def _update_affinities(profile: Profile, item: Candidate, weight: float) -> None
     if weight == 0.0:
         return
     for topic in item.topics:
-        key = normalise_key(topic)
+        key = topic_slug(topic)
         profile.topic_labels.setdefault(key, topic)
         _bump(profile.topic_aff, key, weight)
     for entity in item.entity_keys:

@@ -10,7 +10,14 @@ import numpy.typing as npt
 from scipy import sparse
 
 from tidings.rank.controls import UserControls, compile_keyword
-from tidings.rank.features import CandidatePool, FloatArray, Rows, normalise_key, normalise_source
+from tidings.rank.features import (
+    CandidatePool,
+    FloatArray,
+    Rows,
+    normalise_key,
+    normalise_source,
+    topic_slug,
+)
 from tidings.rank.profile import Profile, affinity_value
 
 FEATURES: tuple[str, ...] = (
@@ -124,7 +131,7 @@ def build_context(pool: CandidatePool, profile: Profile, controls: UserControls,
     e_cols = np.zeros((len(pool.entity_keys) or 1, 3), dtype=np.float32)
     s_cols = np.zeros((len(pool.source_names) or 1, 3), dtype=np.float32)
     for value in controls.values("topic"):
-        if (code := pool.topic_code_of.get(normalise_key(value))) is not None:
+        if (code := pool.topic_code_of.get(topic_slug(value))) is not None:
             t_cols[code, 0] = 1.0
     for value in controls.values("entity"):
         for code in _entity_codes(pool, value):
@@ -187,7 +194,7 @@ def _resolve_mutes(ctx: Context) -> None:
     for r, (kind, value) in enumerate(mutes):
         ctx.mute_rules.append(f"mute {kind}:{value}")
         ctx.mute_story.append(np.zeros(0, dtype=np.int32))
-        if kind == "topic" and (code := pool.topic_code_of.get(normalise_key(value))) is not None:
+        if kind == "topic" and (code := pool.topic_code_of.get(topic_slug(value))) is not None:
             topic[code, r] = 1.0
         elif kind == "entity":
             entity[_entity_codes(pool, value), r] = 1.0

@@ -11,6 +11,8 @@ from tidings.store import stories as story_repo
 from tidings.store.tables import articles, enrichments
 from tidings.store.util import as_utc, iso
 
+UNDATED_WINDOW_HOURS = 24.0 * 365 * 100  # any date: see related_items
+
 
 def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
     """A story with its timeline and key points attributed to outlets."""
@@ -61,9 +63,12 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
     """Same-story articles first, then nearest neighbours by embedding in a recent window."""
     from tidings.pipeline.clustering import signature_for
     from tidings.stories import related
+    from tidings.stories.related import DEFAULT_WINDOW_HOURS
 
     row = conn.execute(
-        select(articles.c.story_id, articles.c.sort_time).where(articles.c.id == article_id)
+        select(articles.c.story_id, articles.c.sort_time, articles.c.published_at).where(
+            articles.c.id == article_id
+        )
     ).first()
     if row is None:
         return None
@@ -81,7 +86,10 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
     neighbour_ids = nearest_ids(conn, sig.embedding, exclude=article_id) if sig.embedding is not None else []
     ids = list(dict.fromkeys([*same_ids, *neighbour_ids]))
     candidates = [signature_for(conn, i, None) for i in ids]
-    ranked = related(sig, set(same_ids), candidates, limit=limit)
+    # An undated article (a scraped page) has no time to window on: its ingest time says nothing about
+    # when it happened, so its neighbours count whatever their dates.
+    window = DEFAULT_WINDOW_HOURS if row.published_at is not None else UNDATED_WINDOW_HOURS
+    ranked = related(sig, set(same_ids), candidates, limit=limit, window_hours=window)
     titles = dict(
         conn.execute(
             select(articles.c.id, articles.c.title).where(articles.c.id.in_([r[0] for r in ranked]))

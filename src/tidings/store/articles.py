@@ -12,6 +12,7 @@ from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources, stories
 from tidings.store.util import as_utc, iso, utcnow
+from tidings.vocabulary import topic_key
 
 
 def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
@@ -166,6 +167,12 @@ def count_articles(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
+def topics_of_row(row: dict[str, Any]) -> list[str]:
+    """An article's topic keys: the enrichment's, else (not enriched) its tags under their keys."""
+    names = [str(t) for t in row.get("topics") or row.get("tags") or [] if str(t).strip()]
+    return list(dict.fromkeys(topic_key(t) for t in names))
+
+
 def to_contract(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's article object for a row from get_article."""
     entities = row.get("entities") or []
@@ -183,7 +190,7 @@ def to_contract(row: dict[str, Any]) -> dict[str, Any]:
         "text": row.get("text") or "",
         "captions": list(row.get("captions") or []),
         "related_links": list(row.get("related_links") or []),
-        "topics": list(row.get("topics") or row.get("tags") or []),
+        "topics": topics_of_row(row),
         "tags": list(row.get("tags") or []),
         "entities": [
             {

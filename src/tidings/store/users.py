@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from tidings.store.tables import api_tokens, events, follows, mutes, users
 from tidings.store.util import utcnow
+from tidings.vocabulary import topic_key
 
 TARGET_KINDS = ("topic", "entity", "source", "keyword", "story")
 EVENT_KINDS = ("impression", "click", "read", "like", "dislike", "hide", "save", "share", "more", "fewer")
@@ -31,6 +32,8 @@ def parse_target(target: str) -> tuple[str, str]:
         )
     if len(value) > 500:
         raise ValueError("target value is longer than 500 characters")
+    if kind == "topic":  # one key per topic: "politics" and "Politics and conflicts" follow "Politics"
+        value = topic_key(value)
     return kind, value
 
 

@@ -14,6 +14,7 @@ from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
 from tidings.store import users as user_repo
 from tidings.store.search import SearchFilters, Sort
+from tidings.vocabulary import topic_key
 from tidings.web import account, charts, queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_reader, require_user
@@ -126,6 +127,7 @@ ListingPage = Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGES)]
 def topic_page(request: Request, name: Name, page: ListingPage = 1) -> Response:
     """The newest articles on a topic, 20 a page, with a Follow button."""
     offset = (page - 1) * PAGE_SIZE
+    name = topic_key(name)
     with request.app.state.engine.connect() as conn:
         rows = queries.article_rows(conn, queries.topic_article_ids(conn, name, PAGE_SIZE + 1, offset))
     if not rows and page == 1:

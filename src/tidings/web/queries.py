@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from tidings.store.articles import topics_of_row
 from tidings.store.search import SearchFilters, Sort, search
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
 from tidings.store.util import as_utc, utcnow
+from tidings.vocabulary import fold, same_topic, split_tags, topic_key
 
 RECENT_SCAN = 3000
 READING_KINDS = ("click", "read", "like", "save")
@@ -18,26 +20,31 @@ MIX_DAYS = 30
 
 
 def topics_of(row: dict[str, Any]) -> list[str]:
-    """An article's topics: the enrichment's, else the publisher's tags."""
-    return [str(t) for t in (row.get("topics") or row.get("tags") or [])]
+    """An article's topic keys: the enrichment's, else the IPTC topics its publisher's tags name."""
+    return topics_of_row(row)
 
 
 def popular_topics(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
-    """The most common topics among enriched topics and the publishers' tags of recent articles."""
+    """The most common topics, one entry per key (case and synonym variants merged); tags are not topics."""
     counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
     for topic, n in conn.execute(
         select(article_topics.c.topic, func.count())
         .group_by(article_topics.c.topic)
         .order_by(func.count().desc())
-        .limit(limit)
+        .limit(limit * 4)
     ):
-        counts[str(topic)] += int(n)
+        key = topic_key(str(topic))
+        names.setdefault(fold(key), key)
+        counts[fold(key)] += int(n)
     recent = conn.execute(
         select(articles.c.tags).order_by(articles.c.sort_time.desc()).limit(RECENT_SCAN)
     ).scalars()
-    for tags in recent:
-        counts.update(str(t) for t in dict.fromkeys(tags or []) if str(t).strip())
-    return counts.most_common(limit)
+    for tags in recent:  # tags that name an IPTC topic are that topic; the others are not offered
+        for key in split_tags([str(t) for t in tags or []])[0]:
+            names.setdefault(fold(key), key)
+            counts[fold(key)] += 1
+    return [(names[k], n) for k, n in counts.most_common(limit)]
 
 
 def popular_sources(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
@@ -147,19 +154,22 @@ def topic_article_ids(conn: Connection, topic: str, limit: int = 50, offset: int
         for i in conn.execute(
             select(articles.c.id)
             .join(article_topics, article_topics.c.article_id == articles.c.id)
-            .where(article_topics.c.topic == topic, articles.c.duplicate_of.is_(None))
+            .where(
+                func.lower(article_topics.c.topic) == topic_key(topic).lower(),
+                articles.c.duplicate_of.is_(None),
+            )
             .order_by(articles.c.sort_time.desc())
             .limit(limit)
         ).scalars()
     ]
-    wanted = topic.casefold()
+    wanted = fold(topic)
     recent = conn.execute(
         select(articles.c.id, articles.c.tags)
         .where(articles.c.duplicate_of.is_(None))
         .order_by(articles.c.sort_time.desc())
         .limit(RECENT_SCAN)
     )
-    tagged = [int(i) for i, tags in recent if any(str(t).casefold() == wanted for t in tags or [])]
+    tagged = [int(i) for i, tags in recent if any(same_topic(str(t), wanted) for t in tags or [])]
     return list(dict.fromkeys([*ids, *tagged]))[want[0] : want[1]]
 
 
