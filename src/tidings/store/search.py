@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, DateTime, Float, Integer, Text, bindparam, text
 
+from tidings.vocabulary import topic_key
+
 # Must match the expression of the GIN index created by migration 0001.
 PG_VECTOR = "to_tsvector('simple', coalesce(a.title, '') || ' ' || coalesce(a.text, ''))"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -148,7 +150,7 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
             " WHERE t.article_id = a.id AND lower(t.topic) = lower(:topic))"
             " OR lower(CAST(a.tags AS TEXT)) LIKE :tag ESCAPE '!')"
         )
-        params["topic"] = filters.topic
+        params["topic"] = topic_key(filters.topic)  # stored topics are keys: "politics" finds "Politics"
         escaped = json.dumps(filters.topic.lower()).replace("!", "!!").replace("%", "!%").replace("_", "!_")
         params["tag"] = f"%{escaped}%"
     if filters.since:
