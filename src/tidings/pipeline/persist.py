@@ -28,26 +28,28 @@ def classify(conn: Connection, prepared: PreparedArticle) -> tuple[str, dict[str
         return ("duplicate", same_content) if same_content else ("new", None)
     if existing["content_hash"] == prepared.content_hash:
         return "duplicate", existing
-    if is_update(existing, prepared):
+    feedless = prepared.raw.source_id is None and source_repo.is_page_source(conn, existing.get("source_id"))
+    if is_update(existing, prepared, feedless):
         clash = article_repo.find_by_content_hash(conn, prepared.content_hash)
         return ("duplicate", existing) if clash and clash["id"] != existing["id"] else ("updated", existing)
     return "duplicate", existing
 
 
-def same_origin(existing: dict[str, Any], prepared: PreparedArticle) -> bool:
+def same_origin(existing: dict[str, Any], prepared: PreparedArticle, feedless: bool = False) -> bool:
     """True when the incoming article comes from the stored one's source and host.
 
     Only the publisher may change its own article: another feed (or a page on another host) that names the
-    same URL, say with a tracking parameter added, is at most a duplicate.
+    same URL, say with a tracking parameter added, is at most a duplicate. `feedless` says that the stored
+    article came from no feed either (it sits in a publisher's "page" source), so the host alone decides.
     """
-    if existing.get("source_id") != prepared.raw.source_id:
+    if existing.get("source_id") != prepared.raw.source_id and not feedless:
         return False
     return host_of(existing.get("url") or "") == host_of(prepared.article.url or "")
 
 
-def is_update(existing: dict[str, Any], prepared: PreparedArticle) -> bool:
+def is_update(existing: dict[str, Any], prepared: PreparedArticle, feedless: bool = False) -> bool:
     """A changed article from the same source and host replaces the stored one when it is fuller or newer."""
-    if not same_origin(existing, prepared):
+    if not same_origin(existing, prepared, feedless):
         return False
     if prepared.is_teaser and not existing["is_teaser"]:
         return False  # never downgrade full text to a feed teaser

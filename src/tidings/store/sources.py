@@ -60,6 +60,14 @@ def publisher_key(name: str) -> str:
     return PUBLISHER_SCHEME + " ".join(name.split()).casefold()[:500]
 
 
+def is_page_source(conn: Connection, source_id: int | None) -> bool:
+    """True when source_id is a publisher's "page" source (articles from no feed), not a feed."""
+    if source_id is None:
+        return False
+    kind = conn.execute(select(sources.c.kind).where(sources.c.id == source_id)).scalar_one_or_none()
+    return kind == "page"
+
+
 def publisher_source(conn: Connection, name: str | None, site_url: str | None) -> int:
     """The id of the "page" source grouping a publisher's articles from files, pasted URLs and seeds.
 
