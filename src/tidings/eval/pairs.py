@@ -47,7 +47,9 @@ class LabelledPairs:
 
 
 def _text_url(title: str, text: str) -> str:
-    return "pair-text:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:24]
+    # An http(s) URL on the reserved .invalid domain: ingest keeps only http(s) URLs, and the URL is the key
+    # that links a stored article back to its labelled text.
+    return "https://pairs.invalid/" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:24]
 
 
 def read_pairs_file(path: Path, settings: Settings, cache_dir: Path) -> LabelledPairs:
