@@ -47,7 +47,7 @@ def test_seed_article_through_the_cli(tidings_env: Path, seed_path: Path) -> Non
     assert not [t for t in TEASERS if t in a["text"]]
     assert set(TEASERS) <= {link["title"] for link in a["related_links"]}
     assert any("Vladivostok" in caption for caption in a["captions"])
-    assert "North Korea" in a["topics"] and "politics" in a["topics"]
+    assert "North Korea" in a["topics"] and "Politics" in a["topics"]
     names = [e["name"] for e in a["entities"]]
     for name in PEOPLE_AND_PLACES:
         assert names.count(name) == 1, name
