@@ -24,6 +24,9 @@ BAD_URLS = [
     "file:///etc/passwd",
     "ftp://files.example/a.txt",
     "javascript://comment%0Aalert(1)",
+    # Found by the bounded fuzz run: an unclosed IPv6 bracket made urljoin raise and aborted the whole feed.
+    "https://a[example/3",
+    "http://[::1/x",
 ]
 IDS = [f"u{i}" for i in range(len(BAD_URLS))]
 

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 from tidings.extract import body
 from tidings.extract.blocks import Block, normalise_space, render_html, render_text
@@ -14,6 +14,7 @@ from tidings.extract.chooser import choose_body
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
 from tidings.extract.metadata import PageMetadata, read_metadata
 from tidings.extract.sanitize import sanitize_html
+from tidings.ingest.urls import join_url
 from tidings.models import ExtractedArticle, RelatedLink
 
 LOGGER = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def find_page_captions(tree: Any) -> list[str]:
 def _absolute_links(links: list[RelatedLink], base: str | None) -> list[RelatedLink]:
     if not base:
         return links
-    return [RelatedLink(link.title, urljoin(base, link.url) if link.url else None) for link in links]
+    return [RelatedLink(link.title, join_url(base, link.url) if link.url else None) for link in links]
 
 
 def _standfirst(found: list[str], meta: PageMetadata, text: str) -> str | None:

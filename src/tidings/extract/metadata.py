@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 from htmldate import find_date
 
 from tidings.extract.blocks import normalise_space
+from tidings.ingest.urls import join_url
 
 PROPERTY_RE = re.compile(
     r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag|image|url|locale)\s*",
@@ -218,9 +218,9 @@ def find_canonical_url(tree: Any, values: dict[str, str], url: str | None) -> st
     """The canonical URL: <link rel=canonical>, then og:url, made absolute against the page URL."""
     for link in tree.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            return urljoin(url or "", link.get("href").strip()) or None
+            return join_url(url, link.get("href").strip()) or None
     og_url = values.get("og:url")
-    return urljoin(url or "", og_url) if og_url else url
+    return join_url(url, og_url) if og_url else url
 
 
 def find_language(tree: Any, values: dict[str, str]) -> str | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import lxml.etree
 import lxml.html
 import nh3
+
+from tidings.ingest.urls import join_url
 
 ALLOWED_TAGS = frozenset(
     [
@@ -162,7 +164,9 @@ def safe_url(value: str, base_url: str | None) -> str | None:
     cleaned = CONTROL_CHARS_RE.sub("", html_lib.unescape(value))
     if not cleaned or UNSAFE_URL_RE.match(cleaned):
         return None
-    absolute = urljoin(base_url, cleaned) if base_url else cleaned
+    absolute = join_url(base_url, cleaned)
+    if absolute is None:
+        return None
     scheme = urlparse(absolute).scheme.lower()
     if scheme and scheme not in URL_SCHEMES:
         return None

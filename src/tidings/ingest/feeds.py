@@ -10,13 +10,13 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 import lxml.html
 from lxml import etree
 
 from tidings.ingest.charsets import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
+from tidings.ingest.urls import join_url
 from tidings.models import FeedEntry, ParsedFeed
 
 FEED_CONTENT_TYPES = frozenset(
@@ -380,7 +380,7 @@ def _escape(text: str) -> str:
 def _absolute(base: str, value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
-    return urljoin(base, value.strip()) if base else value.strip()
+    return join_url(base, value.strip())
 
 
 def _iso_datetime(value: Any) -> datetime | None:

@@ -115,6 +115,17 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def join_url(base: str | None, value: str) -> str | None:
+    """value made absolute against base, or None when either is malformed (say an unclosed IPv6 bracket,
+    which makes the standard library raise): one bad link never aborts a whole feed or page."""
+    try:
+        joined = urljoin(base, value) if base else value
+        urlsplit(joined)
+    except ValueError:
+        return None
+    return joined
+
+
 def find_canonical_link(html: str | bytes, base_url: str) -> str | None:
     """The absolute URL of the page's <link rel="canonical">, or None when missing or unusable."""
     if not html:
@@ -127,6 +138,6 @@ def find_canonical_link(html: str | bytes, base_url: str) -> str | None:
         rels = (link.get("rel") or "").lower().split()
         href = (link.get("href") or "").strip()
         if "canonical" in rels and href:
-            absolute = urljoin(base_url, href)
-            return absolute if is_http_url(absolute) else None
+            absolute = join_url(base_url, href)
+            return absolute if absolute and is_http_url(absolute) else None
     return None
