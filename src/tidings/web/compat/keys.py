@@ -90,18 +90,17 @@ def login_token(password_hash: str, password: str) -> str:
 
 
 def app_password_user(engine: Engine, name: str, password: str, client: str) -> dict[str, Any] | None:
-    """The account when password is one of its live app passwords (after the sign-in throttles), else None."""
+    """The account when password is one of its live app passwords, else None (then the caller's password
+    check takes the try). A throttled name or client is refused here too (LoginError 429)."""
     if not take_attempt(name, client):
         raise LoginError(429, "Too many sign-in attempts. Wait a minute and try again.")
+    give_back(name, client)  # only a failed password check below (check_credentials) counts as a try
     with engine.connect() as conn:
         user = user_repo.get_user_by_name(conn, name)
         app_token = api_queries.find_live_token(conn, password)
     if user is None or app_token is None or app_token["user_id"] != user["id"]:
         return None
-    if not is_app_password(str(app_token["name"])):
-        return None
-    give_back(name, client)
-    return user
+    return user if is_app_password(str(app_token["name"])) else None
 
 
 def is_app_password(token_name: str) -> bool:
