@@ -1,7 +1,8 @@
 """Crash consistency: SIGKILL `tidings ingest` and `tidings serve` (events being posted) at random points.
 
 After each kill the SQLite file passes `PRAGMA integrity_check`, nothing committed or acknowledged is missing,
-and a restart completes the pending work. Bounded: 50 kills in all (TIDINGS_CRASH_MIN_KILLS sets fewer per test).
+and a restart completes the pending work. Bounded: 50 kills in all (TIDINGS_CRASH_MIN_KILLS sets fewer
+per test).
 """
 
 from __future__ import annotations
