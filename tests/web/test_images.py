@@ -14,7 +14,7 @@ import pytest
 from tests.ingest.conftest import LoopbackServer, send_bytes
 from tests.live import csrf_of, make_settings, serve, sign_up
 from tidings.ingest.feeds import parse_feed
-from tidings.web.images import proxy_path, rewrite_images, sniff
+from tidings.web.images import install_key, proxy_path, rewrite_images, sniff
 
 BROWSER = {"Accept": "text/html"}
 IMG_SRC = re.compile(r'<img[^>]*\ssrc="([^"]+)"')
@@ -127,7 +127,7 @@ def test_pages_load_images_only_through_the_signed_caching_proxy(
         signature, encoded = sources[0].split("/")[2:4]
         forged = "0" * len(signature)
         assert c.get(f"/img/{forged}/{encoded}").status_code == 404
-        key = (tmp_path / "home" / "secret_key").read_text().strip().encode()
+        key = install_key(settings)  # the server's image sub-key, from the same secret key file
         for path in ("/fake.png", "/vector.svg"):
             reply = c.get(proxy_path(key, origin.url(path)) or "")
             assert reply.status_code == 415 and "image/" not in reply.headers.get("content-type", "")
