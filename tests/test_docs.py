@@ -17,7 +17,13 @@ from tidings.config import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SETTING_NAME = re.compile(r"`(TIDINGS_[A-Z0-9_]+)`")
 # Variables the docs may name that are not Settings: the test suite's own switches.
-TEST_ONLY_VARIABLES = {"TIDINGS_TEST_POSTGRES_URL", "TIDINGS_TEST_CHROMIUM", "TIDINGS_TEST_DATABASE"}
+TEST_ONLY_VARIABLES = {
+    "TIDINGS_TEST_POSTGRES_URL",
+    "TIDINGS_TEST_CHROMIUM",
+    "TIDINGS_TEST_DATABASE",
+    "TIDINGS_CRASH_MIN_KILLS",
+    "TIDINGS_CRASH_BUDGET",
+}
 
 
 def docs_text() -> str:
