@@ -24,7 +24,6 @@ from tidings.store.util import as_utc
 
 log = logging.getLogger(__name__)
 
-POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
 LEAD_CHARS = 400
 
 

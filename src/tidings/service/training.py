@@ -10,11 +10,11 @@ from sqlalchemy import Engine, select
 
 from tidings.config import Settings
 from tidings.rank import FEATURES, FeedResult, train_weights
+from tidings.rank.scoring import POSITIVE_KINDS
 from tidings.store import users as user_repo
 from tidings.store.tables import events
 from tidings.store.util import as_utc, utcnow
 
-POSITIVE_KINDS = ("click", "read", "like", "save", "share", "more")
 WEIGHTS_FILE = "weights.json"
 
 
