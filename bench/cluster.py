@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from tidings.stories.cluster import add_to_story, assign, new_story
-from tidings.stories.index import CandidateIndex, EntityIdf
+from tidings.stories.centroid_index import CandidateIndex, EntityIdf
+from tidings.stories.clusterer import add_to_story, assign, new_story
 from tidings.stories.signature import ArticleSignature, StoryState
 
 DIM = 384

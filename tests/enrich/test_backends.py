@@ -10,8 +10,8 @@ import pytest
 
 from tidings.config import Settings
 from tidings.enrich import enrich_batch, entities, ner_worker, onnx_encoder
+from tidings.enrich.batch import finish_batch, start_batch
 from tidings.enrich.embeddings import get_encoder, resolve_model_path
-from tidings.enrich.pipeline import finish_batch, start_batch
 from tidings.models import EnrichInput
 
 pytestmark = pytest.mark.slow

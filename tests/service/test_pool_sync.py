@@ -19,7 +19,7 @@ from tests.rank.test_pool_update import _rows
 from tidings.config import Settings
 from tidings.enrich.embeddings import pack_vector
 from tidings.rank import CandidatePool
-from tidings.service import candidates as cand
+from tidings.service import candidate_pool as cand
 from tidings.service.feed import feed_for, record_event
 from tidings.service.users import add_user, change_target
 from tidings.store.engine import make_engine

@@ -154,7 +154,7 @@ def _events(seed: int) -> list[ArticleSignature]:
 
 
 def _cluster(order: list[ArticleSignature]) -> dict[int, int]:
-    """Place articles one by one over a CandidateIndex, as pipeline.clustering does."""
+    """Place articles one by one over a CandidateIndex, as pipeline.story_placement does."""
     index, story_of = CandidateIndex(dim=16), dict[int, int]()
     for sig in order:
         decision = assign(sig, index.candidates(sig))
@@ -195,7 +195,7 @@ def test_order_of_ties_is_deterministic() -> None:
 
 
 def test_the_cosine_gate_skips_components_but_not_the_score() -> None:
-    from tidings.stories.cluster import assign, new_story
+    from tidings.stories.clusterer import assign, new_story
     from tidings.stories.scoring import score_match
 
     story = new_story(1, sig_about(1, 0, "Harbour storm closes pier", {"place:eastmouth": 3}))

@@ -5,7 +5,7 @@ English-only: entities (spaCy en_core_web_sm). Language-neutral: language detect
 trained on English examples, so it is reliable only for English.
 """
 
+from tidings.enrich.batch import enrich_batch, versions
 from tidings.enrich.cache import load_count
-from tidings.enrich.pipeline import enrich_batch, versions
 
 __all__ = ["enrich_batch", "load_count", "versions"]

@@ -1,7 +1,7 @@
 """`tidings eval pairs`: same-story decisions on labelled article pairs, with precision/recall/F1 and AUC.
 
 Every text goes through `tidings ingest` into a temporary store (see `story_gold.ingest_labelled`), and each
-pair is scored by the production signature (`pipeline.clustering.signature_for`) and pair scorer
+pair is scored by the production signature (`pipeline.story_placement.signature_for`) and pair scorer
 (`stories.scoring.pair_match`). Two inputs are read: a pairs file (`title_1`, `text_1`, `title_2`, `text_2`,
 `same_story`), or an event-labelled JSONL, from which every same-event pair and, per article, four other-event
 articles (its nearest by embedding, two of its 50 nearest and one at random) become the pairs. The baseline

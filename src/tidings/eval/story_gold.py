@@ -1,13 +1,13 @@
 """`tidings eval stories`: event-labelled JSONL clustered by `tidings ingest` into a temporary store.
 
-The articles go through the production ingest (extraction, enrichment, `pipeline.clustering`); the score is
-B-cubed against each row's gold `event`. The store is kept under a cache folder keyed by the rows and models;
-`tidings` re-clusters its articles through `place_article` with the shipped weights, so a cached store still
-measures the current clustering code (`as_ingested` is what the ingest itself decided). Baselines sit beside
-it: every article alone, and a plain MiniLM cosine threshold chosen by k-fold cross-validation over events.
-Per fold, each fold's articles are clustered on their own. With `tune`, the clustering weights are chosen the
-same way: the stored signatures are re-clustered through `place_article` once per candidate and fold, a
-candidate is picked on the training folds and scored on the held-out one.
+The articles go through the production ingest (extraction, enrichment, `pipeline.story_placement`); the score
+is B-cubed against each row's gold `event`. The store is kept under a cache folder keyed by the rows and
+models; `tidings` re-clusters its articles through `place_article` with the shipped weights, so a cached store
+still measures the current clustering code (`as_ingested` is what the ingest itself decided). Baselines sit
+beside it: every article alone, and a plain MiniLM cosine threshold chosen by k-fold cross-validation over
+events. Per fold, each fold's articles are clustered on their own. With `tune`, the clustering weights are
+chosen the same way: the stored signatures are re-clustered through `place_article` once per candidate and
+fold, a candidate is picked on the training folds and scored on the held-out one.
 """
 
 from __future__ import annotations
@@ -128,15 +128,15 @@ def ingest_labelled(
 
 def signatures(ingested: IngestedSet) -> list[ArticleSignature]:
     """The production signature of every stored article, in ingest order."""
-    from tidings.pipeline.clustering import signature_for
+    from tidings.pipeline.story_placement import signature_for
 
     with ingested.engine().connect() as conn:
         return [signature_for(conn, aid, None) for aid in ingested.ids]
 
 
 def recluster(ingested: IngestedSet, sigs: Sequence[ArticleSignature], weights: Weights) -> dict[int, int]:
-    """Cluster the stored articles again through `pipeline.clustering` with other weights (rolled back)."""
-    from tidings.pipeline.clustering import ClusterCache, place_article
+    """Cluster the stored articles again through `story_placement` with other weights (rolled back)."""
+    from tidings.pipeline.story_placement import ClusterCache, place_article
 
     engine = ingested.engine()
     with engine.connect() as conn:

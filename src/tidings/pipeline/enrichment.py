@@ -44,7 +44,7 @@ def start_enrichment(prepared: list[PreparedArticle], settings: Settings) -> Cal
         empty = [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
         return lambda: empty
     try:
-        from tidings.enrich.pipeline import finish_batch, start_batch
+        from tidings.enrich.batch import finish_batch, start_batch
     except ImportError as exc:  # a broken install must not stop ingestion
         log.warning("enrichment unavailable (%s); storing articles without it", exc)
         note = f"enrichment unavailable: {exc}"

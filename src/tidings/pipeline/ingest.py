@@ -150,7 +150,7 @@ def compute_batch(
 
 def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> None:
     """Write one computed batch in a single transaction holding the write lock, clustering as it goes."""
-    from tidings.pipeline import clustering
+    from tidings.pipeline import story_placement
 
     started = time.perf_counter()
     enrichments = batch.resolve()  # before taking the write lock: NER may still be running
@@ -158,7 +158,7 @@ def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> N
     started = time.perf_counter()
     try:
         with engine.begin() as conn, write_lock(conn):
-            cache = clustering.synced_cache(conn)
+            cache = story_placement.synced_cache(conn)
             written = []
             for p in batch.prepared:
                 status, article_id = write_article(conn, p, enrichments.get(id(p)))
@@ -166,9 +166,9 @@ def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> N
             fresh = [
                 (aid, status, enrichments.get(id(p))) for p, status, aid in written if status != "duplicate"
             ]
-            placed = clustering.assign_stories(conn, cache, fresh)
+            placed = story_placement.assign_stories(conn, cache, fresh)
     except Exception:
-        clustering.forget_cache_for(engine)
+        story_placement.forget_cache_for(engine)
         raise
     report.add_time("store", time.perf_counter() - started)
     for p, status, article_id in written:

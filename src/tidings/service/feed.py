@@ -19,7 +19,7 @@ from tidings.rank import (
     update_profile,
 )
 from tidings.ratelimit import TokenBucket
-from tidings.service.candidates import candidate_pool, load_candidates
+from tidings.service.candidate_pool import candidate_pool, load_candidates
 from tidings.store import reading as state_repo
 from tidings.store import users as user_repo
 from tidings.store.engine import read_only

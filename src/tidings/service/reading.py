@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from tidings.config import Settings
 from tidings.rank import FeedbackEvent, update_profile
-from tidings.service.candidates import load_candidates
+from tidings.service.candidate_pool import load_candidates
 from tidings.service.feed import clock, load_profile
 from tidings.store import reading as state_repo
 from tidings.store import users as user_repo

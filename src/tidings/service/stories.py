@@ -61,7 +61,7 @@ def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
 
 def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[dict[str, Any]] | None:
     """Same-story articles first, then nearest neighbours by embedding in a recent window."""
-    from tidings.pipeline.clustering import signature_for
+    from tidings.pipeline.story_placement import signature_for
     from tidings.stories import related
     from tidings.stories.related import DEFAULT_WINDOW_HOURS
 
@@ -103,7 +103,7 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
 
 def nearest_ids(conn: Connection, vector: np.ndarray, exclude: int, limit: int = 30) -> list[int]:
     """Ids of the stored articles nearest to vector (exact, over the cached candidate pool)."""
-    from tidings.service.candidates import candidate_pool
+    from tidings.service.candidate_pool import candidate_pool
 
     pool = candidate_pool(conn)  # already in memory for feeds: no second read of the embeddings
     if pool.embeddings is None or not pool.size or pool.embeddings.shape[1] != vector.shape[0]:

@@ -1,6 +1,7 @@
 """Stories: near-duplicates and incremental event clustering over plain data (no database I/O)."""
 
-from tidings.stories.cluster import (
+from tidings.stories.centroid_index import CandidateIndex, EntityIdf
+from tidings.stories.clusterer import (
     Decision,
     add_to_story,
     assign,
@@ -9,7 +10,6 @@ from tidings.stories.cluster import (
     remove_from_story,
     replace_member,
 )
-from tidings.stories.index import CandidateIndex, EntityIdf
 from tidings.stories.neardup import NearDupIndex, fingerprint_similarity, near_duplicate_of, text_fingerprint
 from tidings.stories.related import related
 from tidings.stories.scoring import MatchScore, Weights, pair_match, pair_score, same_story, score_match

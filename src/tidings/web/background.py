@@ -79,7 +79,7 @@ class Worker:
         self._pool_thread.join(timeout=2)
 
     def _keep_pool(self) -> None:
-        from tidings.service.candidates import refresh_pool
+        from tidings.service.candidate_pool import refresh_pool
 
         while not self._stop.is_set():
             try:
