@@ -29,9 +29,3 @@ def load_count(kind: str | None = None) -> int:
     if kind is None:
         return sum(_LOADS.values())
     return _LOADS[kind]
-
-
-def clear_cache() -> None:
-    """Forget every loaded model (for tests that simulate a fresh process)."""
-    with _LOCK:
-        _MODELS.clear()

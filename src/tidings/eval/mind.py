@@ -280,10 +280,3 @@ def evaluate_mind(
     if report:
         result["training"] = report
     return result
-
-
-def compare_methods(
-    directory: Path, train_dir: Path | None = None, **kwargs: Any
-) -> dict[str, dict[str, Any]]:
-    """Tidings against the popularity-only and content-only baselines on the same logs."""
-    return {m: evaluate_mind(directory, train_dir, method=m, **kwargs) for m in METHODS}

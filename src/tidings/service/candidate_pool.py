@@ -273,12 +273,3 @@ def story_velocity(
         if t and end and end - t <= timedelta(hours=hours):
             out[story_id] = out.get(story_id, 0.0) + 1.0
     return out
-
-
-def newest_time(pool: CandidatePool) -> datetime | None:
-    """The newest article time in a pool."""
-    if not pool.size:
-        return None
-    from datetime import UTC
-
-    return datetime.fromtimestamp(float(pool.timestamps.max()), tz=UTC)

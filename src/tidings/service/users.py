@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tidings.auth import hash_password
 from tidings.store import invites as invite_repo
 from tidings.store import users as user_repo
-from tidings.store.tables import articles
 
 
 class SignupRefusedError(ValueError):
@@ -64,12 +63,3 @@ def change_target(engine: Engine, name: str, action: str, target: str) -> dict[s
         else:
             changed = user_repo.remove_target(conn, user["id"], which, kind, value)
     return {"ok": True, "changed": changed}
-
-
-def article_exists(engine: Engine, article_id: int) -> tuple[bool, int | None]:
-    """(exists, story id) for an article id."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(articles.c.id, articles.c.story_id).where(articles.c.id == article_id)
-        ).first()
-    return (row is not None, row[1] if row else None)
