@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from tidings.models import Enrichment
+from tidings.store import articles as article_repo
 from tidings.store import stories as story_repo
-from tidings.store.tables import article_entities, articles, enrichments
 from tidings.store.util import as_utc
 from tidings.stories import (
     ArticleSignature,
@@ -81,11 +81,7 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
             cache.index.remove(int(row["id"]))
             continue
         cache.index.upsert(StoryState.from_json(row["state"]))
-    rows = conn.execute(
-        select(articles.c.id, articles.c.fingerprint, articles.c.story_id)
-        .where(articles.c.id > cache.max_article_id)
-        .order_by(articles.c.id)
-    ).all()
+    rows = article_repo.articles_after(conn, cache.max_article_id)
     if not rows:
         return
     keys = entity_keys_for(conn, [r[0] for r in rows])
@@ -100,58 +96,37 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
 
 def entity_keys_for(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     """Normalised entity counts of each article."""
-    out: dict[int, dict[str, int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = conn.execute(
-            select(
-                article_entities.c.article_id, article_entities.c.entity_key, article_entities.c.count
-            ).where(article_entities.c.article_id.in_(chunk))
-        ).all()
-        grouped: dict[int, dict[str, int]] = {}
-        for aid, key, count in rows:
-            grouped.setdefault(aid, {})[key] = count
-        out.update({aid: entity_counts_from(raw) for aid, raw in grouped.items()})
-    return out
+    return {aid: entity_counts_from(raw) for aid, raw in article_repo.entity_counts(conn, ids).items()}
 
 
 def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | None) -> ArticleSignature:
     """The stories stage's signature of a stored article (its enrichment passed in or read back)."""
-    row = conn.execute(
-        select(
-            articles.c.title,
-            articles.c.text,
-            articles.c.published_at,
-            articles.c.source,
-            articles.c.ingested_at,
-            articles.c.fingerprint,
-        ).where(articles.c.id == article_id)
-    ).one()
+    row = article_repo.signature_fields(conn, article_id)
     embedding = None
     entities: dict[str, int] = {}
     if enrichment is not None:
         embedding = enrichment.embedding
         entities = entity_counts_from(enrichment.entities)
     else:
-        stored = conn.execute(
-            select(enrichments.c.embedding).where(enrichments.c.article_id == article_id)
-        ).first()
-        if stored and stored[0]:
+        stored = article_repo.stored_embedding(conn, article_id)
+        if stored:
+            # Deferred: tidings.enrich loads the enricher and its model wrappers, and ingestion must run
+            # without them (see pipeline.enrichment.start_enrichment).
             from tidings.enrich.embeddings import unpack_vector
 
-            embedding = unpack_vector(stored[0])
+            embedding = unpack_vector(stored)
         entities = entity_keys_for(conn, [article_id]).get(article_id, {})
     return ArticleSignature(
         article_id=article_id,
-        title=row.title,
+        title=row["title"],
         embedding=None if embedding is None else np.asarray(embedding),
         entity_keys=entities,
-        published_at=as_utc(row.published_at),
-        source=row.source or "",
-        fingerprint=row.fingerprint or text_fingerprint(row.text or ""),
+        published_at=as_utc(row["published_at"]),
+        source=row["source"] or "",
+        fingerprint=row["fingerprint"] or text_fingerprint(row["text"] or ""),
         topics=list(enrichment.topics) if enrichment else [],
-        ingested_at=as_utc(row.ingested_at),
-        word_count=len((row.title or "").split()) + len((row.text or "").split()),
+        ingested_at=as_utc(row["ingested_at"]),
+        word_count=len((row["title"] or "").split()) + len((row["text"] or "").split()),
     )
 
 
@@ -195,14 +170,8 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     values: dict[str, Any] = {"story_id": story.story_id, "fingerprint": sig.fingerprint}
     if original is not None:
         values["duplicate_of"] = original
-    conn.execute(articles.update().where(articles.c.id == sig.article_id).values(**values))
+    article_repo.update_article(conn, sig.article_id, values)
     return {"story_id": story.story_id, "duplicate_of": original}
-
-
-def member_ids_of(conn: Connection, story_id: int) -> list[int]:
-    """Ids of a story's stored articles."""
-    query = select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
-    return [int(r[0]) for r in conn.execute(query)]
 
 
 def rebuild_story(
@@ -210,7 +179,7 @@ def rebuild_story(
 ) -> None:
     """Recompute a story from its stored members (after one of them changed, or after a split)."""
     story = StoryState(story_id=story_id)
-    for member in members if members is not None else member_ids_of(conn, story_id):
+    for member in members if members is not None else story_repo.member_ids(conn, story_id):
         story = add_to_story(story, signature_for(conn, member, None))
     persist_story(conn, story)
     cache.index.upsert(story)
@@ -228,7 +197,7 @@ def split_if_drifted(conn: Connection, cache: ClusterCache, story: StoryState) -
     rebuild_story(conn, cache, story.story_id, groups[0])
     for group in groups[1:]:
         new_id = story_repo.insert_story(conn)
-        conn.execute(articles.update().where(articles.c.id.in_(group)).values(story_id=new_id))
+        story_repo.move_articles(conn, group, new_id)
         rebuild_story(conn, cache, new_id, group)
 
 
@@ -249,7 +218,7 @@ def assign_stories(
     """Cluster newly written or updated articles; returns article id -> {"story_id", "duplicate_of"}."""
     placed: dict[int, dict[str, Any]] = {}
     for article_id, status, enrichment in written:
-        existing_story = conn.execute(select(articles.c.story_id).where(articles.c.id == article_id)).scalar()
+        existing_story = article_repo.story_of(conn, article_id)
         if status == "updated" and existing_story:
             rebuild_story(conn, cache, int(existing_story))
             placed[article_id] = {"story_id": existing_story, "duplicate_of": None}

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
@@ -82,6 +82,62 @@ def save_enrichment(conn: Connection, article_id: int, enrichment: Enrichment, p
     topics = [{"article_id": article_id, "topic": t} for t in dict.fromkeys(enrichment.topics)]
     if topics:
         conn.execute(insert(article_topics), topics)
+
+
+def story_of(conn: Connection, article_id: int) -> int | None:
+    """The story an article belongs to, or None."""
+    story_id = conn.execute(select(articles.c.story_id).where(articles.c.id == article_id)).scalar()
+    return None if story_id is None else int(story_id)
+
+
+def articles_after(conn: Connection, after_id: int) -> list[tuple[int, bytes | None, int | None]]:
+    """(id, fingerprint, story id) of every article with an id above after_id, in id order."""
+    rows = conn.execute(
+        select(articles.c.id, articles.c.fingerprint, articles.c.story_id)
+        .where(articles.c.id > after_id)
+        .order_by(articles.c.id)
+    ).all()
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def entity_counts(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Each article's stored entity keys with their mention counts (articles with none left out)."""
+    grouped: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(
+                article_entities.c.article_id, article_entities.c.entity_key, article_entities.c.count
+            ).where(article_entities.c.article_id.in_(chunk))
+        ).all()
+        for aid, key, count in rows:
+            grouped.setdefault(aid, {})[key] = count
+    return grouped
+
+
+def signature_fields(conn: Connection, article_id: int) -> RowMapping:
+    """The columns the stories stage's signature is built from (title, text, published_at, source,
+    ingested_at, fingerprint); raises when the article does not exist."""
+    return (
+        conn.execute(
+            select(
+                articles.c.title,
+                articles.c.text,
+                articles.c.published_at,
+                articles.c.source,
+                articles.c.ingested_at,
+                articles.c.fingerprint,
+            ).where(articles.c.id == article_id)
+        )
+        .mappings()
+        .one()
+    )
+
+
+def stored_embedding(conn: Connection, article_id: int) -> bytes | None:
+    """An article's packed embedding, or None when it has none."""
+    row = conn.execute(select(enrichments.c.embedding).where(enrichments.c.article_id == article_id)).first()
+    return row[0] if row and row[0] else None
 
 
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:

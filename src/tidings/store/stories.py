@@ -55,6 +55,17 @@ def save_story(
     )
 
 
+def member_ids(conn: Connection, story_id: int) -> list[int]:
+    """Ids of a story's stored articles, in id order."""
+    query = select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def move_articles(conn: Connection, article_ids: list[int], story_id: int) -> None:
+    """Put articles into another story (a split's new part)."""
+    conn.execute(update(articles).where(articles.c.id.in_(article_ids)).values(story_id=story_id))
+
+
 def stories_since(conn: Connection, revision: int) -> list[dict[str, Any]]:
     """Stories changed after a revision (id, state, revision, size)."""
     rows = conn.execute(
