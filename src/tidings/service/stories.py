@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from tidings.pipeline.story_placement import signature_for
+from tidings.service.candidate_pool import candidate_pool
+from tidings.store import articles as article_repo
 from tidings.store import stories as story_repo
-from tidings.store.tables import articles, enrichments
 from tidings.store.util import as_utc, iso
+from tidings.stories import related
+from tidings.stories.related import DEFAULT_WINDOW_HOURS
 
 UNDATED_WINDOW_HOURS = 24.0 * 365 * 100  # any date: see related_items
 
@@ -19,24 +23,7 @@ def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
     story = story_repo.get_story(conn, story_id)
     if story is None:
         return None
-    rows = (
-        conn.execute(
-            select(
-                articles.c.id,
-                articles.c.title,
-                articles.c.source,
-                articles.c.sort_time,
-                articles.c.url,
-                articles.c.duplicate_of,
-                enrichments.c.key_points,
-            )
-            .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
-            .where(articles.c.story_id == story_id)
-            .order_by(articles.c.sort_time, articles.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    rows = story_repo.timeline_rows(conn, story_id)
     timeline = [
         {
             "article_id": r["id"],
@@ -61,40 +48,20 @@ def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
 
 def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[dict[str, Any]] | None:
     """Same-story articles first, then nearest neighbours by embedding in a recent window."""
-    from tidings.pipeline.story_placement import signature_for
-    from tidings.stories import related
-    from tidings.stories.related import DEFAULT_WINDOW_HOURS
-
-    row = conn.execute(
-        select(articles.c.story_id, articles.c.sort_time, articles.c.published_at).where(
-            articles.c.id == article_id
-        )
-    ).first()
+    row = article_repo.story_and_time(conn, article_id)
     if row is None:
         return None
     sig = signature_for(conn, article_id, None)
-    same_ids = (
-        [
-            r[0]
-            for r in conn.execute(
-                select(articles.c.id).where(articles.c.story_id == row.story_id, articles.c.id != article_id)
-            )
-        ]
-        if row.story_id
-        else []
-    )
+    story_id = row["story_id"]
+    same_ids = [i for i in story_repo.member_ids(conn, story_id) if i != article_id] if story_id else []
     neighbour_ids = nearest_ids(conn, sig.embedding, exclude=article_id) if sig.embedding is not None else []
     ids = list(dict.fromkeys([*same_ids, *neighbour_ids]))
     candidates = [signature_for(conn, i, None) for i in ids]
     # An undated article (a scraped page) has no time to window on: its ingest time says nothing about
     # when it happened, so its neighbours count whatever their dates.
-    window = DEFAULT_WINDOW_HOURS if row.published_at is not None else UNDATED_WINDOW_HOURS
+    window = DEFAULT_WINDOW_HOURS if row["published_at"] is not None else UNDATED_WINDOW_HOURS
     ranked = related(sig, set(same_ids), candidates, limit=limit, window_hours=window)
-    titles = dict(
-        conn.execute(
-            select(articles.c.id, articles.c.title).where(articles.c.id.in_([r[0] for r in ranked]))
-        ).all()
-    )
+    titles = article_repo.titles_of(conn, [r[0] for r in ranked])
     return [
         {"article_id": aid, "title": titles.get(aid, ""), "score": round(float(score), 4), "same_story": same}
         for aid, score, same in ranked
@@ -103,8 +70,6 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
 
 def nearest_ids(conn: Connection, vector: np.ndarray, exclude: int, limit: int = 30) -> list[int]:
     """Ids of the stored articles nearest to vector (exact, over the cached candidate pool)."""
-    from tidings.service.candidate_pool import candidate_pool
-
     pool = candidate_pool(conn)  # already in memory for feeds: no second read of the embeddings
     if pool.embeddings is None or not pool.size or pool.embeddings.shape[1] != vector.shape[0]:
         return []

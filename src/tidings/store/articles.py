@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, select, update
 
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
@@ -140,21 +140,43 @@ def stored_embedding(conn: Connection, article_id: int) -> bytes | None:
     return row[0] if row and row[0] else None
 
 
+def with_enrichment(*columns: Any) -> Select[Any]:
+    """A select of columns from articles left-joined to their enrichments (None where not enriched)."""
+    return select(*columns).select_from(
+        articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id)
+    )
+
+
+def story_and_time(conn: Connection, article_id: int) -> RowMapping | None:
+    """An article's story id, sort time and published time, or None when there is no such article."""
+    return (
+        conn.execute(
+            select(articles.c.story_id, articles.c.sort_time, articles.c.published_at).where(
+                articles.c.id == article_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def titles_of(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """The titles of the articles with these ids."""
+    rows = conn.execute(select(articles.c.id, articles.c.title).where(articles.c.id.in_(ids))).all()
+    return {int(aid): title for aid, title in rows}
+
+
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
     """One article row merged with its enrichment columns, or None."""
-    query = (
-        select(
-            articles,
-            enrichments.c.entities,
-            enrichments.c.topics,
-            enrichments.c.key_points,
-            enrichments.c.iptc_topic,
-            enrichments.c.skipped,
-            enrichments.c.versions,
-        )
-        .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
-        .where(articles.c.id == article_id)
-    )
+    query = with_enrichment(
+        articles,
+        enrichments.c.entities,
+        enrichments.c.topics,
+        enrichments.c.key_points,
+        enrichments.c.iptc_topic,
+        enrichments.c.skipped,
+        enrichments.c.versions,
+    ).where(articles.c.id == article_id)
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from tidings.store.tables import articles, stories
+from tidings.store import articles as article_repo
+from tidings.store.tables import articles, enrichments, stories
 from tidings.store.util import as_utc, iso, utcnow
 
 
@@ -64,6 +65,25 @@ def member_ids(conn: Connection, story_id: int) -> list[int]:
 def move_articles(conn: Connection, article_ids: list[int], story_id: int) -> None:
     """Put articles into another story (a split's new part)."""
     conn.execute(update(articles).where(articles.c.id.in_(article_ids)).values(story_id=story_id))
+
+
+def timeline_rows(conn: Connection, story_id: int) -> list[RowMapping]:
+    """A story's articles in time order, each with its key points (id, title, source, sort_time, url,
+    duplicate_of, key_points)."""
+    query = (
+        article_repo.with_enrichment(
+            articles.c.id,
+            articles.c.title,
+            articles.c.source,
+            articles.c.sort_time,
+            articles.c.url,
+            articles.c.duplicate_of,
+            enrichments.c.key_points,
+        )
+        .where(articles.c.story_id == story_id)
+        .order_by(articles.c.sort_time, articles.c.id)
+    )
+    return list(conn.execute(query).mappings().all())
 
 
 def stories_since(conn: Connection, revision: int) -> list[dict[str, Any]]:
