@@ -1,13 +1,16 @@
-"""Replace a stored teaser with the article page's full text, or schedule another try."""
+"""Teasers' full text: retry those whose time has come, replacing each with its page's text or scheduling
+another try."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from tidings.config import Settings
 from tidings.extract import extract_html
+from tidings.ingest.documents import RawItem
 from tidings.ingest.fetcher import Fetcher, FetchError, decode_body
 from tidings.pipeline.enrichment import enrich_prepared, pack_embedding
 from tidings.pipeline.prepare import TEASER_MAX_CHARS, PreparedArticle, content_hash, keep_http_urls
@@ -16,11 +19,12 @@ from tidings.store.engine import write_lock
 from tidings.store.util import utcnow
 from tidings.stories import text_fingerprint
 
+FULLTEXT_BATCH = 20
+FULLTEXT_MAX_ATTEMPTS = 6
+
 
 def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: dict[str, Any]) -> bool:
     """Fetch and extract one teaser's page; True when the article now has its full text."""
-    from tidings.pipeline.refresh import backoff_after
-
     attempts = int(row.get("fulltext_attempts") or 0) + 1
     try:
         result = fetcher.fetch(row["url"])
@@ -44,8 +48,6 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
         stored = article_repo.get_article(conn, row["id"])
     if stored is None:
         return False
-    from tidings.ingest.documents import RawItem
-
     prepared = PreparedArticle(
         raw=RawItem(origin=row["url"], url=row["url"]),
         article=page,
@@ -80,3 +82,25 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
         )
         article_repo.save_enrichment(conn, row["id"], enrichment, pack_embedding(enrichment))
     return True
+
+
+def retry_full_text(engine: Engine, settings: Settings, fetcher: Fetcher, limit: int = FULLTEXT_BATCH) -> int:
+    """Fetch the pages of teaser articles whose retry time has come; returns how many got full text."""
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = article_repo.teasers_due(conn, now, FULLTEXT_MAX_ATTEMPTS, limit)
+    done = 0
+    for row in rows:
+        if upgrade_teaser(engine, settings, fetcher, row):
+            done += 1
+    return done
+
+
+def count_pending_full_text(conn: Connection) -> int:
+    """Teasers still waiting for their page."""
+    return article_repo.count_teasers_pending(conn, FULLTEXT_MAX_ATTEMPTS)
+
+
+def backoff_after(attempts: int) -> timedelta:
+    """Wait before the next full-text try: 10 min doubling per attempt, at most a day."""
+    return min(timedelta(minutes=10 * 2 ** max(attempts - 1, 0)), timedelta(days=1))

@@ -5,25 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.models import EnrichInput
 from tidings.pipeline.enrichment import pack_embedding
 from tidings.store import articles as article_repo
 from tidings.store.engine import write_lock
-from tidings.store.tables import articles, enrichments
 
 
 def pending_ids(engine: Engine, current: dict[str, str]) -> list[int]:
     """Ids of articles with no enrichment or with any enricher version different from the current one."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(articles.c.id, enrichments.c.versions)
-            .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
-            .order_by(articles.c.id)
-        ).all()
-    return [int(aid) for aid, versions in rows if not versions or dict(versions) != current]
+        rows = article_repo.enrichment_versions(conn)
+    return [aid for aid, versions in rows if not versions or dict(versions) != current]
 
 
 def enrich_pending(
@@ -33,6 +28,8 @@ def enrich_pending(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Re-run enrichment where needed, one transaction per batch; returns {"pending", "enriched"}."""
+    # Deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data), which
+    # only this command needs.
     from tidings.enrich import enrich_batch, versions
 
     ids = pending_ids(engine, versions(settings))[: limit or None]
@@ -40,32 +37,22 @@ def enrich_pending(
     for start in range(0, len(ids), settings.batch_size):
         chunk = ids[start : start + settings.batch_size]
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    articles.c.id,
-                    articles.c.title,
-                    articles.c.text,
-                    articles.c.standfirst,
-                    articles.c.tags,
-                    articles.c.language,
-                    articles.c.source,
-                ).where(articles.c.id.in_(chunk))
-            ).all()
+            rows = article_repo.enrich_fields(conn, chunk)
         inputs = [
             EnrichInput(
-                title=r.title,
-                text=r.text or "",
-                standfirst=r.standfirst,
-                tags=list(r.tags or []),
-                language=r.language,
-                source=r.source,
+                title=r["title"],
+                text=r["text"] or "",
+                standfirst=r["standfirst"],
+                tags=list(r["tags"] or []),
+                language=r["language"],
+                source=r["source"],
             )
             for r in rows
         ]
         results = enrich_batch(inputs, settings)
         with engine.begin() as conn, write_lock(conn):
             for row, enrichment in zip(rows, results, strict=True):
-                article_repo.save_enrichment(conn, int(row.id), enrichment, pack_embedding(enrichment))
+                article_repo.save_enrichment(conn, int(row["id"]), enrichment, pack_embedding(enrichment))
         done += len(rows)
         if progress:
             progress(len(rows))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.ingest.documents import read_feed
@@ -14,15 +14,13 @@ from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.health import next_due
 from tidings.ingest.urls import is_http_url
 from tidings.metrics import DUE_FEEDS, FETCHES, PENDING_FULL_TEXT
+from tidings.pipeline.fulltext import count_pending_full_text, retry_full_text
 from tidings.pipeline.icons import fetch_icon
 from tidings.pipeline.ingest import IngestReport, batched, store_batch
 from tidings.store import sources as source_repo
-from tidings.store.tables import articles
 from tidings.store.util import utcnow
 
 log = logging.getLogger(__name__)
-FULLTEXT_BATCH = 20
-FULLTEXT_MAX_ATTEMPTS = 6
 
 
 def refresh_source(
@@ -134,45 +132,3 @@ def refresh_due(engine: Engine, settings: Settings, now: datetime | None = None)
         "full_text": fetched,
         "errors": report.errors,
     }
-
-
-def retry_full_text(engine: Engine, settings: Settings, fetcher: Fetcher, limit: int = FULLTEXT_BATCH) -> int:
-    """Fetch the pages of teaser articles whose retry time has come; returns how many got full text."""
-    from tidings.pipeline.fulltext import upgrade_teaser
-
-    now = utcnow()
-    with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                select(articles.c.id, articles.c.url, articles.c.fulltext_attempts)
-                .where(
-                    articles.c.is_teaser.is_(True),
-                    articles.c.fulltext_next_try <= now,
-                    articles.c.fulltext_attempts < FULLTEXT_MAX_ATTEMPTS,
-                )
-                .order_by(articles.c.fulltext_next_try)
-                .limit(limit)
-            )
-            .mappings()
-            .all()
-        )
-    done = 0
-    for row in rows:
-        if upgrade_teaser(engine, settings, fetcher, dict(row)):
-            done += 1
-    return done
-
-
-def count_pending_full_text(conn: Any) -> int:
-    """Teasers still waiting for their page."""
-    query = (
-        select(func.count())
-        .select_from(articles)
-        .where(articles.c.is_teaser.is_(True), articles.c.fulltext_attempts < FULLTEXT_MAX_ATTEMPTS)
-    )
-    return int(conn.execute(query).scalar_one())
-
-
-def backoff_after(attempts: int) -> timedelta:
-    """Wait before the next full-text try: 10 min doubling per attempt, at most a day."""
-    return min(timedelta(minutes=10 * 2 ** max(attempts - 1, 0)), timedelta(days=1))

@@ -110,8 +110,8 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
     else:
         stored = article_repo.stored_embedding(conn, article_id)
         if stored:
-            # Deferred: tidings.enrich loads the enricher and its model wrappers, and ingestion must run
-            # without them (see pipeline.enrichment.start_enrichment).
+            # Deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data),
+            # and ingestion must run without it (see pipeline.enrichment.start_enrichment).
             from tidings.enrich.embeddings import unpack_vector
 
             embedding = unpack_vector(stored)

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.rank import FEATURES, FeedResult, train_weights
 from tidings.rank.scoring import POSITIVE_KINDS
 from tidings.store import users as user_repo
-from tidings.store.tables import events
 from tidings.store.util import as_utc, utcnow
 
 WEIGHTS_FILE = "weights.json"
@@ -56,20 +55,12 @@ def record_impressions(engine: Engine, user_id: int, result: FeedResult) -> int:
 def logged_examples(engine: Engine) -> list[tuple[dict[str, float], bool]]:
     """(features, clicked) for each logged impression: clicked when the reader engaged with it afterwards."""
     with engine.connect() as conn:
-        shown = conn.execute(
-            select(events.c.user_id, events.c.article_id, events.c.features, events.c.created_at).where(
-                events.c.kind == "impression", events.c.features.is_not(None)
-            )
-        ).all()
-        engaged = conn.execute(
-            select(events.c.user_id, events.c.article_id, events.c.created_at).where(
-                events.c.kind.in_(POSITIVE_KINDS)
-            )
-        ).all()
+        shown = user_repo.logged_impressions(conn)
+        engaged = user_repo.engagements(conn, POSITIVE_KINDS)
     first_engagement: dict[tuple[int, int], Any] = {}
-    for user_id, article_id, at in engaged:
+    for user_id, article_id, engaged_at in engaged:
         key = (user_id, article_id)
-        at = as_utc(at)
+        at = as_utc(engaged_at)
         if key not in first_engagement or at < first_engagement[key]:
             first_engagement[key] = at
     out = []

@@ -166,6 +166,52 @@ def titles_of(conn: Connection, ids: list[int]) -> dict[int, str]:
     return {int(aid): title for aid, title in rows}
 
 
+def enrichment_versions(conn: Connection) -> list[tuple[int, dict[str, str] | None]]:
+    """(id, enricher versions) of every article in id order; None where it has no enrichment."""
+    rows = conn.execute(with_enrichment(articles.c.id, enrichments.c.versions).order_by(articles.c.id)).all()
+    return [(int(aid), versions) for aid, versions in rows]
+
+
+def enrich_fields(conn: Connection, ids: list[int]) -> list[RowMapping]:
+    """What the enricher reads of each article (id, title, text, standfirst, tags, language, source)."""
+    query = select(
+        articles.c.id,
+        articles.c.title,
+        articles.c.text,
+        articles.c.standfirst,
+        articles.c.tags,
+        articles.c.language,
+        articles.c.source,
+    ).where(articles.c.id.in_(ids))
+    return list(conn.execute(query).mappings().all())
+
+
+def teasers_due(conn: Connection, now: datetime, max_attempts: int, limit: int) -> list[dict[str, Any]]:
+    """Teasers whose next full-text try has come and that have tries left (id, url, fulltext_attempts),
+    the longest-waiting first."""
+    query = (
+        select(articles.c.id, articles.c.url, articles.c.fulltext_attempts)
+        .where(
+            articles.c.is_teaser.is_(True),
+            articles.c.fulltext_next_try <= now,
+            articles.c.fulltext_attempts < max_attempts,
+        )
+        .order_by(articles.c.fulltext_next_try)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count_teasers_pending(conn: Connection, max_attempts: int) -> int:
+    """Teasers still waiting for their page (with tries left)."""
+    query = (
+        select(func.count())
+        .select_from(articles)
+        .where(articles.c.is_teaser.is_(True), articles.c.fulltext_attempts < max_attempts)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
     """One article row merged with its enrichment columns, or None."""
     query = with_enrichment(

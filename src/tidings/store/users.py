@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -169,6 +170,24 @@ def record_event(
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def logged_impressions(conn: Connection) -> list[tuple[int, int, dict[str, float], datetime]]:
+    """(user id, article id, features, time) of every impression logged with its features, all users."""
+    rows = conn.execute(
+        select(events.c.user_id, events.c.article_id, events.c.features, events.c.created_at).where(
+            events.c.kind == "impression", events.c.features.is_not(None)
+        )
+    ).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def engagements(conn: Connection, kinds: Collection[str]) -> list[tuple[int, int, datetime]]:
+    """(user id, article id, time) of every event of these kinds, all users."""
+    rows = conn.execute(
+        select(events.c.user_id, events.c.article_id, events.c.created_at).where(events.c.kind.in_(kinds))
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def list_events(conn: Connection, user_id: int, limit: int = 1000) -> list[dict[str, Any]]:
