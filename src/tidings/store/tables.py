@@ -153,27 +153,23 @@ users = Table(
     Column("onboarded", Boolean, nullable=False, default=False),
 )
 
-follows = Table(
-    "follows",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("value", String(512), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("user_id", "kind", "value", name="uq_follows_target"),
-)
 
-mutes = Table(
-    "mutes",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("value", String(512), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("user_id", "kind", "value", name="uq_mutes_target"),
-)
+def target_table(name: str) -> Table:
+    """A user's follows or mutes: one row per (user, kind, value) target; the two tables share this shape."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("value", String(512), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("user_id", "kind", "value", name=f"uq_{name}_target"),
+    )
+
+
+follows = target_table("follows")
+mutes = target_table("mutes")
 
 events = Table(
     "events",
