@@ -43,7 +43,7 @@ def start_enrichment(prepared: list[PreparedArticle], settings: Settings) -> Cal
     if not settings.enrich:
         empty = [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
         return lambda: empty
-    try:
+    try:  # deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data)
         from tidings.enrich.batch import finish_batch, start_batch
     except ImportError as exc:  # a broken install must not stop ingestion
         log.warning("enrichment unavailable (%s); storing articles without it", exc)
@@ -58,6 +58,7 @@ def pack_embedding(enrichment: Enrichment) -> bytes | None:
     """The stored form of an enrichment's embedding, or None."""
     if enrichment.embedding is None:
         return None
+    # Deferred, like start_enrichment's import: ingestion must run where the enricher cannot be imported.
     from tidings.enrich.embeddings import pack_vector
 
     return pack_vector(enrichment.embedding)

@@ -16,9 +16,12 @@ from tidings.config import Settings
 from tidings.ingest.documents import Document, DocumentError, RawItem, iter_files, read_document
 from tidings.metrics import count_ingested
 from tidings.models import Enrichment
+from tidings.pipeline import story_placement
 from tidings.pipeline.enrichment import start_enrichment
 from tidings.pipeline.persist import classify, write_article
 from tidings.pipeline.prepare import PreparedArticle, prepare_item
+from tidings.pipeline.remote import fetch_document
+from tidings.pipeline.subscriptions import subscribe_opml_feeds
 from tidings.store.engine import write_lock
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,6 @@ def load_documents(sources: Iterable[str], settings: Settings, report: IngestRep
     """Documents for each source (files, folders recursively, URLs); unreadable ones become errors."""
     for source in sources:
         if is_url(source):
-            from tidings.pipeline.remote import fetch_document
-
             try:
                 yield fetch_document(source, settings)
             except Exception as exc:
@@ -150,8 +151,6 @@ def compute_batch(
 
 def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> None:
     """Write one computed batch in a single transaction holding the write lock, clustering as it goes."""
-    from tidings.pipeline import story_placement
-
     started = time.perf_counter()
     enrichments = batch.resolve()  # before taking the write lock: NER may still be running
     report.add_time("enrich_wait", time.perf_counter() - started)
@@ -223,8 +222,6 @@ def ingest_sources(
             _write_reported(engine, ahead, ahead_items, report, progress)
     count_ingested(report.articles)
     if report.pending_feeds:
-        from tidings.pipeline.subscriptions import subscribe_opml_feeds
-
         report.subscribed.extend(subscribe_opml_feeds(engine, report.pending_feeds))
     return report
 

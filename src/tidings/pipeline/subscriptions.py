@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.ingest.feeds import parse_feed
+from tidings.ingest.fetcher import Fetcher, FetchError
 from tidings.ingest.opml import OpmlFeed, export_opml
 from tidings.ingest.urls import canonicalize_url
 from tidings.models import ParsedFeed
@@ -48,9 +50,6 @@ class NotAFeedError(ValueError):
 
 def validate_feed(settings: Settings, url: str) -> ParsedFeed:
     """Fetch url (with the fetcher's limits) and parse it; NotAFeedError unless it is a readable feed."""
-    from tidings.ingest.feeds import parse_feed
-    from tidings.ingest.fetcher import Fetcher, FetchError
-
     try:
         with Fetcher(settings) as fetcher:
             result = fetcher.fetch(url)

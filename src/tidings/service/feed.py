@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +16,13 @@ from tidings.rank import (
     Profile,
     UserControls,
     build_feed,
+    parse_target,
+    preview,
     update_profile,
 )
 from tidings.ratelimit import TokenBucket
 from tidings.service.candidate_pool import candidate_pool, load_candidates
+from tidings.service.training import instance_weights, record_impressions
 from tidings.store import reading as state_repo
 from tidings.store import users as user_repo
 from tidings.store.engine import read_only
@@ -97,8 +100,6 @@ def feed_for(
         pool = candidate_pool(conn)
     controls.hide_read = not show_read
     now = clock(settings, as_of)
-    from tidings.service.training import instance_weights, record_impressions
-
     weights = instance_weights(settings)
     result = build_feed(
         profile,
@@ -188,10 +189,6 @@ def preview_change(
     limit: int = 20,
 ) -> dict[str, Any]:
     """How a new mute, follow or weight would have changed the last `days` feeds (nothing is saved)."""
-    from dataclasses import replace
-
-    from tidings.rank import parse_target, preview
-
     with engine.connect() as conn:
         user = user_repo.require_user(conn, name)
         before = load_controls(conn, user)
