@@ -11,20 +11,18 @@ from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, sel
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources, stories
-from tidings.store.util import as_utc, iso, utcnow
+from tidings.store.util import as_utc, first_row, iso, utcnow
 from tidings.vocabulary import topic_key
 
 
 def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
     """The article stored under this canonical URL, if any."""
-    row = conn.execute(select(articles).where(articles.c.canonical_url == canonical_url)).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, select(articles).where(articles.c.canonical_url == canonical_url))
 
 
 def find_by_content_hash(conn: Connection, content_hash: str) -> dict[str, Any] | None:
     """The article whose normalised content hashes to this value, if any."""
-    row = conn.execute(select(articles).where(articles.c.content_hash == content_hash)).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, select(articles).where(articles.c.content_hash == content_hash))
 
 
 def insert_article(conn: Connection, values: dict[str, Any]) -> int:
@@ -223,8 +221,7 @@ def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
         enrichments.c.skipped,
         enrichments.c.versions,
     ).where(articles.c.id == article_id)
-    row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, query)
 
 
 def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

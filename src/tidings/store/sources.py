@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, insert, or_, select, update
 
 from tidings.store.tables import sources, user_sources
-from tidings.store.util import as_utc, iso, utcnow
+from tidings.store.util import as_utc, first_row, iso, utcnow
 
 
 def clean_label(text: str | None, limit: int = 500) -> str | None:
@@ -115,14 +115,12 @@ def list_sources(conn: Connection, kind: str | None = "feed") -> list[dict[str, 
 
 def find_source(conn: Connection, url: str) -> dict[str, Any] | None:
     """The source stored under this URL, or None."""
-    row = conn.execute(select(sources).where(sources.c.url == url)).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, select(sources).where(sources.c.url == url))
 
 
 def get_source(conn: Connection, source_id: int) -> dict[str, Any] | None:
     """One source row."""
-    row = conn.execute(select(sources).where(sources.c.id == source_id)).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, select(sources).where(sources.c.id == source_id))
 
 
 def due_sources(conn: Connection, now: datetime) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from tidings.store.tables import api_tokens, events, follows, mutes, users
-from tidings.store.util import utcnow
+from tidings.store.util import first_row, utcnow
 from tidings.vocabulary import topic_key
 
 TARGET_KINDS = ("topic", "entity", "source", "keyword", "story")
@@ -90,8 +90,7 @@ def get_user_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
 
 def get_user(conn: Connection, user_id: int) -> dict[str, Any] | None:
     """The user with this id, or None."""
-    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-    return dict(row) if row else None
+    return first_row(conn, select(users).where(users.c.id == user_id))
 
 
 def require_user(conn: Connection, name: str) -> dict[str, Any]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Executable
 
 
 def utcnow() -> datetime:
@@ -23,3 +26,9 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, or None."""
     value = as_utc(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def first_row(conn: Connection, query: Executable) -> dict[str, Any] | None:
+    """The query's first row as a dict, or None when it finds none."""
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
