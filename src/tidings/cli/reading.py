@@ -7,20 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from tidings.cli.common import UserError, cli_errors, emit, engine, settings
+from tidings.store.reading import MARKS
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
-# --as value -> (state, value)
-MARKS: dict[str, tuple[str, bool | int]] = {
-    "read": ("read", True),
-    "unread": ("read", False),
-    "saved": ("saved", True),
-    "unsaved": ("saved", False),
-    "hidden": ("hidden", True),
-    "unhidden": ("hidden", False),
-    "liked": ("liked", 1),
-    "disliked": ("liked", -1),
-    "unliked": ("liked", 0),
-}
 
 
 def user_id_of(name: str) -> int:

@@ -29,14 +29,15 @@ from tidings.store.engine import read_only
 from tidings.store.util import iso, utcnow
 
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
-# Feedback events that are also article state (an opened article is read, a saved one is starred).
-EVENT_STATES: dict[str, tuple[str, bool | int]] = {
-    "click": ("read", True),
-    "read": ("read", True),
-    "save": ("saved", True),
-    "hide": ("hidden", True),
-    "like": ("liked", 1),
-    "dislike": ("liked", -1),
+# Feedback events that are also article state (an opened article is read, a saved one is starred): the
+# mark each one makes.
+EVENT_MARKS: dict[str, str] = {
+    "click": "read",
+    "read": "read",
+    "save": "saved",
+    "hide": "hidden",
+    "like": "liked",
+    "dislike": "disliked",
 }
 CONTROL_FIELDS = (
     "weights",
@@ -170,8 +171,8 @@ def record_event(
         user_repo.record_event(
             conn, user["id"], article_id, int(story_id) if story_id is not None else None, kind, dwell, at=now
         )
-        if kind in EVENT_STATES:  # the event is also a state change, seen by every client
-            state, value = EVENT_STATES[kind]
+        if kind in EVENT_MARKS:  # the event is also a state change, seen by every client
+            state, value = state_repo.MARKS[EVENT_MARKS[kind]]
             state_repo.set_state(conn, int(user["id"]), [article_id], state, value, at=now)
         user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
     return {"ok": True}

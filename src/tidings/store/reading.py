@@ -21,6 +21,18 @@ FIELDS: dict[str, tuple[str, str]] = {
     "hidden": ("is_hidden", "hidden_at"),
     "liked": ("liked", "liked_at"),
 }
+# Mark name (`tidings mark --as`) -> (state, value).
+MARKS: dict[str, tuple[str, bool | int]] = {
+    "read": ("read", True),
+    "unread": ("read", False),
+    "saved": ("saved", True),
+    "unsaved": ("saved", False),
+    "hidden": ("hidden", True),
+    "unhidden": ("hidden", False),
+    "liked": ("liked", 1),
+    "disliked": ("liked", -1),
+    "unliked": ("liked", 0),
+}
 DEFAULTS: dict[str, Any] = {"is_read": False, "is_starred": False, "is_hidden": False, "liked": 0}
 CHUNK = 500  # ids per IN (...) clause; keeps SQLite under its variable limit
 
