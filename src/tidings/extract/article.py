@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from tidings.extract import body
+import tidings.extract.body as body
 from tidings.extract.blocks import Block, normalise_space, render_html, render_text
 from tidings.extract.chooser import choose_body
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading

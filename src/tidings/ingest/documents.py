@@ -12,6 +12,8 @@ from typing import Any
 from dateutil import parser as dateparser
 
 from tidings.ingest.encoding import decode_text, is_binary, is_empty
+from tidings.ingest.feeds import parse_feed
+from tidings.ingest.opml import OpmlError, parse_opml_checked
 
 SKIPPED_NAMES = {"readme", "sources", "license", "licence", "changelog", "notice", "copying"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}
@@ -154,8 +156,6 @@ def read_document(path: Path) -> Document:
 
 def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None = None) -> Document:
     """Parse a feed document into items (one per entry), keeping feedparser's recoverable entries."""
-    from tidings.ingest.feeds import parse_feed
-
     parsed = parse_feed(data, url)
     doc = Document(origin, "feed", warnings=list(parsed.warnings), feed_title=parsed.title)
     doc.site_url, doc.ttl_seconds, doc.image_url = parsed.site_url, parsed.ttl_seconds, parsed.image_url
@@ -189,8 +189,6 @@ def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None =
 
 def read_opml(data: bytes, origin: str) -> Document:
     """Parse an OPML subscription list; its feeds are subscribed, not ingested as articles."""
-    from tidings.ingest.opml import OpmlError, parse_opml_checked
-
     try:
         feeds, refused = parse_opml_checked(data)
     except OpmlError as exc:
