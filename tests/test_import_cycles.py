@@ -61,9 +61,13 @@ HEAVY = frozenset(
     }
 )
 
-# Modules whose function-local imports other branches of issue 16 are removing (web/, service/,
-# pipeline/ and the CLI that calls them). The lead empties this after merging.
-KNOWN_LOCAL_IMPORTS = ("tidings.web", "tidings.service", "tidings.pipeline", "tidings.cli")
+# Modules whose function-local imports other branches of issue 16 are removing (web/, service/ and
+# pipeline/). The lead empties this after merging.
+KNOWN_LOCAL_IMPORTS = ("tidings.web", "tidings.service", "tidings.pipeline")
+# Each CLI command imports the tidings subsystem it runs when it runs: importing them all would make every
+# `tidings` call, `--help` included, load the web app, scikit-learn and the pipeline (3 s against 14 s
+# measured here). Only tidings modules and HEAVY packages may be deferred there.
+DEFERRING_PACKAGES = ("tidings.cli",)
 
 
 def build_graph() -> grimp.ImportGraph:
@@ -226,6 +230,8 @@ def test_function_local_imports_only_defer_heavy_models() -> None:
         if module.startswith(KNOWN_LOCAL_IMPORTS):
             continue
         where = f"{module}:{line} imports {name}"
+        if module.startswith(DEFERRING_PACKAGES) and name.startswith("tidings."):
+            continue
         if name.split(".")[0] not in HEAVY:
             bad.append(f"{where}: not a heavy model; import it at the top of the module")
         elif not any("# " in text for text in context):

@@ -179,6 +179,7 @@ def serve(
 ) -> None:
     """Serve the web app and API (refreshing due feeds in the background)."""
     with cli_errors():
+        # Deferred: the server and the web app (seconds to import) load only when `serve` runs.
         import uvicorn
 
         from tidings.web.app import create_app
