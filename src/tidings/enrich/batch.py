@@ -56,7 +56,7 @@ def prepare(item: EnrichInput) -> _Item:
 
 
 def versions(settings: Settings) -> dict[str, str]:
-    """Enricher name -> version; a change makes `enrich --pending` re-run that enricher."""
+    """Enricher name -> version; a change makes `tidings enrich` re-run that enricher."""
     encoder = get_encoder(settings).name
     return {
         "language": language.VERSION,

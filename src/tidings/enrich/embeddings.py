@@ -12,7 +12,7 @@ Backends (`settings.embedding_backend`):
 - "torch": SentenceTransformer with PyTorch dynamic int8 quantisation of its Linear layers, about 12 ms per
   article, mean cosine 0.943 to float32.
 `embedding_model` records the variant ("-onnx-int8" or "-int8"), and since it is part of the enricher
-versions, `tidings enrich --pending` re-embeds articles stored with another variant.
+versions, `tidings enrich` re-embeds articles stored with another variant.
 
 Fallback: if the model package is missing or fails to load, texts are embedded with scikit-learn's
 HashingVectorizer (word unigrams and bigrams, sublinear tf, L2 norm, `HASH_DIM` dimensions) and ONE warning
