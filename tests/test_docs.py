@@ -190,3 +190,24 @@ def test_every_option_in_the_command_table_exists() -> None:
             f"{flag} in {cell.strip()}" for flag in re.findall(r"--[a-z][\w-]*", cell) if flag not in known
         ]
     assert not unknown, f"the command table names options that do not exist: {unknown}"
+
+
+def source_modules() -> list[str]:
+    """Every module under src/tidings as a path relative to it, but package __init__ files and migrations."""
+    root = REPO_ROOT / "src" / "tidings"
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "__init__.py" and "versions" not in path.relative_to(root).parts
+    )
+
+
+def test_architecture_names_every_module() -> None:
+    text = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"^- `([\w/]+\.py)`", text, re.MULTILINE))
+    modules = source_modules()
+    assert "ingest/encoding.py" in modules
+    missing = sorted(set(modules) - named)
+    assert not missing, f"docs/architecture.md lacks a line for: {missing}"
+    gone = sorted(named - set(modules))
+    assert not gone, f"docs/architecture.md names modules that no longer exist: {gone}"

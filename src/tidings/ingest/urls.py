@@ -1,4 +1,4 @@
-"""URL helpers: canonical forms for de-duplication, scheme checks and <link rel=canonical> lookup."""
+"""URL helpers: canonical forms for de-duplication, scheme checks and safe joining."""
 
 from __future__ import annotations
 
