@@ -58,7 +58,8 @@ SEEDS: dict[str, list[bytes]] = {
 
 def target_function(name: str) -> Callable[[bytes], None]:
     """The function libFuzzer calls with each input for a target."""
-    from tidings.ingest.documents import DocumentError, RawItem, decode_bytes, read_jsonl
+    from tidings.ingest.documents import DocumentError, RawItem, read_jsonl
+    from tidings.ingest.encoding import decode_text
     from tidings.ingest.feeds import parse_feed
     from tidings.ingest.opml import OpmlError, parse_opml_checked
     from tidings.pipeline.prepare import prepare_item
@@ -84,10 +85,11 @@ def target_function(name: str) -> Callable[[bytes], None]:
             prepare_item(item)
 
     def text(data: bytes) -> None:
-        prepare_item(RawItem(origin="fuzz", url="https://fuzz.example/t", text=decode_bytes(data)))
+        text = decode_text(data, markup=False)
+        prepare_item(RawItem(origin="fuzz", url="https://fuzz.example/t", text=text))
 
     def html(data: bytes) -> None:
-        prepare_item(RawItem(origin="fuzz", url="https://fuzz.example/p", html=decode_bytes(data)))
+        prepare_item(RawItem(origin="fuzz", url="https://fuzz.example/p", html=decode_text(data)))
 
     return {"feed": feed, "opml": opml, "jsonl": jsonl, "text": text, "html": html}[name]
 

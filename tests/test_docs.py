@@ -122,3 +122,92 @@ def test_every_rest_route_is_documented() -> None:
     assert len(operations) > 10
     missing = sorted(operations - documented_operations(docs_text()))
     assert not missing, f"REST operations missing from README/docs: {missing}"
+
+
+def test_every_documented_rest_route_exists() -> None:
+    unknown = sorted(documented_operations(docs_text()) - api_operations())
+    assert not unknown, f"docs list REST operations that do not exist: {unknown}"
+
+
+def walk_groups(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every group of the CLI tree (the root is "") with its own options (a Typer callback's)."""
+    subcommands = getattr(command, "commands", None)
+    if isinstance(subcommands, dict):
+        yield " ".join(path), command
+        for name, sub in subcommands.items():
+            yield from walk_groups(sub, (*path, name))
+
+
+def test_every_group_option_is_documented() -> None:
+    text = docs_text()
+    groups = list(walk_groups(typer.main.get_command(cli_app)))
+    assert any(name == "" for name, _ in groups)
+    for name, group in groups:
+        for param in group.params:
+            flags = [o for o in param.opts if o.startswith("--") and o != "--help"]
+            if param.param_type_name == "option" and flags and not getattr(param, "hidden", False):
+                mention = re.compile(r"`" + re.escape(flags[0]) + r"\b")
+                label = f"tidings {name}".strip()
+                assert mention.search(text), f"`{label}` option {flags[0]} is not documented"
+
+
+def test_the_json_option_is_documented() -> None:
+    assert "takes `--json`" in docs_text()
+
+
+DOCUMENTED_COMMAND = re.compile(r"`tidings ((?:[a-z][\w-]*)(?: [a-z][\w-]*)?)")
+
+
+def test_every_documented_command_exists() -> None:
+    root = typer.main.get_command(cli_app)
+    commands: dict[str, Any] = getattr(root, "commands", {})
+    unknown = set()
+    for words in DOCUMENTED_COMMAND.findall(docs_text()):
+        first, _, second = words.partition(" ")
+        command = commands.get(first)
+        if command is None:
+            unknown.add(first)
+        elif (
+            second and isinstance(getattr(command, "commands", None), dict) and second not in command.commands
+        ):
+            unknown.add(words)
+    assert not unknown, f"docs name `tidings` commands that do not exist: {sorted(unknown)}"
+
+
+def test_every_option_in_the_command_table_exists() -> None:
+    options = {name: command for name, command in cli_commands()}
+    unknown = []
+    for line in docs_text().splitlines():
+        if not line.startswith("| `tidings "):
+            continue
+        cell = line.split("|")[1]
+        named = [n for n in options if command_lines(n, cell)]
+        known = {
+            o for n in named for p in options[n].params for o in [*p.opts, *getattr(p, "secondary_opts", [])]
+        }
+        assert named, f"the command table names no existing command: {cell.strip()}"
+        unknown += [
+            f"{flag} in {cell.strip()}" for flag in re.findall(r"--[a-z][\w-]*", cell) if flag not in known
+        ]
+    assert not unknown, f"the command table names options that do not exist: {unknown}"
+
+
+def source_modules() -> list[str]:
+    """Every module under src/tidings as a path relative to it, but package __init__ files and migrations."""
+    root = REPO_ROOT / "src" / "tidings"
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "__init__.py" and "versions" not in path.relative_to(root).parts
+    )
+
+
+def test_architecture_names_every_module() -> None:
+    text = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"^- `([\w/]+\.py)`", text, re.MULTILINE))
+    modules = source_modules()
+    assert "ingest/encoding.py" in modules
+    missing = sorted(set(modules) - named)
+    assert not missing, f"docs/architecture.md lacks a line for: {missing}"
+    gone = sorted(named - set(modules))
+    assert not gone, f"docs/architecture.md names modules that no longer exist: {gone}"

@@ -170,3 +170,9 @@ def test_binary_files_are_refused_with_one_line(no_enrich: Path, tmp_path: Path)
     assert [a["status"] for a in out["articles"]] == ["new"]
     assert sorted(Path(e["source"]).name for e in out["errors"]) == ["copy.db", "photo.jpg"]
     assert all(e["error"] == "binary file, not an article" for e in out["errors"])
+
+
+@pytest.mark.slow  # the enricher versions name the embedding model, which is loaded for it
+def test_enrich_needs_no_flag_and_still_accepts_pending(tidings_env: Path) -> None:
+    assert run_json("enrich") == {"pending": 0, "enriched": 0}
+    assert run_json("enrich", "--pending", "--limit", "5") == {"pending": 0, "enriched": 0}

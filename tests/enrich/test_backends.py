@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tidings.config import Settings
-from tidings.enrich import enrich_batch, entities, ner_worker, onnx_encoder
+from tidings.enrich import enrich_batch, ner_model, ner_worker, onnx_encoder
 from tidings.enrich.batch import finish_batch, start_batch
 from tidings.enrich.embeddings import get_encoder, resolve_model_path
 from tidings.models import EnrichInput
@@ -84,16 +84,16 @@ def test_numpy_blas_gives_the_same_entities_as_blis() -> None:
     import spacy
 
     settings = Settings()
-    fast = entities.load_ner(settings)
-    plain = spacy.load(settings.spacy_model, exclude=[*entities.OPTIONAL_COMPONENTS, "tok2vec"])
+    fast = ner_model.load_ner(settings)
+    plain = spacy.load(settings.spacy_model, exclude=[*ner_model.OPTIONAL_COMPONENTS, "tok2vec"])
     ops = {
         type(n.ops).__name__ + str(getattr(n.ops, "use_blis", None))
         for n in fast.get_pipe("ner").model.walk()
     }
     assert ops == {"NumpyOpsFalse"}
     texts = [PARAGRAPH, *TEXTS]
-    assert entities.raw_mentions(fast, texts) == entities.raw_mentions(plain, texts)
-    assert ("Emmanuel Macron", "PERSON", PARAGRAPH.index("Emmanuel")) in entities.raw_mentions(
+    assert ner_model.raw_mentions(fast, texts) == ner_model.raw_mentions(plain, texts)
+    assert ("Emmanuel Macron", "PERSON", PARAGRAPH.index("Emmanuel")) in ner_model.raw_mentions(
         fast, [PARAGRAPH]
     )[0]
 

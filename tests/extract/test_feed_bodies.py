@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from tests.conftest import shared_path
-from tidings.ingest.charsets import repair_mojibake
 from tidings.ingest.documents import read_feed
+from tidings.ingest.encoding import repair_mojibake
 from tidings.ingest.feeds import drop_media_captions, parse_feed
 from tidings.pipeline.prepare import prepare_item
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 
+from tidings.extract.metadata import find_canonical_url
 from tidings.ingest.robots import is_allowed_by, parse_robots, robots_url_for
-from tidings.ingest.urls import canonicalize_url, find_canonical_link, host_of, is_http_url
+from tidings.ingest.urls import canonicalize_url, host_of, is_http_url
 
 
 @pytest.mark.parametrize(
@@ -52,18 +54,36 @@ def test_host_of() -> None:
     assert host_of("not a url") == ""
 
 
-def test_find_canonical_link_resolves_relative_hrefs() -> None:
+def canonical_of(html: str, url: str | None, values: dict[str, str] | None = None) -> str | None:
+    """The canonical URL the production finder reads from a page."""
+    return find_canonical_url(lxml.html.fromstring(html), values or {}, url)
+
+
+def test_find_canonical_url_resolves_relative_hrefs() -> None:
     html = '<html><head><link rel="Canonical" href="/story/42"></head><body></body></html>'
+    assert canonical_of(html, "https://site.example/amp/story/42?x=1") == "https://site.example/story/42"
+
+
+def test_find_canonical_url_falls_back_to_og_url_then_the_page() -> None:
+    og = {"og:url": "https://site.example/og"}
     assert (
-        find_canonical_link(html, "https://site.example/amp/story/42?x=1") == "https://site.example/story/42"
+        canonical_of("<html><head></head></html>", "https://site.example/p", og) == "https://site.example/og"
     )
+    assert canonical_of("<html><head></head></html>", "https://site.example/p") == "https://site.example/p"
 
 
 @pytest.mark.parametrize(
-    "html", ["", "<html><head></head></html>", '<link rel="canonical" href="javascript:alert(1)">']
+    "html",
+    [
+        "<html><head></head></html>",
+        '<link rel="canonical" href="javascript:alert(1)">',
+        '<link rel="canonical" href="  ">',
+        '<link rel="canonical" href="http://[broken/">',
+    ],
 )
-def test_find_canonical_link_missing_or_unusable(html: str) -> None:
-    assert find_canonical_link(html, "https://site.example/") is None
+def test_find_canonical_url_missing_or_unusable(html: str) -> None:
+    assert canonical_of(html, "https://site.example/") == "https://site.example/"
+    assert canonical_of(html, None) is None
 
 
 def test_robots_helpers() -> None:

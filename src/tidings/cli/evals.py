@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,8 +63,6 @@ SampleOpt = Annotated[
 
 
 def _cache(path: Path | None) -> Path:
-    import tempfile
-
     return path or Path(tempfile.gettempdir()) / "tidings-eval"
 
 

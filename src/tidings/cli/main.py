@@ -155,17 +155,16 @@ def search(query: str, limit: int = 20, as_json: JsonOpt = False) -> None:
 @app.command()
 def enrich(
     pending: Annotated[
-        bool, typer.Option("--pending", help="Only articles never enriched or enriched by an older version.")
-    ] = True,
+        bool, typer.Option("--pending", help="Accepted for older scripts: pending articles are the default.")
+    ] = False,
     limit: Annotated[int | None, typer.Option(help="At most this many articles.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run enrichment again where it is missing or outdated (a changed enricher version)."""
+    """Enrich the pending articles: enrichment missing, or made by an older enricher version."""
+    del pending  # the only mode: new articles are enriched at ingest, so what is left to do is pending
     with cli_errors():
         from tidings.pipeline.reenrich import enrich_pending
 
-        if not pending:
-            raise UserError("only --pending is supported: enrichment of new articles happens at ingest")
         with _progress() as progress:
             task = progress.add_task("enriching", total=None)
             result = enrich_pending(engine(), settings(), lambda n: progress.advance(task, n), limit)
@@ -179,6 +178,7 @@ def serve(
 ) -> None:
     """Serve the web app and API (refreshing due feeds in the background)."""
     with cli_errors():
+        # Deferred: the server and the web app (seconds to import) load only when `serve` runs.
         import uvicorn
 
         from tidings.web.app import create_app

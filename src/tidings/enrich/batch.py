@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Modules by their full path: `from tidings.enrich import ...` would run through the package's __init__,
+# which imports this module (an import cycle).
+import tidings.enrich.entities as entities
+import tidings.enrich.keypoints as keypoints
+import tidings.enrich.language as language
+import tidings.enrich.ner_worker as ner_worker
+import tidings.enrich.topics as topics
 from tidings.config import Settings
-from tidings.enrich import entities, keypoints, language, ner_worker, topics
 from tidings.enrich.embeddings import compose_article_text, embed_texts, get_encoder
 from tidings.models import EnrichInput, Enrichment, Entity
 
@@ -50,7 +56,7 @@ def prepare(item: EnrichInput) -> _Item:
 
 
 def versions(settings: Settings) -> dict[str, str]:
-    """Enricher name -> version; a change makes `enrich --pending` re-run that enricher."""
+    """Enricher name -> version; a change makes `tidings enrich` re-run that enricher."""
     encoder = get_encoder(settings).name
     return {
         "language": language.VERSION,
@@ -63,6 +69,7 @@ def versions(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def _torch_threads(count: int) -> Iterator[None]:
+    # Deferred: torch takes seconds to import and is loaded only with the PyTorch encoder.
     import torch
 
     before = torch.get_num_threads()

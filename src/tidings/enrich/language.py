@@ -14,6 +14,7 @@ MIN_CONFIDENCE = 0.5
 
 def _identifier() -> Any:
     def load() -> Any:
+        # Deferred: py3langid unpacks its model on import.
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

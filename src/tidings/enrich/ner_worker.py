@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tidings.config import Settings
+from tidings.enrich.ner_model import load_ner, raw_mentions
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
@@ -38,8 +39,6 @@ Mentions = list[list[tuple[str, str, int]]]
 
 def _worker_mentions(model: str, texts: list[str]) -> Mentions:
     """In the worker: NER mentions of each text, with the pipeline loaded on first use."""
-    from tidings.enrich.entities import load_ner, raw_mentions
-
     nlp = _WORKER_NLP.get(model)
     if nlp is None:
         nlp = _WORKER_NLP[model] = load_ner(Settings(spacy_model=model))

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from tidings.enrich.pooling import ENCODE_BATCH, MAX_CHARS_PER_TOKEN, normalise_rows, pool_spans
+
 EXPORT_VERSION = "1"  # bump when the export or quantisation recipe changes
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -59,8 +61,6 @@ class OnnxEncoder:
     def _run(
         self, texts: list[str], spans: list[list[tuple[int, int]]] | None, max_tokens: int
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        from tidings.enrich.embeddings import ENCODE_BATCH, MAX_CHARS_PER_TOKEN, normalise_rows, pool_spans
-
         cut = [t[: max_tokens * MAX_CHARS_PER_TOKEN] for t in texts]
         out = np.zeros((len(cut), self.dim), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in cut]
@@ -111,6 +111,7 @@ def cache_file(model_path: Path, cache_dir: Path) -> Path:
 
 def export_int8(model_path: Path, target: Path) -> None:
     """Export the transformer to ONNX and quantise its weights to per-channel int8 (atomic write)."""
+    # Deferred: the export needs torch and transformers, which take seconds to import, once per model.
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
@@ -171,6 +172,7 @@ def _quiet_root_logger() -> Iterator[None]:
 
 def load_onnx_encoder(model_path: Path, cache_dir: Path, name: str, threads: int = 1) -> OnnxEncoder:
     """Load (exporting on first use) the int8 ONNX encoder for a local SentenceTransformer folder."""
+    # Deferred: ONNX Runtime and the tokenizer load only when the neural encoder is chosen.
     import onnxruntime as ort
     from transformers import AutoTokenizer
 

@@ -51,6 +51,7 @@ class TopicModel:
 
 def train_topic_model(settings: Settings) -> TopicModel:
     """Fit the classifier on the hand-written examples, embedded with the configured model."""
+    # Deferred: scikit-learn is slow to import and only training needs it (the model is cached).
     from sklearn.linear_model import LogisticRegression
 
     labels = list(IPTC_EXAMPLES)

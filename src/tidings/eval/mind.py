@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tidings.config import Settings
+from tidings.enrich.embeddings import embed_texts
 from tidings.eval.metrics import evaluate_impressions
 from tidings.rank.controls import UserControls
 from tidings.rank.features import Candidate, CandidatePool
@@ -105,6 +106,7 @@ def read_behaviors(path: Path, is_eval: bool) -> list[Impression]:
 
 def tfidf_embedder(corpus: list[str], dims: int = 128) -> Embedder:
     """A TF-IDF + truncated SVD embedder fitted on `corpus`, for when no neural model is available."""
+    # Deferred: scikit-learn is slow to import; only the TF-IDF baseline needs it.
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -124,8 +126,6 @@ def tfidf_embedder(corpus: list[str], dims: int = 128) -> Embedder:
 def default_embedder(settings: Settings, corpus: list[str]) -> Embedder:
     """The enrichment stage's sentence embedder when it is installed, else TF-IDF."""
     try:
-        from tidings.enrich.embeddings import embed_texts
-
         embed_texts([corpus[0] if corpus else "probe"], settings)
     except Exception:
         return tfidf_embedder(corpus)

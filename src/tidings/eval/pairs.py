@@ -197,6 +197,7 @@ def fit_pair_weights(
     max_articles: int | None = None,
 ) -> dict[str, Any]:
     """Fit the pair logistic regression with k-fold CV over event groups: held-out F1/AUC, coefficients."""
+    # Deferred: scikit-learn is slow to import; only this fit needs it.
     from sklearn.linear_model import LogisticRegression
 
     sets = [load_pairs(p, settings, cache_dir, max_articles) for p in paths]

@@ -13,8 +13,10 @@ fold, a candidate is picked on the training folds and scored on the held-out one
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import random
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -23,10 +25,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import numpy as np
 
 from tidings.config import Settings
 from tidings.eval.bcubed import bcubed
+from tidings.pipeline.ingest import ingest_sources
+from tidings.pipeline.story_placement import ClusterCache, place_article, signature_for
+from tidings.store import open_engine
 from tidings.stories.scoring import Weights
 from tidings.stories.signature import ArticleSignature
 
@@ -48,8 +54,6 @@ class IngestedSet:
 
     def engine(self) -> Any:
         """The temporary store's engine."""
-        from tidings.store import open_engine
-
         return open_engine(self.settings)
 
 
@@ -97,9 +101,6 @@ def ingest_labelled(
     rows: Sequence[Mapping[str, Any]], settings: Settings, cache_dir: Path, name: str = ""
 ) -> IngestedSet:
     """Ingest the rows (without their labels) with `tidings ingest` into a store under cache_dir."""
-    from tidings.pipeline.ingest import ingest_sources
-    from tidings.store import open_engine
-
     workdir = _workdir(rows, settings, cache_dir)
     report_file = workdir / "report.json"
     local = settings.model_copy(update={"home": workdir, "database_url": f"sqlite:///{workdir / 'eval.db'}"})
@@ -128,16 +129,12 @@ def ingest_labelled(
 
 def signatures(ingested: IngestedSet) -> list[ArticleSignature]:
     """The production signature of every stored article, in ingest order."""
-    from tidings.pipeline.story_placement import signature_for
-
     with ingested.engine().connect() as conn:
         return [signature_for(conn, aid, None) for aid in ingested.ids]
 
 
 def recluster(ingested: IngestedSet, sigs: Sequence[ArticleSignature], weights: Weights) -> dict[int, int]:
     """Cluster the stored articles again through `story_placement` with other weights (rolled back)."""
-    from tidings.pipeline.story_placement import ClusterCache, place_article
-
     engine = ingested.engine()
     with engine.connect() as conn:
         trans = conn.begin()
@@ -306,11 +303,6 @@ GOLD_FEEDS = ("bbc.xml", "theguardian.xml", "eldiario.xml", "cnn.xml", "nytimes.
 
 def gold_feed_rows(feeds_dir: Path, labels_path: Path) -> list[dict[str, Any]]:
     """The labelled same-day feed entries (a regression fixture) as labelled rows: title, summary, date."""
-    import html
-    import re
-
-    import feedparser
-
     labels: dict[str, str] = json.loads(labels_path.read_text(encoding="utf-8"))
     rows = []
     for name in GOLD_FEEDS:

@@ -125,6 +125,7 @@ CV_FOLDS = 5
 def cross_validate_regularisation(settings: Settings) -> dict[str, Any]:
     """Stratified k-fold accuracy of the topic classifier on its own example sentences for each C of the
     grid: how `topics.REGULARISATION` is chosen (the evaluation sets play no part)."""
+    # Deferred: scikit-learn is slow to import; only this grid search needs it.
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 

@@ -8,18 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from tidings.extract import body
+import tidings.extract.body as body
 from tidings.extract.blocks import Block, normalise_space, render_html, render_text
 from tidings.extract.chooser import choose_body
 from tidings.extract.cleanup import clean_blocks, count_words, drop_title_heading
 from tidings.extract.metadata import PageMetadata, read_metadata
 from tidings.extract.sanitize import sanitize_html
+from tidings.ingest.encoding import decode_text, is_binary
 from tidings.ingest.urls import join_url
 from tidings.models import ExtractedArticle, RelatedLink
 
 LOGGER = logging.getLogger(__name__)
 MIN_ARTICLE_WORDS = 60  # less body text than this is no article
 MAX_CAPTIONS = 20
+BINARY_SNIFF_CHARS = 8192  # as much text as the byte sniff reads
 CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 MIN_BRIEF_WORDS = 25  # even a news brief has a few sentences
 LISTING_LINK_SHARE = 0.5  # pages whose text is mostly links are listings
@@ -134,9 +136,10 @@ def read_page(html: str | bytes, url: str | None) -> Page | ExtractedArticle:
     """Decode and parse a page; an empty or not-an-article result when there is nothing to read."""
     if not html:
         return _empty(url, "empty", "empty input")
-    text = body.decode_html(html)
-    if body.is_binary(text):
+    # Text was decoded upstream (the fetcher, a feed, a file); its UTF-8 bytes are sniffed the same way.
+    if is_binary(html if isinstance(html, bytes) else html[:BINARY_SNIFF_CHARS].encode("utf-8", "replace")):
         return _empty(url, "not_article", "binary content")
+    text = decode_text(html) if isinstance(html, bytes) else html
     if not text.strip():
         return _empty(url, "empty", "blank page")
     text = body.bound_html(text)

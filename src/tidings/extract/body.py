@@ -10,7 +10,6 @@ from typing import Any
 
 import lxml.etree
 import trafilatura
-from charset_normalizer import from_bytes
 from trafilatura.htmlprocessing import build_html_output
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.settings import Document, Extractor
@@ -20,44 +19,12 @@ from tidings.extract.shingles import count_shingles
 
 MAX_HTML_CHARS = 3_000_000  # bigger pages are cut: articles sit in the first megabytes
 ALL_CANDIDATES_MAX_CHARS = 2_000_000  # bigger pages get two candidate bodies, not four (time is bounded)
-BINARY_SAMPLE = 4096
-MAX_CONTROL_SHARE = 0.05
 READABILITY_CONTAINMENT = 0.9  # Readability's body is chosen when it holds this share of trafilatura's
 READABILITY_MAX_GROWTH = 6.0  # ... and is not more than this many times longer
-META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
-
-
-def decode_html(data: str | bytes) -> str:
-    """Text of a page: valid UTF-8 first, then the declared charset, then charset detection."""
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    declared = META_CHARSET_RE.search(data[:8192])
-    if declared:
-        try:
-            return data.decode(declared.group(1).decode("ascii"), errors="replace")
-        except (LookupError, UnicodeDecodeError):
-            pass
-    best = from_bytes(data[:200_000]).best()
-    encoding = best.encoding if best is not None else "utf-8"
-    return data.decode(encoding, errors="replace")
-
-
-def is_binary(text: str) -> bool:
-    """Whether decoded content looks like binary data served as HTML."""
-    sample = text[:BINARY_SAMPLE]
-    if not sample:
-        return False
-    controls = len(CONTROL_RE.findall(sample)) + sample.count("\ufffd")
-    return controls / len(sample) > MAX_CONTROL_SHARE
 
 
 def bound_html(text: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from htmldate import find_date
 
 from tidings.extract.blocks import normalise_space
-from tidings.ingest.urls import join_url
+from tidings.ingest.urls import is_http_url, join_url
 
 PROPERTY_RE = re.compile(
     r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag|image|url|locale)\s*",
@@ -215,12 +215,18 @@ def find_date_in_page(tree: Any, url: str | None) -> datetime | None:
 
 
 def find_canonical_url(tree: Any, values: dict[str, str], url: str | None) -> str | None:
-    """The canonical URL: <link rel=canonical>, then og:url, made absolute against the page URL."""
-    for link in tree.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            return join_url(url, link.get("href").strip()) or None
-    og_url = values.get("og:url")
-    return join_url(url, og_url) if og_url else url
+    """The canonical URL: <link rel=canonical>, then og:url, made absolute against the page URL.
+
+    The one canonical-link finder. A link that is not http(s) once made absolute (javascript:, a relative
+    path with no page URL) is passed over for the next source, and last the page URL itself.
+    """
+    links = [link for link in tree.iter("link") if "canonical" in (link.get("rel") or "").lower().split()]
+    hrefs = [link.get("href") for link in links if link.get("href")]
+    for href in (*hrefs[:1], values.get("og:url")):
+        absolute = join_url(url, href.strip()) if href and href.strip() else None
+        if absolute and is_http_url(absolute):
+            return absolute
+    return url
 
 
 def find_language(tree: Any, values: dict[str, str]) -> str | None:

@@ -11,6 +11,10 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
+from tidings.ingest.encoding import decode_text, is_binary, is_empty
+from tidings.ingest.feeds import parse_feed
+from tidings.ingest.opml import OpmlError, parse_opml_checked
+
 SKIPPED_NAMES = {"readme", "sources", "license", "licence", "changelog", "notice", "copying"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -95,40 +99,6 @@ def parse_date(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-BINARY_SIGNATURES = (
-    b"SQLite format 3",
-    b"%PDF",
-    b"PK\x03\x04",
-    b"\x89PNG",
-    b"\xff\xd8",
-    b"\x1f\x8b",  # gzip
-    b"\xfd7zXZ",
-    b"7z\xbc\xaf",
-    b"\x7fELF",
-    b"\x00asm",
-)
-# Control bytes that text never holds (tab, newline, form feed, carriage return and ESC aside).
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
-MAX_CONTROL_SHARE = 0.05
-
-
-def is_binary(head: bytes) -> bool:
-    """True for content that is not text: NULs, many control bytes or a known binary signature."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False  # UTF-16 with a byte-order mark
-    if b"\x00" in head or head.startswith(BINARY_SIGNATURES):
-        return True
-    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    return bool(head) and controls / len(head) > MAX_CONTROL_SHARE
-
-
-def is_empty(data: bytes) -> bool:
-    """True for content with nothing but whitespace after any byte-order mark."""
-    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        data = data.removeprefix(bom)
-    return not data.replace(b"\x00", b"").strip()
-
-
 def sniff_kind(path: Path, head: bytes) -> str:
     """Guess what a file holds from its name and first bytes."""
     name = path.name.lower()
@@ -168,7 +138,7 @@ def read_document(path: Path) -> Document:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
     if is_empty(data):
         raise DocumentError("empty file, not an article")
-    if is_binary(data[:8192]):
+    if is_binary(data):
         raise DocumentError("binary file, not an article")
     kind = sniff_kind(path, data[:8192])
     if kind == "jsonl":
@@ -180,25 +150,12 @@ def read_document(path: Path) -> Document:
     if kind == "feed":
         return read_feed(data, origin, None)
     if kind == "html":
-        return Document(origin, "html", [RawItem(origin=origin, html=decode_bytes(data), url=None)])
-    return Document(origin, "text", [RawItem(origin=origin, text=decode_bytes(data))])
-
-
-def decode_bytes(data: bytes) -> str:
-    """Decode file bytes as UTF-8, falling back to charset detection."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        return str(best) if best is not None else data.decode("utf-8", errors="replace")
+        return Document(origin, "html", [RawItem(origin=origin, html=decode_text(data), url=None)])
+    return Document(origin, "text", [RawItem(origin=origin, text=decode_text(data, markup=False))])
 
 
 def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None = None) -> Document:
     """Parse a feed document into items (one per entry), keeping feedparser's recoverable entries."""
-    from tidings.ingest.feeds import parse_feed
-
     parsed = parse_feed(data, url)
     doc = Document(origin, "feed", warnings=list(parsed.warnings), feed_title=parsed.title)
     doc.site_url, doc.ttl_seconds, doc.image_url = parsed.site_url, parsed.ttl_seconds, parsed.image_url
@@ -232,8 +189,6 @@ def read_feed(data: bytes, origin: str, url: str | None, source_id: int | None =
 
 def read_opml(data: bytes, origin: str) -> Document:
     """Parse an OPML subscription list; its feeds are subscribed, not ingested as articles."""
-    from tidings.ingest.opml import OpmlError, parse_opml_checked
-
     try:
         feeds, refused = parse_opml_checked(data)
     except OpmlError as exc:
@@ -261,7 +216,7 @@ JSONL_KNOWN = {
 def read_jsonl(data: bytes, origin: str) -> Document:
     """JSONL articles as the contract defines them; bad lines become warnings, not failures."""
     doc = Document(origin, "jsonl")
-    for number, line in enumerate(decode_bytes(data).split("\n"), start=1):
+    for number, line in enumerate(decode_text(data, markup=False).split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -310,7 +265,7 @@ def _str_or_none(value: Any) -> str | None:
 def read_mind_news(data: bytes, origin: str) -> Document:
     """MIND news.tsv rows (id, category, subcategory, title, abstract, url, ...) as articles."""
     doc = Document(origin, "mind")
-    for number, line in enumerate(decode_bytes(data).split("\n"), start=1):
+    for number, line in enumerate(decode_text(data, markup=False).split("\n"), start=1):
         if not line.strip():
             continue
         cols = line.split("\t")

@@ -15,7 +15,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from tidings.ingest.charsets import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
+from tidings.ingest.encoding import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
 from tidings.ingest.urls import join_url
 from tidings.models import FeedEntry, ParsedFeed
 

@@ -19,7 +19,7 @@ import httpcore
 import httpx
 
 from tidings.config import Settings
-from tidings.ingest.charsets import decode_text
+from tidings.ingest.encoding import decode_text
 from tidings.ingest.errors import FetchError
 from tidings.ingest.robots import ROBOTS_MAX_BYTES, RobotsCache
 from tidings.ingest.ssrf import GuardedBackend, Resolver, check_url_allowed, resolve_host

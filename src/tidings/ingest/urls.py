@@ -1,10 +1,8 @@
-"""URL helpers: canonical forms for de-duplication, scheme checks and <link rel=canonical> lookup."""
+"""URL helpers: canonical forms for de-duplication, scheme checks and safe joining."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-
-import lxml.html
 
 TRACKING_PARAMS = frozenset(
     {
@@ -124,20 +122,3 @@ def join_url(base: str | None, value: str) -> str | None:
     except ValueError:
         return None
     return joined
-
-
-def find_canonical_link(html: str | bytes, base_url: str) -> str | None:
-    """The absolute URL of the page's <link rel="canonical">, or None when missing or unusable."""
-    if not html:
-        return None
-    try:
-        doc = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return None
-    for link in doc.iter("link"):
-        rels = (link.get("rel") or "").lower().split()
-        href = (link.get("href") or "").strip()
-        if "canonical" in rels and href:
-            absolute = join_url(base_url, href)
-            return absolute if absolute and is_http_url(absolute) else None
-    return None

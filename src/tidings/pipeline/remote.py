@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tidings.config import Settings
-from tidings.ingest.documents import Document, DocumentError, RawItem, is_binary, is_empty, read_feed
+from tidings.ingest.documents import Document, DocumentError, RawItem, read_feed
+from tidings.ingest.encoding import is_binary, is_empty
 from tidings.ingest.feeds import is_feed
 from tidings.ingest.fetcher import Fetcher, decode_body
 
@@ -24,11 +25,7 @@ def fetch_document(url: str, settings: Settings) -> Document:
     media = content_type.split(";", 1)[0].strip()
     if is_empty(result.content):
         raise DocumentError("empty response, not an article")
-    if (
-        media in BINARY_MEDIA
-        or media.startswith(("image/", "audio/", "video/"))
-        or is_binary(result.content[:8192])
-    ):
+    if media in BINARY_MEDIA or media.startswith(("image/", "audio/", "video/")) or is_binary(result.content):
         raise DocumentError(f"binary content ({media or 'no content type'}), not an article")
     if is_feed(result.content, content_type) or is_json(media, result.content):
         # JSON that is not a JSON Feed is reported as such by the feed reader, not stored as text.

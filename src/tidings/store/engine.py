@@ -8,6 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
 log = logging.getLogger(__name__)
@@ -74,8 +77,6 @@ def write_lock(conn: Connection) -> Iterator[None]:
 
 def alembic_config(url: str) -> Any:
     """An Alembic Config pointing at the packaged migrations."""
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -84,9 +85,6 @@ def alembic_config(url: str) -> Any:
 
 def migrate(engine: Engine) -> str:
     """Upgrade the database to the newest migration; returns the revision now in force."""
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
-
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn

@@ -6,9 +6,9 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, or_, select, update
+from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
-from tidings.store.tables import sources, user_sources
+from tidings.store.tables import articles, sources, user_sources
 from tidings.store.util import as_utc, first_row, iso, utcnow
 
 
@@ -83,8 +83,6 @@ def publisher_source(conn: Connection, name: str | None, site_url: str | None) -
 
 def set_subscription_title(conn: Connection, user_id: int, source_id: int, title: str | None) -> bool:
     """Rename one user's subscription (only theirs; None restores the feed's own title)."""
-    from tidings.store.tables import user_sources
-
     clean = " ".join((title or "").split())[:300] or None
     result = conn.execute(
         update(user_sources)
@@ -96,10 +94,6 @@ def set_subscription_title(conn: Connection, user_id: int, source_id: int, title
 
 def delete_source(conn: Connection, source_id: int) -> bool:
     """Delete a feed: every subscription to it goes; its stored articles stay, without a feed."""
-    from sqlalchemy import delete
-
-    from tidings.store.tables import articles, user_sources
-
     conn.execute(delete(user_sources).where(user_sources.c.source_id == source_id))
     conn.execute(update(articles).where(articles.c.source_id == source_id).values(source_id=None))
     return bool(conn.execute(delete(sources).where(sources.c.id == source_id)).rowcount)
