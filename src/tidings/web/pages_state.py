@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from tidings.service import reading
 from tidings.service.feed import feed_for
 from tidings.service.users import change_target
+from tidings.store import articles as article_repo
 from tidings.store import reading as state_repo
-from tidings.web import queries
-from tidings.web.compat import queries as app_queries
-from tidings.web.compat.streams import Stream
+from tidings.store import streams as stream_repo
+from tidings.store import topics as topic_repo
+from tidings.web.compat.streams import Stream, selection
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import offer_undo, redirect, render, require_user, safe_next
 from tidings.web.session import WebUser
@@ -43,7 +44,7 @@ def saved_page(request: Request, page: Annotated[int, Query(ge=1, le=1000)] = 1)
     user = require_user(request)
     with request.app.state.engine.connect() as conn:
         ids = state_repo.saved_ids(conn, user.id, SAVED_PAGE + 1, (page - 1) * SAVED_PAGE)
-        rows = queries.article_rows(conn, ids[:SAVED_PAGE])
+        rows = article_repo.article_rows(conn, ids[:SAVED_PAGE])
     context = {"rows": rows, "page": page, "has_more": len(ids) > SAVED_PAGE, "here": request.url.path}
     return render(request, "saved.html", context)
 
@@ -51,9 +52,9 @@ def saved_page(request: Request, page: Annotated[int, Query(ge=1, le=1000)] = 1)
 def unread_summary(engine: Any, user_id: int) -> dict[str, Any]:
     """Unread counts per feed, per folder and per topic over the reader's feeds (as the apps count)."""
     with engine.connect() as conn:
-        per_feed = app_queries.unread_counts(conn, user_id)
-        feeds = {int(s["id"]): s for s in app_queries.app_sources(conn, user_id)}
-        topics = app_queries.unread_topic_counts(conn, user_id)
+        per_feed = stream_repo.unread_counts(conn, user_id)
+        feeds = {int(s["id"]): s for s in stream_repo.app_sources(conn, user_id)}
+        topics = stream_repo.unread_topic_counts(conn, user_id)
     folders: dict[str, int] = {}
     rows = []
     for r in per_feed:
@@ -86,13 +87,13 @@ def scope_ids(request: Request, user: WebUser, scope: str, value: str) -> list[i
         return [int(it.article_id) for it in result.items]
     with engine.connect() as conn:
         if scope == "topic":
-            listed = queries.topic_article_ids(conn, value, limit=FOR_YOU_DEPTH)
+            listed = topic_repo.topic_article_ids(conn, value, limit=FOR_YOU_DEPTH)
             read = state_repo.ids_with(conn, user.id, "read")
-            mine = app_queries.topic_unread_ids(conn, user.id, value)
+            mine = stream_repo.topic_unread_ids(conn, user.id, value)
             return list(dict.fromkeys([*(i for i in listed if i not in read), *mine]))
         streams = {"feed": Stream("feed", value), "folder": Stream("label", value)}
         stream = streams.get(scope, Stream("reading-list"))
-        return app_queries.stream_unread_ids(conn, user.id, stream, None)
+        return stream_repo.stream_unread_ids(conn, user.id, selection(stream), None)
 
 
 @router.post("/mark-read")

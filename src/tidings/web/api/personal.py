@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from tidings.config import Settings
 from tidings.service.feed import RateLimitedError, record_event
 from tidings.service.users import change_target
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
+from tidings.store.tokens import SESSION_TOKEN_NAME
 from tidings.store.users import NotFoundError
-from tidings.web.api import queries
 from tidings.web.api.deps import SESSION_COOKIE, CurrentUser, EngineDep, SettingsDep
 from tidings.web.api.errors import ApiError
-from tidings.web.api.queries import SESSION_TOKEN_NAME
 from tidings.web.api.schemas import (
     EventIn,
     LoginIn,
@@ -138,7 +138,7 @@ def delete_mute(
 def get_tokens(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """The caller's API tokens (metadata only), revoked ones included."""
     with engine.connect() as conn:
-        return {"items": queries.list_tokens(conn, user.user_id)}
+        return {"items": token_repo.list_tokens(conn, user.user_id)}
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -146,7 +146,7 @@ def post_token(body: TokenIn, user: CurrentUser, engine: EngineDep) -> dict[str,
     """Create an API token; the token is returned this once and stored only as a hash."""
     with engine.begin() as conn:
         token_id, token = user_repo.create_token(conn, user.user_id, body.name.strip() or "token")
-        info = queries.get_token(conn, user.user_id, token_id)
+        info = token_repo.get_token(conn, user.user_id, token_id)
     assert info is not None
     return {**info, "token": token}
 

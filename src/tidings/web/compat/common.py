@@ -17,9 +17,9 @@ from tidings.config import Settings
 from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.urls import safe_http_url
 from tidings.service.feed import feed_for
+from tidings.store import streams as stream_repo
 from tidings.store.users import NotFoundError
 from tidings.store.util import as_utc
-from tidings.web.compat import queries
 from tidings.web.compat.streams import is_small_id
 
 MAX_BODY_BYTES = 256 * 1024
@@ -183,4 +183,4 @@ def ranked_ids(engine: Engine, settings: Settings, user_id: int, name: str) -> l
         return []
     ids = [int(it.article_id) for it in result.items if is_small_id(str(it.article_id))]
     with engine.connect() as conn:
-        return queries.filter_ids(conn, user_id, ids, queries.Window())
+        return stream_repo.filter_ids(conn, user_id, ids, stream_repo.Window())

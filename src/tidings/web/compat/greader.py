@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from tidings.config import Settings
 from tidings.ingest.urls import safe_http_url
 from tidings.service import reading
+from tidings.store import streams as stream_repo
+from tidings.store.streams import Window
 from tidings.store.util import utcnow
-from tidings.web.compat import keys, queries
+from tidings.web.compat import keys
 from tidings.web.compat.common import (
     FailureLimiter,
     Params,
@@ -32,7 +34,6 @@ from tidings.web.compat.common import (
     read_params,
     website_of,
 )
-from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
     KEPT_UNREAD,
     READ,
@@ -46,6 +47,7 @@ from tidings.web.compat.streams import (
     parse_epoch,
     parse_item_ids,
     parse_stream,
+    selection,
 )
 from tidings.web.logins import LoginError
 
@@ -218,7 +220,7 @@ def stream_page(call: Call, stream: Stream, maximum: int) -> tuple[list[int], st
         return ranked_page(call, window, n, raw)
     after = parse_cursor(raw)
     with call.engine.connect() as conn:
-        rows = queries.list_stream_page(conn, call.user_id, stream, window, n + 1, after)
+        rows = stream_repo.list_stream_page(conn, call.user_id, selection(stream), window, n + 1, after)
     if len(rows) <= n:
         return [i for i, _ in rows], None
     last_id, last_time = rows[n - 1]
@@ -229,7 +231,7 @@ def ranked_page(call: Call, window: Window, n: int, raw: str) -> tuple[list[int]
     """A page of the ranked For you stream; its cursor is the last item shown ("r<id>"), in ranked order."""
     ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
-        ids = queries.filter_ids(conn, call.user_id, ranked, window)
+        ids = stream_repo.filter_ids(conn, call.user_id, ranked, window)
     start = 0
     if raw:
         last = raw.removeprefix("r")
@@ -274,7 +276,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
 def contents_json(call: Call, stream_id: str, ids: list[int], continuation: str | None) -> dict[str, Any]:
     """The stream-contents document for ids."""
     with call.engine.connect() as conn:
-        rows = queries.load_items(conn, call.user_id, ids)
+        rows = stream_repo.load_items(conn, call.user_id, ids)
     title = stream_id.rsplit("/", 1)[-1] if stream_id else "reading-list"
     doc: dict[str, Any] = {
         "direction": "ltr",
@@ -364,11 +366,11 @@ def apply_edits(call: Call) -> None:
     if not ids:
         raise bad_request("edit-tag needs at least one item id in i")
     with call.engine.connect() as conn:
-        mine = queries.filter_ids(conn, call.user_id, ids, Window())
+        mine = stream_repo.filter_ids(conn, call.user_id, ids, Window())
     if not mine:
         raise bad_request("no such item")
     for field, value in changes:
-        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
+        reading.mark(call.engine, call.settings, call.user_id, mine, stream_repo.STATE_NAMES[field], value)
 
 
 @router.post(PREFIX + "/edit-tag")
@@ -389,10 +391,10 @@ def mark_all(call: Call) -> None:
     if stream.kind == "for-you":
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
         with call.engine.connect() as conn:
-            ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
+            ids = stream_repo.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
     else:
         with call.engine.connect() as conn:
-            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+            ids = stream_repo.stream_unread_ids(conn, call.user_id, selection(stream), before)
     # One bulk state change: skimming past a stream is not a read of each item.
     reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 

@@ -12,18 +12,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from tidings.ingest.urls import canonicalize_url, is_http_url, safe_http_url
 from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
 from tidings.store import sources as source_repo
-from tidings.web.api import queries as api_queries
+from tidings.store import streams as stream_repo
+from tidings.store import subscriptions as subscription_repo
+from tidings.store.streams import Window
 from tidings.web.api.sources import FeedCapError, ensure_room
-from tidings.web.compat import queries
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
 from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
-from tidings.web.compat.queries import Window
 from tidings.web.compat.streams import (
     FOR_YOU,
     FOR_YOU_LABEL,
     LABEL_PREFIX,
     READING_LIST,
     STARRED,
+    feed_ref,
     label_id,
     normalise_stream_id,
 )
@@ -38,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 def subscriptions_json(call: Call) -> dict[str, Any]:
     """The user's feeds with their folders."""
     with call.engine.connect() as conn:
-        rows = queries.app_sources(conn, call.user_id)
+        rows = stream_repo.app_sources(conn, call.user_id)
     subs = []
     for r in rows:
         category = r.get("category")
@@ -65,7 +66,7 @@ async def subscription_list(request: Request) -> Response:
 def tags_json(call: Call) -> dict[str, Any]:
     """Starred, the user's folders, and the For you tag."""
     with call.engine.connect() as conn:
-        rows = queries.app_sources(conn, call.user_id)
+        rows = stream_repo.app_sources(conn, call.user_id)
     folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
     tags: list[dict[str, Any]] = [{"id": STARRED}]
     tags += [{"id": label_id(f), "type": "folder"} for f in folders]
@@ -84,8 +85,8 @@ def unread_json(call: Call) -> dict[str, Any]:
     """Unread counts per feed, per folder, for the reading list and for the For you tag."""
     ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
-        rows = queries.unread_counts(conn, call.user_id)
-        for_you = queries.filter_ids(conn, call.user_id, ranked, Window(unread_only=True))
+        rows = stream_repo.unread_counts(conn, call.user_id)
+        for_you = stream_repo.filter_ids(conn, call.user_id, ranked, Window(unread_only=True))
     per_stream: dict[str, list[Any]] = {}
     for r in rows:
         streams = [f"feed/{r['source_id']}", READING_LIST]
@@ -141,7 +142,7 @@ def add_feed(call: Call, feed: str, folder: str | None) -> dict[str, Any]:
     # No title: a shared source's title is not one user's to change.
     source = subscribe_url(call.engine, feed.strip(), shared_names=False)
     with call.engine.begin() as conn:
-        api_queries.link_source(conn, call.user_id, int(source["id"]), folder)
+        subscription_repo.link_source(conn, call.user_id, int(source["id"]), folder)
     return source
 
 
@@ -156,14 +157,14 @@ def edit_subscriptions(call: Call) -> None:
             add_feed(call, feed, added)
             continue
         with call.engine.begin() as conn:
-            source_id = queries.subscribed_source_id(conn, call.user_id, feed)
+            source_id = subscription_repo.subscribed_source_id(conn, call.user_id, feed_ref(feed))
             if source_id is None:
                 raise bad_request(f"not subscribed to feed/{feed[:200]}")
             if action == "unsubscribe":
-                queries.unsubscribe(conn, call.user_id, source_id)
+                subscription_repo.unsubscribe(conn, call.user_id, source_id)
                 continue
             if added or removed:
-                queries.set_folder(conn, call.user_id, source_id, added)
+                subscription_repo.set_folder(conn, call.user_id, source_id, added)
             if call.params.has("t"):  # a rename: the caller's own title, never the shared feed's
                 source_repo.set_subscription_title(conn, call.user_id, source_id, call.params.get("t"))
 
@@ -213,7 +214,7 @@ def rename_folder(call: Call) -> None:
     if old is None or new is None:
         raise bad_request("rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW")
     with call.engine.begin() as conn:
-        queries.rename_folder(conn, call.user_id, old, new)
+        subscription_repo.rename_folder(conn, call.user_id, old, new)
 
 
 @router.post(PREFIX + "/rename-tag")
@@ -230,7 +231,7 @@ def drop_folder(call: Call) -> None:
     if old is None:
         raise bad_request("disable-tag needs s=user/-/label/NAME")
     with call.engine.begin() as conn:
-        queries.rename_folder(conn, call.user_id, old, None)
+        subscription_repo.rename_folder(conn, call.user_id, old, None)
 
 
 @router.post(PREFIX + "/disable-tag")
