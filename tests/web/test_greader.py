@@ -93,7 +93,7 @@ def prepare_site(site: Site) -> None:
     from tidings.store.sources import get_or_create_source
     from tidings.store.subscriptions import link_sources
     from tidings.store.tables import articles, sources
-    from tidings.web.compat import set_fever_password
+    from tidings.web.compat.keys import set_fever_password
 
     engine = site.app.state.engine
     with engine.begin() as conn:

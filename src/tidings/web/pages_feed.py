@@ -22,6 +22,7 @@ from tidings.store.util import utcnow
 from tidings.web import account
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import offer_undo, redirect, render, require_user, safe_next, wants_json
+from tidings.web.pages_settings import settings_page_with
 from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -317,8 +318,6 @@ def targets(request: Request, action: ActionField, target: TargetField, next: Ta
         try:
             change_target(request.app.state.engine, user.name, action, target)
         except ValueError as exc:
-            from tidings.web.pages_settings import settings_page_with
-
             message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
             return settings_page_with(request, user, 422, errors={section: message}, typed={section: target})
     else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,6 +25,7 @@ from tidings.store.util import utcnow
 from tidings.vocabulary import topic_key
 from tidings.web import account, charts
 from tidings.web.csrf import require_csrf
+from tidings.web.images import app_key, rewrite_images
 from tidings.web.pages_common import render, require_reader, require_user
 from tidings.web.session import current_web_user
 
@@ -54,8 +57,6 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
             related = related_items(conn, article_id, limit=6) or []
         except Exception:  # related articles are a nicety; a page must still render without them
             related = []
-    from tidings.web.images import app_key, rewrite_images
-
     with request.app.state.engine.connect() as conn:
         user = current_web_user(request)
         prefs = account.display_prefs(conn, user.id if user else None)
@@ -71,8 +72,6 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
 
 def strip_images(html: str) -> str:
     """Article HTML without pictures (the reader turned images off)."""
-    import re
-
     return re.sub(r"<(?:img|source)\b[^>]*>", "", html or "", flags=re.IGNORECASE)
 
 
@@ -238,8 +237,6 @@ def search_page(
 
 def page_url(request: Request) -> str:
     """This page's URL without its page number, ready for "&page=N"."""
-    from urllib.parse import urlencode
-
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return f"{request.url.path}?{urlencode(kept)}"
 

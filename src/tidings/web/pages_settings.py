@@ -13,13 +13,14 @@ from starlette.datastructures import UploadFile
 from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
 from tidings.ingest.urls import is_http_url
 from tidings.pipeline.subscriptions import subscribe_url
+from tidings.rank import UserControls
 from tidings.store import subscriptions as subscription_repo
 from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
 from tidings.web import account
 from tidings.web.api.sources import FeedCapError, ensure_room, subscribe_feeds_for
+from tidings.web.compat import keys
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_apps import apps_context
 from tidings.web.pages_common import redirect, render, require_user
 from tidings.web.session import LoginError, WebUser, check_credentials
 
@@ -55,10 +56,19 @@ def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
         }
 
 
+def apps_context(request: Request, user_id: int) -> dict[str, Any]:
+    """The reader's live app passwords and Fever key, and the addresses apps connect to."""
+    base = str(request.base_url).rstrip("/")
+    return {
+        "app_passwords": keys.list_app_passwords(request.app.state.engine, user_id),
+        "reader_url": base,
+        "fever_url": f"{base}/fever/",
+        "new_app_password": None,
+    }
+
+
 def control_defaults() -> dict[str, float]:
     """The ranking stage's defaults for the diversity and exploration controls."""
-    from tidings.rank import UserControls
-
     base = UserControls()
     return {k: float(getattr(base, k)) for k in CONTROL_RANGES}
 

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import nh3
 from fastapi import HTTPException, Request
@@ -154,8 +154,6 @@ def item_title(row: dict[str, Any]) -> str:
 
 def website_of(source: dict[str, Any]) -> str:
     """A feed's website: its <link> when known, else the feed URL's scheme://host/ (never the feed itself)."""
-    from urllib.parse import urlsplit
-
     site = safe_http_url(source.get("site_url"))
     if site:
         return site
