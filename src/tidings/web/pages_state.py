@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,15 +24,25 @@ from tidings.web.session import WebUser
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 SAVED_PAGE = 50
 FOR_YOU_DEPTH = 200
-# Single-article state buttons: action -> (state, value, note).
-STATE_ACTIONS: dict[str, tuple[str, bool | int, str]] = {
-    "read": ("read", True, "marked-read"),
-    "unread": ("read", False, "marked-unread"),
-    "save": ("saved", True, "saved"),
-    "unsave": ("saved", False, "unsaved"),
-    "like": ("liked", 1, "liked"),
-    "dislike": ("liked", -1, "disliked"),
-    "unlike": ("liked", 0, "unliked"),
+
+
+class StateAction(NamedTuple):
+    """What a single-article state button does: set state to value, then show note."""
+
+    state: str
+    value: bool | int
+    note: str
+
+
+# Single-article state buttons by action.
+STATE_ACTIONS: dict[str, StateAction] = {
+    "read": StateAction("read", True, "marked-read"),
+    "unread": StateAction("read", False, "marked-unread"),
+    "save": StateAction("saved", True, "saved"),
+    "unsave": StateAction("saved", False, "unsaved"),
+    "like": StateAction("liked", 1, "liked"),
+    "dislike": StateAction("liked", -1, "disliked"),
+    "unlike": StateAction("liked", 0, "unliked"),
 }
 SCOPES = ("feed", "folder", "topic", "for-you", "all")
 Short = Annotated[str, Form(max_length=520)]

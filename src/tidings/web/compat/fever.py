@@ -20,15 +20,12 @@ from tidings.ingest.urls import safe_http_url
 from tidings.service import reading
 from tidings.store import streams as stream_repo
 from tidings.store.streams import IdPage, Window
-from tidings.web.compat import keys
+from tidings.web.compat import common, keys
 from tidings.web.compat.common import (
     FailureLimiter,
     Params,
     client_key,
     epoch_seconds,
-    item_author,
-    item_html,
-    item_title,
     ranked_ids,
     read_params,
     website_of,
@@ -130,9 +127,9 @@ def fever_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": int(row["id"]),
         "feed_id": int(row["source_id"]),
-        "title": item_title(row),
-        "author": item_author(row),
-        "html": item_html(row),
+        "title": common.item_title(row),
+        "author": common.item_author(row),
+        "html": common.item_html(row),
         "url": safe_http_url(row.get("url")) or "",
         "is_saved": int(bool(row["is_starred"])),
         "is_read": int(bool(row["is_read"])),

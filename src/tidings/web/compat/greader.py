@@ -6,6 +6,7 @@ holds Tidings' ranked, story-deduplicated feed in ranked order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,16 @@ async def authorise(request: Request, edit: bool = False) -> Call:
     if edit and not keys.is_valid_edit_token(found["token_hash"], presented):
         raise unauthorized(bad_token=True)
     return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
+
+
+async def answer_json(request: Request, build: Callable[[Call], dict[str, Any]]) -> Response:
+    """Authorise a read, then answer build(call), worked out in a thread, as JSON."""
+    return await answer_json(request, build)
+
+
+async def answer_edit(request: Request, apply: Callable[[Call], None]) -> Response:
+    """Authorise an edit (T token required), apply it in a thread, and answer "OK"."""
+    return await answer_edit(request, apply)
 
 
 def bad_request(message: str) -> ReaderError:
@@ -324,8 +335,7 @@ def item_ids_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/stream/items/ids")
 async def stream_item_ids(request: Request) -> Response:
     """Item ids of a stream."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(item_ids_json, call))
+    return await answer_json(request, item_ids_json)
 
 
 def requested_ids(call: Call) -> list[int]:
@@ -376,9 +386,7 @@ def apply_edits(call: Call) -> None:
 @router.post(PREFIX + "/edit-tag")
 async def edit_tag(request: Request) -> Response:
     """Mark items read/unread and starred/unstarred."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(apply_edits, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, apply_edits)
 
 
 def mark_all(call: Call) -> None:
@@ -402,6 +410,4 @@ def mark_all(call: Call) -> None:
 @router.post(PREFIX + "/mark-all-as-read")
 async def mark_all_as_read(request: Request) -> Response:
     """Mark a whole stream read."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(mark_all, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, mark_all)

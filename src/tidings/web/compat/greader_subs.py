@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from tidings.ingest.urls import canonicalize_url, is_http_url, safe_http_url
 from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
@@ -17,7 +17,7 @@ from tidings.store import subscriptions as subscription_repo
 from tidings.store.streams import Window
 from tidings.web.api.sources import FeedCapError, ensure_room
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
-from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
+from tidings.web.compat.greader import PREFIX, Call, answer_edit, answer_json, authorise, bad_request
 from tidings.web.compat.streams import (
     FOR_YOU,
     FOR_YOU_LABEL,
@@ -59,8 +59,7 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/subscription/list")
 async def subscription_list(request: Request) -> Response:
     """The user's subscriptions."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(subscriptions_json, call))
+    return await answer_json(request, subscriptions_json)
 
 
 def tags_json(call: Call) -> dict[str, Any]:
@@ -77,8 +76,7 @@ def tags_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/tag/list")
 async def tag_list(request: Request) -> Response:
     """Folders and tags."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(tags_json, call))
+    return await answer_json(request, tags_json)
 
 
 def unread_json(call: Call) -> dict[str, Any]:
@@ -107,8 +105,7 @@ def unread_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/unread-count")
 async def unread_count(request: Request) -> Response:
     """Unread counts."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(unread_json, call))
+    return await answer_json(request, unread_json)
 
 
 # --- edits ------------------------------------------------------------------------------------------
@@ -172,9 +169,7 @@ def edit_subscriptions(call: Call) -> None:
 @router.post(PREFIX + "/subscription/edit")
 async def subscription_edit(request: Request) -> Response:
     """Subscribe, unsubscribe, or move feeds between folders."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(edit_subscriptions, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, edit_subscriptions)
 
 
 def is_known_feed(call: Call, url: str) -> bool:
@@ -207,36 +202,36 @@ async def subscription_quickadd(request: Request) -> Response:
     )
 
 
-def rename_folder(call: Call) -> None:
-    """rename-tag: s (or t) is the old folder, dest the new one."""
+def move_folder(call: Call, new: str | None, usage: str) -> None:
+    """Move the feeds of the folder in s (or t) to folder new (None: back to their own); 400 with usage."""
     old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
-    new = folder_of(call.params.get("dest"))
-    if old is None or new is None:
-        raise bad_request("rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW")
+    if old is None:
+        raise bad_request(usage)
     with call.engine.begin() as conn:
         subscription_repo.rename_folder(conn, call.user_id, old, new)
+
+
+def rename_folder(call: Call) -> None:
+    """rename-tag: s (or t) is the old folder, dest the new one."""
+    usage = "rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW"
+    new = folder_of(call.params.get("dest"))
+    if new is None:
+        raise bad_request(usage)
+    move_folder(call, new, usage)
 
 
 @router.post(PREFIX + "/rename-tag")
 async def rename_tag(request: Request) -> Response:
     """Rename a folder."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(rename_folder, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, rename_folder)
 
 
 def drop_folder(call: Call) -> None:
     """disable-tag: feeds in the folder go back to their own folder (or none)."""
-    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
-    if old is None:
-        raise bad_request("disable-tag needs s=user/-/label/NAME")
-    with call.engine.begin() as conn:
-        subscription_repo.rename_folder(conn, call.user_id, old, None)
+    move_folder(call, None, "disable-tag needs s=user/-/label/NAME")
 
 
 @router.post(PREFIX + "/disable-tag")
 async def disable_tag(request: Request) -> Response:
     """Remove a folder."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(drop_folder, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, drop_folder)
