@@ -17,7 +17,8 @@ from fastapi.responses import Response
 from tidings.store import streams as stream_repo
 from tidings.store import subscriptions as subscription_repo
 from tidings.web.compat.common import item_html
-from tidings.web.compat.greader import MAX_CONTENTS, Call, authorise, bad_request, item_json, stream_page
+from tidings.web.compat.greader import MAX_CONTENTS, item_json, stream_page
+from tidings.web.compat.greader_auth import Call, authorise, bad_request
 from tidings.web.compat.streams import READING_LIST, Stream, feed_ref, normalise_stream_id, parse_stream
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -17,7 +17,8 @@ from tidings.store import subscriptions as subscription_repo
 from tidings.store.streams import Window
 from tidings.web.api.sources import FeedCapError, ensure_room
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
-from tidings.web.compat.greader import PREFIX, Call, answer_edit, answer_json, authorise, bad_request
+from tidings.web.compat.greader import PREFIX
+from tidings.web.compat.greader_auth import Call, answer_edit, answer_json, authorise, bad_request
 from tidings.web.compat.streams import (
     FOR_YOU,
     FOR_YOU_LABEL,

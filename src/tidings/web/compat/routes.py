@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings.web.compat import atom, fever, greader, greader_subs
 from tidings.web.compat.common import MAX_BODY_BYTES, MAX_FIELDS, BodyTooLargeError, TooManyFieldsError
+from tidings.web.compat.greader_auth import ReaderError, handle_reader_error
 
 
 async def handle_too_large(request: Request, exc: Exception) -> Response:
@@ -31,7 +32,7 @@ def install_compat(app: FastAPI) -> None:
     app.include_router(greader_subs.router)
     app.include_router(fever.router)
     app.include_router(atom.router)
-    app.add_exception_handler(greader.ReaderError, greader.handle_reader_error)
+    app.add_exception_handler(ReaderError, handle_reader_error)
     app.add_exception_handler(BodyTooLargeError, handle_too_large)
     app.add_exception_handler(TooManyFieldsError, handle_too_many_fields)
     app.add_middleware(CollapseSlashes)
