@@ -55,7 +55,7 @@ def test_upgrade_rekeys_topics_and_follows(tmp_path: Path) -> None:
 
 def test_onboarding_topics_have_no_case_duplicates_and_no_tags(tmp_path: Path) -> None:
     from tidings.store.engine import make_engine, migrate
-    from tidings.web.queries import popular_topics
+    from tidings.store.topics import popular_topics
 
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine)

@@ -194,7 +194,7 @@ def test_users_never_see_each_others_items_or_states(site: Site) -> None:
 
 
 def test_new_fever_password_replaces_the_old_key(site: Site) -> None:
-    from tidings.web.compat import disable_fever, set_fever_password
+    from tidings.web.compat.keys import disable_fever, set_fever_password
 
     engine, bob_id = site.app.state.engine, site.user_ids["bob"]
     with pytest.raises(ValueError, match="wrong password"):

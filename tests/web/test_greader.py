@@ -91,9 +91,9 @@ def prepare_site(site: Site) -> None:
     """Give the seeded articles feeds, create alice and bob, subscribe them and enable Fever."""
     from tidings.service.users import add_user
     from tidings.store.sources import get_or_create_source
+    from tidings.store.subscriptions import link_sources
     from tidings.store.tables import articles, sources
-    from tidings.web.api.queries import link_sources
-    from tidings.web.compat import set_fever_password
+    from tidings.web.compat.keys import set_fever_password
 
     engine = site.app.state.engine
     with engine.begin() as conn:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from tidings.config import Settings
 from tidings.store import open_engine
+from tidings.store.stories import read_story
 from tidings.store.util import utcnow
-from tidings.web.charts import bar_chart
+from tidings.web.charts import bar_chart, shares
 from tidings.web.csrf import derive_token
 from tidings.web.pages_common import safe_next, time_ago
-from tidings.web.queries import read_story, shares
 
 
 def test_safe_next_keeps_only_local_paths() -> None:

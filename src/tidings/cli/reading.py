@@ -52,7 +52,7 @@ def saved(
     """A user's saved articles, most recently saved first."""
     with cli_errors():
         from tidings.store import reading as state_repo
-        from tidings.web.queries import article_rows
+        from tidings.store.articles import article_rows
 
         user_id = user_id_of(name)
         with engine().connect() as conn:

@@ -249,6 +249,81 @@ def list_latest(conn: Connection, limit: int = 50, offset: int = 0) -> list[dict
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+LISTING_COLUMNS = (
+    articles.c.id,
+    articles.c.title,
+    articles.c.source,
+    articles.c.sort_time,
+    articles.c.published_at,
+    articles.c.standfirst,
+    articles.c.tags,
+    articles.c.story_id,
+    enrichments.c.topics,
+)
+
+
+def _listing(conn: Connection, ids: list[int], *extra: Any) -> dict[int, dict[str, Any]]:
+    """Article id -> the listing columns (and extra ones) of those ids, with the sort time in UTC."""
+    if not ids:
+        return {}
+    query = (
+        select(*LISTING_COLUMNS, *extra)
+        .select_from(articles.outerjoin(enrichments, enrichments.c.article_id == articles.c.id))
+        .where(articles.c.id.in_(ids))
+    )
+    rows = conn.execute(query).mappings()
+    return {int(r["id"]): {**dict(r), "sort_time": as_utc(r["sort_time"])} for r in rows}
+
+
+def article_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """List rows (id, title, source, time, standfirst, tags, topics) for ids, in the given order."""
+    by_id = _listing(conn, ids)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def card_details(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Article id -> what a card shows beyond the ranking: listing fields, key points, topic keys, image."""
+    rows = _listing(conn, ids, articles.c.lead_image, articles.c.meta, enrichments.c.key_points)
+    return {i: {**r, "topics": topics_of_row(r)} for i, r in rows.items()}
+
+
+def popular_sources(conn: Connection, limit: int = 24) -> list[tuple[str, int]]:
+    """Publisher names by how many articles they have."""
+    rows = conn.execute(
+        select(articles.c.source, func.count())
+        .where(articles.c.source.is_not(None))
+        .group_by(articles.c.source)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    return [(str(s), int(n)) for s, n in rows]
+
+
+def entity_name(conn: Connection, key: str) -> str | None:
+    """The most common display name of an entity key, or None when unknown."""
+    row = conn.execute(
+        select(article_entities.c.name, func.count())
+        .where(article_entities.c.entity_key == key)
+        .group_by(article_entities.c.name)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).first()
+    return str(row[0]) if row else None
+
+
+def entity_article_ids(conn: Connection, key: str, limit: int = 50, offset: int = 0) -> list[int]:
+    """Newest articles mentioning an entity."""
+    query = (
+        select(articles.c.id)
+        .join(article_entities, article_entities.c.article_id == articles.c.id)
+        .where(article_entities.c.entity_key == key, articles.c.duplicate_of.is_(None))
+        .order_by(articles.c.sort_time.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
 # On PostgreSQL, writers run concurrently, so an enrichment stamped earlier may commit after a later one;
 # it is still caught within this margin. SQLite writers hold the write lock for the whole transaction, so
 # stamps follow commit order there.

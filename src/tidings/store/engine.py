@@ -66,6 +66,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def ping(engine: Engine) -> None:
+    """Raise when the database does not answer a trivial query."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 @contextmanager
 def write_lock(conn: Connection) -> Iterator[None]:
     """Hold the cross-process write lock for the current transaction (PostgreSQL advisory lock; SQLite's

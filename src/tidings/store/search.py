@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, DateTime, Float, Integer, Text, bindparam, text
 
+from tidings.store.articles import article_rows
 from tidings.vocabulary import topic_key
 
 # Must match the expression of the GIN index created by migration 0001.
@@ -160,3 +161,12 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
         out.append("a.sort_time < :until")
         params["until"] = filters.until
     return out
+
+
+def search_rows(
+    conn: Connection, query: str, filters: SearchFilters, sort: Sort, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """One page of search hits (or, without words, of filtered browsing) as listing rows with their score."""
+    hits = search(conn, query, filters, sort, limit, offset)
+    rows = {r["id"]: r for r in article_rows(conn, [int(h["article_id"]) for h in hits])}
+    return [{**rows[int(h["article_id"])], "score": h["score"]} for h in hits if int(h["article_id"]) in rows]

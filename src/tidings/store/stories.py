@@ -1,14 +1,15 @@
-"""Story rows: the serialised story state, its headline and aggregates, and a global revision counter."""
+"""Story rows: the serialised story state, its headline and aggregates, a global revision counter, and
+each reader's last visit to a story (story_reads)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from tidings.store import articles as article_repo
-from tidings.store.tables import articles, enrichments, stories
+from tidings.store.tables import articles, enrichments, stories, story_reads
 from tidings.store.util import as_utc, iso, utcnow
 
 
@@ -134,3 +135,33 @@ def story_summary(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
         "first_seen": iso(as_utc(row.get("first_seen"))),
         "last_updated": iso(as_utc(row.get("last_updated"))),
     }
+
+
+def story_sources(conn: Connection, story_ids: list[int]) -> dict[int, list[str]]:
+    """Story id -> its distinct sources, oldest article first."""
+    if not story_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    rows = conn.execute(
+        select(articles.c.story_id, articles.c.source)
+        .where(articles.c.story_id.in_(story_ids))
+        .order_by(articles.c.sort_time, articles.c.id)
+    )
+    for story_id, source in rows:
+        names = out.setdefault(int(story_id), [])
+        if source and source not in names:
+            names.append(source)
+    return out
+
+
+def read_story(conn: Connection, user_id: int, story_id: int, article_ids: list[int]) -> set[int] | None:
+    """Mark a story as seen now; returns the article ids seen on the previous visit (None: first visit)."""
+    mine = story_reads.c.user_id == user_id, story_reads.c.story_id == story_id
+    row = conn.execute(select(story_reads).where(*mine)).mappings().first()
+    conn.execute(delete(story_reads).where(*mine))
+    conn.execute(
+        insert(story_reads).values(
+            user_id=user_id, story_id=story_id, last_seen_at=utcnow(), seen_article_ids=article_ids
+        )
+    )
+    return {int(i) for i in (row["seen_article_ids"] or [])} if row else None

@@ -11,7 +11,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from tidings.store.tables import api_tokens, events, follows, mutes, users
+from tidings.store import sources as source_repo
+from tidings.store.tables import (
+    api_tokens,
+    events,
+    follows,
+    mutes,
+    read_state,
+    story_reads,
+    user_sources,
+    users,
+)
 from tidings.store.util import first_row, utcnow
 from tidings.vocabulary import topic_key
 
@@ -111,6 +121,27 @@ def set_user_fields(conn: Connection, user_id: int, values: dict[str, Any]) -> N
     conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
+def get_controls(conn: Connection, user_id: int) -> dict[str, Any]:
+    """The user's controls JSON (users.controls), {} when unset."""
+    row = conn.execute(select(users.c.controls).where(users.c.id == user_id)).first()
+    return dict(row[0] or {}) if row else {}
+
+
+def list_accounts(conn: Connection) -> list[dict[str, Any]]:
+    """Every account (id, name, is_admin, created_at), oldest first."""
+    query = select(users.c.id, users.c.name, users.c.is_admin, users.c.created_at).order_by(users.c.id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def delete_user(conn: Connection, user_id: int) -> None:
+    """Delete a user and every row that belongs to them; feeds only they followed stop being fetched."""
+    subscribed = source_repo.subscribed_ids(conn, user_id)
+    for table in (events, follows, mutes, api_tokens, story_reads, user_sources, read_state):
+        conn.execute(delete(table).where(table.c.user_id == user_id))
+    conn.execute(delete(users).where(users.c.id == user_id))
+    source_repo.stop_orphans(conn, subscribed)
+
+
 def _table(kind: str) -> Any:
     return follows if kind == "follow" else mutes
 
@@ -198,6 +229,17 @@ def list_events(conn: Connection, user_id: int, limit: int = 1000) -> list[dict[
         .limit(limit)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def event_article_ids(conn: Connection, user_id: int, kinds: tuple[str, ...], since: datetime) -> list[int]:
+    """The articles of the user's events of these kinds since a time, one entry per event."""
+    query = select(events.c.article_id).where(
+        events.c.user_id == user_id,
+        events.c.kind.in_(kinds),
+        events.c.created_at >= since,
+        events.c.article_id.is_not(None),
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
 
 
 def hash_token(token: str) -> str:

@@ -4,44 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine
 
 from tidings.auth import hash_password
 from tidings.rank import FEATURES, UserControls
-from tidings.store import sources as source_repo
+from tidings.store import subscriptions as subscription_repo
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
-from tidings.store.tables import (
-    api_tokens,
-    events,
-    follows,
-    mutes,
-    read_state,
-    story_reads,
-    user_sources,
-    users,
-)
 from tidings.store.util import iso
-from tidings.web.api import queries as api_queries
 
 WEIGHT_RANGE = (-10.0, 10.0)
 
 
-def stored_controls(conn: Connection, user_id: int) -> dict[str, Any]:
-    """The user's controls JSON (users.controls), {} when unset."""
-    row = conn.execute(select(users.c.controls).where(users.c.id == user_id)).first()
-    return dict(row[0] or {}) if row else {}
-
-
 def display_prefs(conn: Connection, user_id: int | None) -> dict[str, bool]:
     """How the reader wants lists shown: compact (titles only) and with or without pictures."""
-    stored = stored_controls(conn, user_id) if user_id is not None else {}
+    stored = user_repo.get_controls(conn, user_id) if user_id is not None else {}
     return {"compact": stored.get("view") == "compact", "images": stored.get("images", True) is not False}
 
 
 def save_controls(engine: Engine, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Merge changes into the user's controls after validating them; raises ValueError."""
     with engine.begin() as conn:
-        merged = {**stored_controls(conn, user_id), **changes}
+        merged = {**user_repo.get_controls(conn, user_id), **changes}
         validate_controls(merged)
         user_repo.set_user_fields(conn, user_id, {"controls": merged})
     return merged
@@ -102,8 +86,8 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
             "profile": account.get("profile"),
             "follows": user_repo.list_targets(conn, user_id, "follow"),
             "mutes": user_repo.list_targets(conn, user_id, "mute"),
-            "sources": api_queries.user_sources_json(conn, user_id),
-            "tokens": api_queries.list_tokens(conn, user_id),
+            "sources": subscription_repo.user_sources_json(conn, user_id),
+            "tokens": token_repo.list_tokens(conn, user_id),
             "events": own_events,
         }
 
@@ -111,8 +95,4 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
 def delete_account(engine: Engine, user_id: int) -> None:
     """Delete a reader and every row that belongs to them."""
     with engine.begin() as conn:
-        subscribed = source_repo.subscribed_ids(conn, user_id)
-        for table in (events, follows, mutes, api_tokens, story_reads, user_sources, read_state):
-            conn.execute(delete(table).where(table.c.user_id == user_id))
-        conn.execute(delete(users).where(users.c.id == user_id))
-        source_repo.stop_orphans(conn, subscribed)
+        user_repo.delete_user(conn, user_id)

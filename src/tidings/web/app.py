@@ -14,8 +14,8 @@ from tidings.config import Settings, get_settings
 from tidings.secret import bind_engine, server_key
 from tidings.store import open_engine
 from tidings.web import background, pages
-from tidings.web.api import install_api
-from tidings.web.compat import install_compat
+from tidings.web.api.routes import install_api
+from tidings.web.compat.routes import install_compat
 from tidings.web.form_limits import FormBodyLimit
 from tidings.web.headers import NoSniff
 from tidings.web.ops import install_request_metrics

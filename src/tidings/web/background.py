@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,8 +12,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.enrich import ner_worker
+from tidings.ingest.opml import parse_opml
+from tidings.pipeline.ingest import ingest_sources
+from tidings.pipeline.refresh import refresh_due
+from tidings.pipeline.subscriptions import subscribe_opml_feeds
+from tidings.service.candidate_pool import refresh_pool
 from tidings.store.articles import count_articles
 from tidings.store.sources import list_sources
+from tidings.store.util import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +34,6 @@ def stop_children(wait: float = 5.0) -> None:
 
     Once they are gone the interpreter can exit, and multiprocessing's resource tracker, which waits for this
     process to close its pipe, ends with it."""
-    import multiprocessing
-
-    from tidings.enrich import ner_worker
-
     ner_worker.shutdown()
     children = multiprocessing.active_children()
     for child in children:
@@ -79,8 +83,6 @@ class Worker:
         self._pool_thread.join(timeout=2)
 
     def _keep_pool(self) -> None:
-        from tidings.service.candidate_pool import refresh_pool
-
         while not self._stop.is_set():
             try:
                 refresh_pool(self.engine)
@@ -102,9 +104,6 @@ class Worker:
             self._stop.wait(self.settings.refresh_interval_seconds)
 
     def _refresh_once(self) -> None:
-        from tidings.pipeline.refresh import refresh_due
-        from tidings.store.util import iso, utcnow
-
         self.status.refreshing = True
         try:
             result = refresh_due(self.engine, self.settings)
@@ -131,8 +130,6 @@ def seed_if_empty(
     with engine.connect() as conn:
         if count_articles(conn):
             return
-    from tidings.pipeline.ingest import ingest_sources
-
     status.seeding = True
     try:
         report = ingest_sources(paths, settings, engine, lambda n: _bump(status, n, stop))
@@ -161,7 +158,4 @@ def subscribe_starter_if_empty(engine: Engine, settings: Settings) -> None:
     with engine.connect() as conn:
         if list_sources(conn):
             return
-    from tidings.ingest.opml import parse_opml
-    from tidings.pipeline.subscriptions import subscribe_opml_feeds
-
     subscribe_opml_feeds(engine, parse_opml(starter_opml_path(settings).read_bytes()))

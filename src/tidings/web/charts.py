@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,3 +63,15 @@ def bar_chart(entries: list[dict[str, Any]]) -> BarChart:
     ]
     height = max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP)
     return BarChart(width=CHART_WIDTH, height=height, bar_x=LABEL_WIDTH, bar_max=bar_max, bars=bars)
+
+
+def shares(counts: Counter[str], top: int) -> list[dict[str, Any]]:
+    """The top entries of a counter as {"name", "count", "share"}, the rest folded into "Other"."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    head = counts.most_common(top)
+    rest = total - sum(n for _, n in head)
+    if rest:
+        head.append(("Other", rest))
+    return [{"name": name, "count": n, "share": n / total} for name, n in head]

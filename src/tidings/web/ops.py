@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from tidings.metrics import REQUEST_SECONDS
+from tidings.store.engine import ping
 
 router = APIRouter(include_in_schema=False)
 
@@ -17,8 +17,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/healthz")
 def healthz(request: Request) -> dict[str, object]:
     """Liveness and readiness: the database answers."""
-    with request.app.state.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    ping(request.app.state.engine)
     status = request.app.state.status
     return {
         "status": "ok",

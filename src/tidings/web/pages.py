@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from tidings.store import articles as article_repo
 from tidings.store import sources as source_repo
+from tidings.store import subscriptions as subscription_repo
 from tidings.web import (
     account,
     images,
@@ -21,7 +22,6 @@ from tidings.web import (
     pages_settings,
     pages_state,
 )
-from tidings.web.api import queries as api_queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import render, require_reader, templates
 from tidings.web.session import current_web_user
@@ -41,7 +41,7 @@ def latest_context(request: Request, page: int) -> dict[str, object]:
         elif user.is_admin:
             rows = source_repo.list_sources(conn)
         else:
-            rows = api_queries.list_user_sources(conn, user.id)
+            rows = subscription_repo.list_user_sources(conn, user.id)
         feeds = [source_repo.to_contract(r) for r in rows]
         prefs = account.display_prefs(conn, user.id if user else None)
     return {

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from tidings.service.users import create_invite
 from tidings.store import invites as invite_repo
 from tidings.store import sources as source_repo
-from tidings.store.tables import users
+from tidings.store import users as user_repo
 from tidings.store.util import iso
 from tidings.web import account
 from tidings.web.csrf import require_csrf
@@ -32,10 +31,7 @@ def require_admin(request: Request) -> WebUser:
 def admin_context(request: Request) -> dict[str, Any]:
     """Accounts, feeds, invites and the sign-up policy."""
     with request.app.state.engine.connect() as conn:
-        rows = conn.execute(
-            select(users.c.id, users.c.name, users.c.is_admin, users.c.created_at).order_by(users.c.id)
-        ).mappings()
-        accounts = [{**dict(r), "created_at": iso(r["created_at"])} for r in rows]
+        accounts = [{**r, "created_at": iso(r["created_at"])} for r in user_repo.list_accounts(conn)]
         feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
         invites = invite_repo.list_invites(conn)
     policy = request.app.state.settings.signup_policy
@@ -66,7 +62,7 @@ def delete_user(request: Request, user_id: Annotated[int, Path(ge=1, le=2**62)])
     if user_id == admin.id:
         raise HTTPException(status_code=422, detail="Delete your own account from Settings.")
     with request.app.state.engine.connect() as conn:
-        exists = conn.execute(select(users.c.id).where(users.c.id == user_id)).first()
+        exists = user_repo.get_user(conn, user_id)
     if not exists:
         raise HTTPException(status_code=404, detail="No such account.")
     account.delete_account(request.app.state.engine, user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
@@ -10,19 +10,9 @@ from fastapi.responses import Response
 from tidings.web.compat import keys
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, require_user
+from tidings.web.pages_settings import settings_page_with
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-
-
-def apps_context(request: Request, user_id: int) -> dict[str, Any]:
-    """The reader's live app passwords and Fever key, and the addresses apps connect to."""
-    base = str(request.base_url).rstrip("/")
-    return {
-        "app_passwords": keys.list_app_passwords(request.app.state.engine, user_id),
-        "reader_url": base,
-        "fever_url": f"{base}/fever/",
-        "new_app_password": None,
-    }
 
 
 @router.post("/settings/app-passwords")
@@ -32,8 +22,6 @@ def create_app_password(
     fever: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Create an app password (shown once) and, when asked, make it the Fever key too."""
-    from tidings.web.pages_settings import settings_page_with
-
     user = require_user(request)
     try:
         made = keys.create_app_password(request.app.state.engine, user.id, label or "app", fever == "on")

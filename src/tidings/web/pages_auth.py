@@ -12,9 +12,10 @@ from sqlalchemy import Engine
 from tidings.config import Settings
 from tidings.ratelimit import TokenBucket
 from tidings.service.users import SignupRefusedError, sign_up
+from tidings.store import articles as article_repo
+from tidings.store import topics as topic_repo
 from tidings.store import users as user_repo
 from tidings.store.users import NameTakenError
-from tidings.web import queries
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import redirect, render, require_user, safe_next
 from tidings.web.session import LoginError, check_credentials, current_web_user, end_session, start_session
@@ -129,8 +130,8 @@ def welcome_page(request: Request) -> Response:
     """Onboarding: pick the topics and sources to follow."""
     user = require_user(request)
     with request.app.state.engine.connect() as conn:
-        topics = queries.popular_topics(conn)
-        sources = queries.popular_sources(conn)
+        topics = topic_repo.popular_topics(conn)
+        sources = article_repo.popular_sources(conn)
         followed = {t["target"] for t in user_repo.list_targets(conn, user.id, "follow")}
     return render(request, "welcome.html", {"topics": topics, "sources": sources, "followed": followed})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -196,8 +197,6 @@ def accepts_html(request: Request) -> bool:
 async def handle_login_required(request: Request, exc: Exception) -> Response:
     """Redirect to sign-in, remembering where the reader was going."""
     assert isinstance(exc, LoginRequiredError)
-    from urllib.parse import quote
-
     return RedirectResponse(f"/login?next={quote(safe_next(exc.next_path), safe='/')}", status_code=303)
 
 

@@ -13,13 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from tidings.rank import DEFAULT_WEIGHTS, FEATURES, FeedItem, FeedResult
 from tidings.service.feed import RateLimitedError, feed_for, record_event
 from tidings.service.users import change_target
+from tidings.store import articles as article_repo
 from tidings.store import reading as state_repo
+from tidings.store import stories as story_repo
 from tidings.store import users as user_repo
 from tidings.store.users import NotFoundError
 from tidings.store.util import utcnow
-from tidings.web import account, queries
+from tidings.web import account
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import offer_undo, redirect, render, require_user, safe_next, wants_json
+from tidings.web.pages_settings import settings_page_with
 from tidings.web.session import WebUser
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -64,8 +67,8 @@ def build_cards(request: Request, items: list[FeedItem]) -> list[dict[str, Any]]
     ids = [int(it.article_id) for it in items]
     story_ids = [int(it.story_id) for it in items if it.story_id is not None]
     with request.app.state.engine.connect() as conn:
-        details = queries.card_details(conn, ids)
-        sources = queries.story_sources(conn, story_ids)
+        details = article_repo.card_details(conn, ids)
+        sources = story_repo.story_sources(conn, story_ids)
     cards = []
     for it in items:
         extra = details.get(int(it.article_id), {})
@@ -172,8 +175,8 @@ async def why_response(
     item = next((it for it in result.items if int(it.article_id) == article_id), None)
     hidden = next((h for h in result.hidden if int(h.article_id) == article_id), None)
     with request.app.state.engine.connect() as conn:
-        controls = account.stored_controls(conn, user.id)
-        rows = queries.article_rows(conn, [article_id])
+        controls = user_repo.get_controls(conn, user.id)
+        rows = article_repo.article_rows(conn, [article_id])
     if not rows:
         raise HTTPException(status_code=404, detail="No such article.")
     context = {
@@ -315,8 +318,6 @@ def targets(request: Request, action: ActionField, target: TargetField, next: Ta
         try:
             change_target(request.app.state.engine, user.name, action, target)
         except ValueError as exc:
-            from tidings.web.pages_settings import settings_page_with
-
             message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
             return settings_page_with(request, user, 422, errors={section: message}, typed={section: target})
     else:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from tidings.service import reading
 from tidings.service.stories import related_items, story_view
 from tidings.store import articles as article_repo
+from tidings.store import stories as story_repo
+from tidings.store import topics as topic_repo
 from tidings.store import users as user_repo
-from tidings.store.search import SearchFilters, Sort
+from tidings.store.articles import topics_of_row
+from tidings.store.search import SearchFilters, Sort, search_rows
+from tidings.store.util import utcnow
 from tidings.vocabulary import topic_key
-from tidings.web import account, charts, queries
+from tidings.web import account, charts
 from tidings.web.csrf import require_csrf
+from tidings.web.images import app_key, rewrite_images
 from tidings.web.pages_common import render, require_reader, require_user
 from tidings.web.session import current_web_user
 
@@ -25,6 +34,8 @@ Id = Annotated[int, Path(ge=1, le=2**62)]
 Name = Annotated[str, Path(min_length=1, max_length=500)]
 PAGE_SIZE = 20
 MAX_SEARCH_PAGES = 100  # 2000 results: the store caps the offset there
+READING_KINDS = ("click", "read", "like", "save")
+MIX_DAYS = 30
 
 
 def follow_targets(request: Request) -> set[str]:
@@ -46,8 +57,6 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
             related = related_items(conn, article_id, limit=6) or []
         except Exception:  # related articles are a nicety; a page must still render without them
             related = []
-    from tidings.web.images import app_key, rewrite_images
-
     with request.app.state.engine.connect() as conn:
         user = current_web_user(request)
         prefs = account.display_prefs(conn, user.id if user else None)
@@ -63,8 +72,6 @@ def load_article(request: Request, article_id: int) -> dict[str, Any] | None:
 
 def strip_images(html: str) -> str:
     """Article HTML without pictures (the reader turned images off)."""
-    import re
-
     return re.sub(r"<(?:img|source)\b[^>]*>", "", html or "", flags=re.IGNORECASE)
 
 
@@ -104,7 +111,7 @@ def load_story(request: Request, story_id: int) -> dict[str, Any] | None:
     previous = None
     if user is not None:
         with engine.begin() as conn:
-            previous = queries.read_story(conn, user.id, story_id, ids)
+            previous = story_repo.read_story(conn, user.id, story_id, ids)
     new_ids = {i for i in ids if i not in previous} if previous is not None else set()
     return {"story": story, "new_ids": new_ids, "first_visit": previous is None}
 
@@ -129,7 +136,9 @@ def topic_page(request: Request, name: Name, page: ListingPage = 1) -> Response:
     offset = (page - 1) * PAGE_SIZE
     name = topic_key(name)
     with request.app.state.engine.connect() as conn:
-        rows = queries.article_rows(conn, queries.topic_article_ids(conn, name, PAGE_SIZE + 1, offset))
+        rows = article_repo.article_rows(
+            conn, topic_repo.topic_article_ids(conn, name, PAGE_SIZE + 1, offset)
+        )
     if not rows and page == 1:
         raise HTTPException(status_code=404, detail="No articles on this topic yet.")
     context = {"kind": "topic", "name": name, "rows": rows, "target": f"topic:{name}"}
@@ -141,9 +150,9 @@ def entity_page(request: Request, key: Name, page: ListingPage = 1) -> Response:
     """The newest articles mentioning a person, place or organisation, 20 a page, with a Follow button."""
     offset = (page - 1) * PAGE_SIZE
     with request.app.state.engine.connect() as conn:
-        name = queries.entity_name(conn, key)
-        ids = queries.entity_article_ids(conn, key, PAGE_SIZE + 1, offset) if name else []
-        rows = queries.article_rows(conn, ids)
+        name = article_repo.entity_name(conn, key)
+        ids = article_repo.entity_article_ids(conn, key, PAGE_SIZE + 1, offset) if name else []
+        rows = article_repo.article_rows(conn, ids)
     if not name:
         raise HTTPException(status_code=404, detail="No such person, place or organisation.")
     context = {"kind": "entity", "name": name, "rows": rows, "target": f"entity:{name}"}
@@ -200,12 +209,12 @@ def search_page(
     active = bool(q.strip() or filters.source or filters.topic or since or until)
     with request.app.state.engine.connect() as conn:
         results = (
-            queries.search_rows(conn, q, filters, order, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+            search_rows(conn, q, filters, order, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
             if active and not errors
             else []
         )
-        sources = [s for s, _ in queries.popular_sources(conn, 100)]
-        topics = [t for t, _ in queries.popular_topics(conn, 100)]
+        sources = [s for s, _ in article_repo.popular_sources(conn, 100)]
+        topics = [t for t, _ in topic_repo.popular_topics(conn, 100)]
     context = {
         "q": q,
         "source": source,
@@ -228,10 +237,21 @@ def search_page(
 
 def page_url(request: Request) -> str:
     """This page's URL without its page number, ready for "&page=N"."""
-    from urllib.parse import urlencode
-
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return f"{request.url.path}?{urlencode(kept)}"
+
+
+def reading_mix(conn: Connection, user_id: int, days: int = MIX_DAYS, top: int = 6) -> dict[str, Any]:
+    """Shares of the reader's reading (click/read/like/save) by topic and by source over recent days."""
+    ids = user_repo.event_article_ids(conn, user_id, READING_KINDS, utcnow() - timedelta(days=days))
+    rows = {r["id"]: r for r in article_repo.article_rows(conn, list(dict.fromkeys(ids)))}
+    topics: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    for row in (rows[i] for i in ids if i in rows):
+        sources[row.get("source") or "unknown"] += 1
+        topics.update(topics_of_row(row)[:1] or ["(no topic)"])
+    shares = charts.shares
+    return {"events": len(ids), "days": days, "topics": shares(topics, top), "sources": shares(sources, top)}
 
 
 @router.get("/reading")
@@ -239,7 +259,7 @@ def reading_page(request: Request) -> Response:
     """The reader's reading mix over the last 30 days, as two bar charts."""
     user = require_user(request)
     with request.app.state.engine.connect() as conn:
-        mix = queries.reading_mix(conn, user.id)
+        mix = reading_mix(conn, user.id)
     context = {
         "mix": mix,
         "topic_chart": charts.bar_chart(mix["topics"]),

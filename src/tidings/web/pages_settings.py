@@ -13,12 +13,14 @@ from starlette.datastructures import UploadFile
 from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
 from tidings.ingest.urls import is_http_url
 from tidings.pipeline.subscriptions import subscribe_url
+from tidings.rank import UserControls
+from tidings.store import subscriptions as subscription_repo
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
 from tidings.web import account
-from tidings.web.api import queries as api_queries
 from tidings.web.api.sources import FeedCapError, ensure_room, subscribe_feeds_for
+from tidings.web.compat import keys
 from tidings.web.csrf import require_csrf
-from tidings.web.pages_apps import apps_context
 from tidings.web.pages_common import redirect, render, require_user
 from tidings.web.session import LoginError, WebUser, check_credentials
 
@@ -37,12 +39,14 @@ PasswordField = Annotated[str, Form(max_length=1024)]
 def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
     """Everything the settings page shows for the reader."""
     with request.app.state.engine.connect() as conn:
-        controls = account.stored_controls(conn, user.id)
+        controls = user_repo.get_controls(conn, user.id)
         return {
-            "sources": api_queries.user_sources_json(conn, user.id),
+            "sources": subscription_repo.user_sources_json(conn, user.id),
             "follows": user_repo.list_targets(conn, user.id, "follow"),
             "mutes": user_repo.list_targets(conn, user.id, "mute"),
-            "tokens": [t for t in api_queries.list_tokens(conn, user.id) if t["name"] != "web session"],
+            "tokens": [
+                t for t in token_repo.list_tokens(conn, user.id) if t["name"] != token_repo.SESSION_TOKEN_NAME
+            ],
             "controls": {k: controls.get(k, d) for k, d in control_defaults().items()},
             "display": account.display_prefs(conn, user.id),
             "new_token": None,
@@ -52,10 +56,19 @@ def settings_context(request: Request, user: WebUser) -> dict[str, Any]:
         }
 
 
+def apps_context(request: Request, user_id: int) -> dict[str, Any]:
+    """The reader's live app passwords and Fever key, and the addresses apps connect to."""
+    base = str(request.base_url).rstrip("/")
+    return {
+        "app_passwords": keys.list_app_passwords(request.app.state.engine, user_id),
+        "reader_url": base,
+        "fever_url": f"{base}/fever/",
+        "new_app_password": None,
+    }
+
+
 def control_defaults() -> dict[str, float]:
     """The ranking stage's defaults for the diversity and exploration controls."""
-    from tidings.rank import UserControls
-
     base = UserControls()
     return {k: float(getattr(base, k)) for k in CONTROL_RANGES}
 
@@ -94,7 +107,7 @@ def add_source(request: Request, url: ShortText) -> Response:
             typed={"url": url},
         )
     source = subscribe_url(engine, url, shared_names=False)
-    api_queries.link_sources(engine, user.id, [(int(source["id"]), None)])
+    subscription_repo.link_sources(engine, user.id, [(int(source["id"]), None)])
     return redirect("/settings#sources", "feeds")
 
 
@@ -128,7 +141,7 @@ def download_opml(request: Request) -> Response:
     """The reader's subscriptions as an OPML download."""
     user = require_user(request)
     with request.app.state.engine.connect() as conn:
-        rows = api_queries.list_user_sources(conn, user.id)
+        rows = subscription_repo.list_user_sources(conn, user.id)
     feeds = [
         OpmlFeed(url=r["url"], title=r.get("title"), html_url=r.get("site_url"), category=r.get("category"))
         for r in rows

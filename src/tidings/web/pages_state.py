@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from tidings.service import reading
 from tidings.service.feed import feed_for
 from tidings.service.users import change_target
+from tidings.store import articles as article_repo
 from tidings.store import reading as state_repo
-from tidings.web import queries
-from tidings.web.compat import queries as app_queries
-from tidings.web.compat.streams import Stream
+from tidings.store import streams as stream_repo
+from tidings.store import topics as topic_repo
+from tidings.web.compat.streams import Stream, selection
 from tidings.web.csrf import require_csrf
 from tidings.web.pages_common import offer_undo, redirect, render, require_user, safe_next
 from tidings.web.session import WebUser
@@ -23,15 +24,25 @@ from tidings.web.session import WebUser
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 SAVED_PAGE = 50
 FOR_YOU_DEPTH = 200
-# Single-article state buttons: action -> (state, value, note).
-STATE_ACTIONS: dict[str, tuple[str, bool | int, str]] = {
-    "read": ("read", True, "marked-read"),
-    "unread": ("read", False, "marked-unread"),
-    "save": ("saved", True, "saved"),
-    "unsave": ("saved", False, "unsaved"),
-    "like": ("liked", 1, "liked"),
-    "dislike": ("liked", -1, "disliked"),
-    "unlike": ("liked", 0, "unliked"),
+
+
+class StateAction(NamedTuple):
+    """What a single-article state button does: set state to value, then show note."""
+
+    state: str
+    value: bool | int
+    note: str
+
+
+# Single-article state buttons by action.
+STATE_ACTIONS: dict[str, StateAction] = {
+    "read": StateAction("read", True, "marked-read"),
+    "unread": StateAction("read", False, "marked-unread"),
+    "save": StateAction("saved", True, "saved"),
+    "unsave": StateAction("saved", False, "unsaved"),
+    "like": StateAction("liked", 1, "liked"),
+    "dislike": StateAction("liked", -1, "disliked"),
+    "unlike": StateAction("liked", 0, "unliked"),
 }
 SCOPES = ("feed", "folder", "topic", "for-you", "all")
 Short = Annotated[str, Form(max_length=520)]
@@ -43,7 +54,7 @@ def saved_page(request: Request, page: Annotated[int, Query(ge=1, le=1000)] = 1)
     user = require_user(request)
     with request.app.state.engine.connect() as conn:
         ids = state_repo.saved_ids(conn, user.id, SAVED_PAGE + 1, (page - 1) * SAVED_PAGE)
-        rows = queries.article_rows(conn, ids[:SAVED_PAGE])
+        rows = article_repo.article_rows(conn, ids[:SAVED_PAGE])
     context = {"rows": rows, "page": page, "has_more": len(ids) > SAVED_PAGE, "here": request.url.path}
     return render(request, "saved.html", context)
 
@@ -51,9 +62,9 @@ def saved_page(request: Request, page: Annotated[int, Query(ge=1, le=1000)] = 1)
 def unread_summary(engine: Any, user_id: int) -> dict[str, Any]:
     """Unread counts per feed, per folder and per topic over the reader's feeds (as the apps count)."""
     with engine.connect() as conn:
-        per_feed = app_queries.unread_counts(conn, user_id)
-        feeds = {int(s["id"]): s for s in app_queries.app_sources(conn, user_id)}
-        topics = app_queries.unread_topic_counts(conn, user_id)
+        per_feed = stream_repo.unread_counts(conn, user_id)
+        feeds = {int(s["id"]): s for s in stream_repo.app_sources(conn, user_id)}
+        topics = stream_repo.unread_topic_counts(conn, user_id)
     folders: dict[str, int] = {}
     rows = []
     for r in per_feed:
@@ -86,13 +97,13 @@ def scope_ids(request: Request, user: WebUser, scope: str, value: str) -> list[i
         return [int(it.article_id) for it in result.items]
     with engine.connect() as conn:
         if scope == "topic":
-            listed = queries.topic_article_ids(conn, value, limit=FOR_YOU_DEPTH)
+            listed = topic_repo.topic_article_ids(conn, value, limit=FOR_YOU_DEPTH)
             read = state_repo.ids_with(conn, user.id, "read")
-            mine = app_queries.topic_unread_ids(conn, user.id, value)
+            mine = stream_repo.topic_unread_ids(conn, user.id, value)
             return list(dict.fromkeys([*(i for i in listed if i not in read), *mine]))
         streams = {"feed": Stream("feed", value), "folder": Stream("label", value)}
         stream = streams.get(scope, Stream("reading-list"))
-        return app_queries.stream_unread_ids(conn, user.id, stream, None)
+        return stream_repo.stream_unread_ids(conn, user.id, selection(stream), None)
 
 
 @router.post("/mark-read")

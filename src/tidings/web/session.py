@@ -8,11 +8,11 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
-from tidings.web.api import queries
+from tidings.store.tokens import SESSION_TOKEN_NAME
 from tidings.web.api.deps import SESSION_COOKIE
 from tidings.web.api.personal import session_max_age
-from tidings.web.api.queries import SESSION_TOKEN_NAME
 from tidings.web.logins import LoginError, check_credentials
 
 __all__ = ["LoginError", "check_credentials"]
@@ -54,12 +54,12 @@ def load_web_user(engine: Engine, token: str | None, max_age_days: float) -> Web
     if not token:
         return None
     with engine.connect() as conn:
-        row = queries.find_live_token(conn, token)
+        row = token_repo.find_live_token(conn, token)
         account = user_repo.get_user(conn, int(row["user_id"])) if row else None
-    if row is None or account is None or queries.is_expired_session(row, max_age_days):
+    if row is None or account is None or token_repo.is_expired_session(row, max_age_days):
         return None
-    if queries.is_stale_use(row.get("last_used")):
-        queries.touch_token(engine, int(row["id"]))
+    if token_repo.is_stale_use(row.get("last_used")):
+        token_repo.touch_token(engine, int(row["id"]))
     return WebUser(
         id=int(account["id"]),
         name=str(account["name"]),

@@ -11,8 +11,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.store import tokens as token_repo
 from tidings.store.engine import read_only
-from tidings.web.api import queries
 from tidings.web.api.errors import ApiError
 
 SESSION_COOKIE = "tidings_session"
@@ -67,15 +67,15 @@ def current_principal(
     if len(token) > 512:
         raise ApiError(401, "invalid or revoked token")
     with read_only(engine) as conn:  # a pure read: on SQLite it must not queue behind writers
-        row = queries.find_live_token(conn, token)
+        row = token_repo.find_live_token(conn, token)
     settings: Settings = request.app.state.settings
-    if row is None or queries.is_expired_session(row, settings.session_max_age_days):
+    if row is None or token_repo.is_expired_session(row, settings.session_max_age_days):
         raise ApiError(401, "invalid or revoked token")
     # A cookie rides along on cross-site requests; refuse those that change state (CSRF).
     if via_cookie and request.method not in SAFE_METHODS and is_cross_site(request):
         raise ApiError(403, "cross-site request refused")
-    if queries.is_stale_use(row.get("last_used")):
-        queries.touch_token(engine, int(row["id"]))
+    if token_repo.is_stale_use(row.get("last_used")):
+        token_repo.touch_token(engine, int(row["id"]))
     return Principal(int(row["user_id"]), str(row["user_name"]), int(row["id"]), via_cookie)
 
 

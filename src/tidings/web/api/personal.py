@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel
 
 from tidings.config import Settings
-from tidings.service.feed import RateLimitedError, record_event
+from tidings.service.feed import RateLimitedError, export_profile, record_event, reset_profile
 from tidings.service.users import change_target
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
+from tidings.store.tokens import SESSION_TOKEN_NAME
 from tidings.store.users import NotFoundError
-from tidings.web.api import queries
 from tidings.web.api.deps import SESSION_COOKIE, CurrentUser, EngineDep, SettingsDep
 from tidings.web.api.errors import ApiError
-from tidings.web.api.queries import SESSION_TOKEN_NAME
 from tidings.web.api.schemas import (
     EventIn,
     LoginIn,
@@ -81,64 +83,63 @@ OptionalTarget = Annotated[TargetIn | None, Body()]
 @router.get("/profile")
 def get_profile(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """Everything learnt about the caller (interest vectors, affinities), with follows, mutes and controls."""
-    from tidings.service.feed import export_profile
-
     return export_profile(engine, user.name)
 
 
 @router.delete("/profile", response_model=Ok)
 def delete_profile(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """Reset what was learnt from the caller's feedback (follows, mutes and controls stay)."""
-    from tidings.service.feed import reset_profile
-
     return reset_profile(engine, user.name)
 
 
-@router.get("/follows", response_model=TargetList)
-def get_follows(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
-    """The caller's follows."""
-    return targets_of(engine, user.user_id, "follow")
+def add_target_routes(which: str, docs: tuple[str, str, str]) -> None:
+    """GET, POST and DELETE /follows or /mutes (which: follow | mute), with docs for each."""
+    path = f"/{which}s"
+
+    def listed(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+        return targets_of(engine, user.user_id, which)
+
+    def added(body: TargetIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+        return change(engine, user.name, which, body.target)
+
+    def removed(
+        user: CurrentUser, engine: EngineDep, target: TargetQuery = None, body: OptionalTarget = None
+    ) -> dict[str, Any]:
+        return change(engine, user.name, "un" + which, target_from(target, body))
+
+    routes: list[tuple[str, Callable[..., dict[str, Any]], type[BaseModel], str]] = [
+        ("GET", listed, TargetList, f"get_{which}s"),
+        ("POST", added, Ok, f"post_{which}"),
+        ("DELETE", removed, Ok, f"delete_{which}"),
+    ]
+    for (method, endpoint, model, name), doc in zip(routes, docs, strict=True):
+        endpoint.__doc__ = doc
+        router.add_api_route(path, endpoint, methods=[method], response_model=model, name=name)
 
 
-@router.post("/follows", response_model=Ok)
-def post_follow(body: TargetIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
-    """Follow a topic, entity, source, keyword or story."""
-    return change(engine, user.name, "follow", body.target)
-
-
-@router.delete("/follows", response_model=Ok)
-def delete_follow(
-    user: CurrentUser, engine: EngineDep, target: TargetQuery = None, body: OptionalTarget = None
-) -> dict[str, Any]:
-    """Stop following a target (given as ?target= or a JSON body)."""
-    return change(engine, user.name, "unfollow", target_from(target, body))
-
-
-@router.get("/mutes", response_model=TargetList)
-def get_mutes(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
-    """The caller's mutes."""
-    return targets_of(engine, user.user_id, "mute")
-
-
-@router.post("/mutes", response_model=Ok)
-def post_mute(body: TargetIn, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
-    """Mute a topic, entity, source, keyword or story."""
-    return change(engine, user.name, "mute", body.target)
-
-
-@router.delete("/mutes", response_model=Ok)
-def delete_mute(
-    user: CurrentUser, engine: EngineDep, target: TargetQuery = None, body: OptionalTarget = None
-) -> dict[str, Any]:
-    """Unmute a target (given as ?target= or a JSON body)."""
-    return change(engine, user.name, "unmute", target_from(target, body))
+add_target_routes(
+    "follow",
+    (
+        "The caller's follows.",
+        "Follow a topic, entity, source, keyword or story.",
+        "Stop following a target (given as ?target= or a JSON body).",
+    ),
+)
+add_target_routes(
+    "mute",
+    (
+        "The caller's mutes.",
+        "Mute a topic, entity, source, keyword or story.",
+        "Unmute a target (given as ?target= or a JSON body).",
+    ),
+)
 
 
 @router.get("/tokens", response_model=TokenList)
 def get_tokens(user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """The caller's API tokens (metadata only), revoked ones included."""
     with engine.connect() as conn:
-        return {"items": queries.list_tokens(conn, user.user_id)}
+        return {"items": token_repo.list_tokens(conn, user.user_id)}
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -146,7 +147,7 @@ def post_token(body: TokenIn, user: CurrentUser, engine: EngineDep) -> dict[str,
     """Create an API token; the token is returned this once and stored only as a hash."""
     with engine.begin() as conn:
         token_id, token = user_repo.create_token(conn, user.user_id, body.name.strip() or "token")
-        info = queries.get_token(conn, user.user_id, token_id)
+        info = token_repo.get_token(conn, user.user_id, token_id)
     assert info is not None
     return {**info, "token": token}
 

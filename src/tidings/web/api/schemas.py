@@ -19,6 +19,12 @@ class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Strict(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a stable code and a one-line message."""
 
@@ -173,10 +179,8 @@ class SearchResults(BaseModel):
     items: list[SearchItem]
 
 
-class EventIn(BaseModel):
+class EventIn(Strict):
     """A feedback event on an article."""
-
-    model_config = ConfigDict(extra="forbid")
 
     article_id: int = Field(ge=1)
     kind: EventKind
@@ -188,14 +192,6 @@ class Ok(BaseModel):
 
     ok: bool = True
     changed: bool | None = None
-
-
-class TargetIn(BaseModel):
-    """A follow or mute target such as "topic:North Korea", "source:scmp.com" or "story:12"."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    target: str = Field(min_length=3, max_length=520)
 
 
 class Target(BaseModel):
@@ -213,10 +209,14 @@ class TargetList(BaseModel):
     items: list[Target]
 
 
-class SourceIn(BaseModel):
-    """A feed URL to subscribe to."""
+class TargetIn(Strict):
+    """A follow or mute target such as "topic:North Korea", "source:scmp.com" or "story:12"."""
 
-    model_config = ConfigDict(extra="forbid")
+    target: str = Field(min_length=3, max_length=520)
+
+
+class SourceIn(Strict):
+    """A feed URL to subscribe to."""
 
     url: str = Field(min_length=8, max_length=2048)
     title: str | None = Field(default=None, max_length=500)
@@ -233,10 +233,8 @@ class Source(Open):
     error: str | None = None
 
 
-class TokenIn(BaseModel):
+class TokenIn(Strict):
     """A label for a new API token."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=128)
 
@@ -263,10 +261,8 @@ class TokenList(BaseModel):
     items: list[TokenInfo]
 
 
-class LoginIn(BaseModel):
+class LoginIn(Strict):
     """Credentials for a web session."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from tidings.ingest.opml import OpmlError, OpmlFeed, export_opml, parse_opml
 from tidings.ingest.urls import canonicalize_url, is_http_url
 from tidings.pipeline.subscriptions import subscribe_opml_feeds, subscribe_url
-from tidings.web.api import queries
+from tidings.store import subscriptions as subscription_repo
 from tidings.web.api.deps import CurrentUser, EngineDep, SettingsDep
 from tidings.web.api.errors import ApiError
 from tidings.web.api.schemas import Source, SourceIn
@@ -44,7 +44,7 @@ def ensure_room(engine: Engine, user_id: int, urls: list[str], cap: int) -> None
     Checked before any shared source is created, so a refused import leaves nothing to fetch.
     """
     with engine.connect() as conn:
-        have = {str(r["url"]) for r in queries.list_user_sources(conn, user_id)}
+        have = {str(r["url"]) for r in subscription_repo.list_user_sources(conn, user_id)}
     new = {canonicalize_url(u) for u in urls} - have
     if len(have) + len(new) > cap:
         raise FeedCapError(
@@ -56,7 +56,7 @@ def ensure_room(engine: Engine, user_id: int, urls: list[str], cap: int) -> None
 def get_sources(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The caller's subscribed feeds with their fetch health."""
     with engine.connect() as conn:
-        return queries.user_sources_json(conn, user.user_id)
+        return subscription_repo.user_sources_json(conn, user.user_id)
 
 
 @router.post("/sources", response_model=Source, status_code=201)
@@ -74,15 +74,15 @@ def post_source(
     source = subscribe_url(engine, url, shared_names=False)
     title = (body.title or "").strip() or None
     with engine.begin() as conn:
-        queries.link_source(conn, user.user_id, int(source["id"]), None, title)
-        return queries.user_source_json(conn, user.user_id, int(source["id"])) or source
+        subscription_repo.link_source(conn, user.user_id, int(source["id"]), None, title)
+        return subscription_repo.user_source_json(conn, user.user_id, int(source["id"])) or source
 
 
 @router.get("/opml", response_class=Response, responses={200: {"content": {OPML_MEDIA_TYPE: {}}}})
 def get_opml(user: CurrentUser, engine: EngineDep) -> Response:
     """The caller's subscriptions as an OPML document, folders from categories."""
     with engine.connect() as conn:
-        rows = queries.list_user_sources(conn, user.user_id)
+        rows = subscription_repo.list_user_sources(conn, user.user_id)
     feeds = [
         OpmlFeed(url=r["url"], title=r.get("title"), html_url=r.get("site_url"), category=r.get("category"))
         for r in rows
@@ -137,10 +137,10 @@ def subscribe_feeds_for(
     """
     ensure_room(engine, user_id, [f.url for f in feeds], cap)
     stored = subscribe_opml_feeds(engine, feeds, shared_names=False)
-    linked: list[queries.Link] = [
+    linked: list[subscription_repo.Link] = [
         (int(s["id"]), f.category, f.title) for s, f in zip(stored, feeds, strict=True)
     ]
-    queries.link_sources(engine, user_id, linked)
+    subscription_repo.link_sources(engine, user_id, linked)
     with engine.connect() as conn:
-        mine = {s["id"]: s for s in queries.user_sources_json(conn, user_id)}
+        mine = {s["id"]: s for s in subscription_repo.user_sources_json(conn, user_id)}
     return [mine.get(s["id"], s) for s in stored]

@@ -14,10 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tidings.web.compat import queries
+from tidings.store import streams as stream_repo
+from tidings.store import subscriptions as subscription_repo
 from tidings.web.compat.common import item_html
-from tidings.web.compat.greader import MAX_CONTENTS, Call, authorise, bad_request, item_json, stream_page
-from tidings.web.compat.streams import READING_LIST, Stream, normalise_stream_id, parse_stream
+from tidings.web.compat.greader import MAX_CONTENTS, item_json, stream_page
+from tidings.web.compat.greader_auth import Call, authorise, bad_request
+from tidings.web.compat.streams import READING_LIST, Stream, feed_ref, normalise_stream_id, parse_stream
 
 ATOM = "http://www.w3.org/2005/Atom"
 GR = "http://www.google.com/schemas/reader/atom/"
@@ -69,8 +71,8 @@ def stream_title(call: Call, stream: Stream) -> tuple[str, str]:
     """The title and website of a stream (a feed's own, else the stream's name)."""
     if stream.kind == "feed":
         with call.engine.connect() as conn:
-            source_id = queries.subscribed_source_id(conn, call.user_id, stream.value)
-            subs = {int(s["id"]): s for s in queries.app_sources(conn, call.user_id)}
+            source_id = subscription_repo.subscribed_source_id(conn, call.user_id, feed_ref(stream.value))
+            subs = {int(s["id"]): s for s in stream_repo.app_sources(conn, call.user_id)}
         if source_id is None and stream.value.isdigit():
             source_id = int(stream.value)
         found = subs.get(source_id) if source_id is not None else None
@@ -101,7 +103,7 @@ def atom_document(call: Call, stream_id: str) -> bytes:
     if continuation:
         ET.SubElement(feed, f"{{{GR}}}continuation").text = continuation
     with call.engine.connect() as conn:
-        rows = queries.load_items(conn, call.user_id, ids)
+        rows = stream_repo.load_items(conn, call.user_id, ids)
     for row in rows:
         entry(feed, row)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import nh3
 from fastapi import HTTPException, Request
@@ -17,9 +17,9 @@ from tidings.config import Settings
 from tidings.extract.sanitize import sanitize_html
 from tidings.ingest.urls import safe_http_url
 from tidings.service.feed import feed_for
+from tidings.store import streams as stream_repo
 from tidings.store.users import NotFoundError
 from tidings.store.util import as_utc
-from tidings.web.compat import queries
 from tidings.web.compat.streams import is_small_id
 
 MAX_BODY_BYTES = 256 * 1024
@@ -154,8 +154,6 @@ def item_title(row: dict[str, Any]) -> str:
 
 def website_of(source: dict[str, Any]) -> str:
     """A feed's website: its <link> when known, else the feed URL's scheme://host/ (never the feed itself)."""
-    from urllib.parse import urlsplit
-
     site = safe_http_url(source.get("site_url"))
     if site:
         return site
@@ -183,4 +181,4 @@ def ranked_ids(engine: Engine, settings: Settings, user_id: int, name: str) -> l
         return []
     ids = [int(it.article_id) for it in result.items if is_small_id(str(it.article_id))]
     with engine.connect() as conn:
-        return queries.filter_ids(conn, user_id, ids, queries.Window())
+        return stream_repo.filter_ids(conn, user_id, ids, stream_repo.Window())

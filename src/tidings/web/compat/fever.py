@@ -18,22 +18,19 @@ from sqlalchemy import Engine
 from tidings.config import Settings
 from tidings.ingest.urls import safe_http_url
 from tidings.service import reading
-from tidings.store.tables import articles
-from tidings.web.compat import keys, queries
+from tidings.store import streams as stream_repo
+from tidings.store.streams import IdPage, Window
+from tidings.web.compat import common, keys
 from tidings.web.compat.common import (
     FailureLimiter,
     Params,
     client_key,
     epoch_seconds,
-    item_author,
-    item_html,
-    item_title,
     ranked_ids,
     read_params,
     website_of,
 )
-from tidings.web.compat.queries import Window
-from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, is_small_id, parse_epoch
+from tidings.web.compat.streams import FOR_YOU_LABEL, Stream, is_small_id, parse_epoch, selection
 
 API_VERSION = 3
 FOR_YOU_GROUP_ID = 1
@@ -95,7 +92,9 @@ def groups_section(call: Call, subs: list[dict[str, Any]]) -> dict[str, Any]:
     folders = sorted({str(s["category"]) for s in subs if s.get("category")} - {FOR_YOU_LABEL})
     ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
-        ranked_feeds = sorted({int(r["source_id"]) for r in queries.load_items(conn, call.user_id, ranked)})
+        ranked_feeds = sorted(
+            {int(r["source_id"]) for r in stream_repo.load_items(conn, call.user_id, ranked)}
+        )
     groups = [{"id": FOR_YOU_GROUP_ID, "title": FOR_YOU_LABEL}]
     groups += [{"id": group_id(f), "title": f} for f in folders]
     links = [{"group_id": FOR_YOU_GROUP_ID, "feed_ids": joined(ranked_feeds)}]
@@ -128,9 +127,9 @@ def fever_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": int(row["id"]),
         "feed_id": int(row["source_id"]),
-        "title": item_title(row),
-        "author": item_author(row),
-        "html": item_html(row),
+        "title": common.item_title(row),
+        "author": common.item_author(row),
+        "html": common.item_html(row),
         "url": safe_http_url(row.get("url")) or "",
         "is_saved": int(bool(row["is_starred"])),
         "is_read": int(bool(row["is_read"])),
@@ -148,18 +147,14 @@ def items_section(call: Call) -> dict[str, Any]:
         rows = ranked_items(call, since_id, max_id)
     elif with_ids is not None:
         with call.engine.connect() as conn:
-            rows = queries.load_items(conn, call.user_id, id_list(with_ids))
+            rows = stream_repo.load_items(conn, call.user_id, id_list(with_ids))
     else:
-        where = feed_filter(call)
-        if max_id is not None:
-            where.append(articles.c.id < max_id)
-        if since_id is not None:
-            where.append(articles.c.id > since_id)
         newest_first = max_id is not None and since_id is None
+        page = IdPage(since_id, max_id, feed_filter(call), newest_first)
         with call.engine.connect() as conn:
-            rows = queries.item_page(conn, call.user_id, where, newest_first, PAGE)
+            rows = stream_repo.item_page(conn, call.user_id, page, PAGE)
     with call.engine.connect() as conn:
-        total = queries.count_visible(conn, call.user_id)
+        total = stream_repo.count_visible(conn, call.user_id)
     return {"items": [fever_item(r) for r in rows], "total_items": total}
 
 
@@ -172,33 +167,33 @@ def ranked_items(call: Call, since_id: int | None, max_id: int | None) -> list[d
     if since_id is not None:
         ids = [i for i in ids if i > since_id]
     with call.engine.connect() as conn:
-        return queries.load_items(conn, call.user_id, ids[:PAGE])
+        return stream_repo.load_items(conn, call.user_id, ids[:PAGE])
 
 
-def feed_filter(call: Call) -> list[Any]:
-    """WHERE clauses for feed_ids and group_ids (comma-separated; a group is a folder)."""
+def feed_filter(call: Call) -> list[int] | None:
+    """The feeds that feed_ids and group_ids (comma-separated; a group is a folder) name; None: all."""
     feeds = id_list(call.params.get("feed_ids"), limit=1000) if call.params.has("feed_ids") else None
     groups = id_list(call.params.get("group_ids"), limit=1000) if call.params.has("group_ids") else None
     if groups is not None:
         with call.engine.connect() as conn:
-            subs = queries.app_sources(conn, call.user_id)
+            subs = stream_repo.app_sources(conn, call.user_id)
         in_groups = [
             int(s["id"]) for s in subs if s.get("category") and group_id(str(s["category"])) in groups
         ]
         feeds = in_groups if feeds is None else [f for f in feeds if f in in_groups]
-    return [] if feeds is None else [articles.c.source_id.in_(feeds)]
+    return feeds
 
 
 def unread_section(call: Call) -> dict[str, Any]:
     """Every unread item id."""
     with call.engine.connect() as conn:
-        return {"unread_item_ids": joined(queries.state_ids(conn, call.user_id, "is_read", False))}
+        return {"unread_item_ids": joined(stream_repo.state_ids(conn, call.user_id, "is_read", False))}
 
 
 def saved_section(call: Call) -> dict[str, Any]:
     """Every saved (starred) item id."""
     with call.engine.connect() as conn:
-        return {"saved_item_ids": joined(queries.state_ids(conn, call.user_id, "is_starred", True))}
+        return {"saved_item_ids": joined(stream_repo.state_ids(conn, call.user_id, "is_starred", True))}
 
 
 ITEM_MARKS = {"read": ("is_read", True), "unread": ("is_read", False), "saved": ("is_starred", True)}
@@ -214,10 +209,10 @@ def apply_mark(call: Call) -> dict[str, Any]:
     if what == "item" and how in ITEM_MARKS:
         field, value = ITEM_MARKS[how]
         with call.engine.connect() as conn:
-            mine = queries.filter_ids(conn, call.user_id, [target], Window())
+            mine = stream_repo.filter_ids(conn, call.user_id, [target], Window())
         # Fever has no error answer: a mark on an unknown or invisible item changes nothing, as in FreshRSS.
         # A read or a save in the app is a reading signal, as in the web.
-        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
+        reading.mark(call.engine, call.settings, call.user_id, mine, stream_repo.STATE_NAMES[field], value)
         return saved_section(call) if field == "is_starred" else unread_section(call)
     if what in ("feed", "group") and how == "read":
         before = parse_epoch(params.get("before"))
@@ -231,7 +226,7 @@ def mark_many_read(call: Call, what: str | None, target: int, before: Any) -> No
     if what == "group" and target == FOR_YOU_GROUP_ID:
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
         with call.engine.connect() as conn:
-            ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
+            ids = stream_repo.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
         reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
         return
     stream = Stream("feed", str(target)) if what == "feed" else None
@@ -239,7 +234,7 @@ def mark_many_read(call: Call, what: str | None, target: int, before: Any) -> No
         stream = Stream("reading-list")
     elif what == "group":
         with call.engine.connect() as conn:
-            subs = queries.app_sources(conn, call.user_id)
+            subs = stream_repo.app_sources(conn, call.user_id)
         names = {str(s["category"]) for s in subs if s.get("category")}
         folder = next((n for n in names if group_id(n) == target), None)
         if folder is None:
@@ -247,7 +242,7 @@ def mark_many_read(call: Call, what: str | None, target: int, before: Any) -> No
         stream = Stream("label", folder)
     if stream is not None:
         with call.engine.connect() as conn:
-            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+            ids = stream_repo.stream_unread_ids(conn, call.user_id, selection(stream), before)
         reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
 
@@ -255,8 +250,8 @@ def answer(call: Call) -> dict[str, Any]:
     """The whole Fever document for an authenticated request (several sections may be asked at once)."""
     params = call.params
     with call.engine.connect() as conn:
-        refreshed = queries.newest_ingest(conn, call.user_id)
-        subs = queries.app_sources(conn, call.user_id)
+        refreshed = stream_repo.newest_ingest(conn, call.user_id)
+        subs = stream_repo.app_sources(conn, call.user_id)
     doc: dict[str, Any] = {"api_version": API_VERSION, "auth": 1}
     doc["last_refreshed_on_time"] = epoch_seconds(refreshed)
     if params.has("mark"):

@@ -6,19 +6,18 @@ holds Tidings' ranked, story-deduplicated feed in ranked order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import Engine
 
-from tidings.config import Settings
 from tidings.ingest.urls import safe_http_url
 from tidings.service import reading
+from tidings.store import streams as stream_repo
+from tidings.store.streams import Window
 from tidings.store.util import utcnow
-from tidings.web.compat import keys, queries
+from tidings.web.compat import keys
 from tidings.web.compat.common import (
     FailureLimiter,
     Params,
@@ -32,7 +31,13 @@ from tidings.web.compat.common import (
     read_params,
     website_of,
 )
-from tidings.web.compat.queries import Window
+from tidings.web.compat.greader_auth import (
+    Call,
+    answer_edit,
+    answer_json,
+    authorise,
+    bad_request,
+)
 from tidings.web.compat.streams import (
     KEPT_UNREAD,
     READ,
@@ -46,6 +51,7 @@ from tidings.web.compat.streams import (
     parse_epoch,
     parse_item_ids,
     parse_stream,
+    selection,
 )
 from tidings.web.logins import LoginError
 
@@ -55,68 +61,6 @@ MAX_CONTENTS = 1000
 MAX_EDIT_IDS = 10_000
 LOGIN_FAILURES = FailureLimiter(limit=10, window=300.0)
 router = APIRouter(include_in_schema=False)
-
-
-class ReaderError(Exception):
-    """A plain-text error answer, as Google Reader servers give."""
-
-    def __init__(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(text)
-        self.status, self.text, self.headers = status, text, headers
-
-
-@dataclass(frozen=True)
-class Call:
-    """An authenticated Reader request: who, the login token's hash, the fields, the app's engine."""
-
-    user_id: int
-    name: str
-    token_hash: str
-    params: Params
-    engine: Engine
-    settings: Settings
-
-
-async def handle_reader_error(request: Request, exc: Exception) -> Response:
-    """ReaderError -> its plain-text response."""
-    assert isinstance(exc, ReaderError)
-    return PlainTextResponse(exc.text, status_code=exc.status, headers=exc.headers)
-
-
-def unauthorized(bad_token: bool = False) -> ReaderError:
-    """The 401 answer (with Google-Bad-Token when an edit token was missing or wrong)."""
-    return ReaderError(401, "Unauthorized!", {"Google-Bad-Token": "true"} if bad_token else None)
-
-
-def auth_token(request: Request) -> str:
-    """The token of `Authorization: GoogleLogin auth=TOKEN` (empty when absent)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, rest = header.partition(" ")
-    if scheme.lower() != "googlelogin":
-        return ""
-    rest = rest.strip()
-    return rest[len("auth=") :].strip() if rest.lower().startswith("auth=") else ""
-
-
-async def authorise(request: Request, edit: bool = False) -> Call:
-    """The authenticated call; 401 without a live token, or (for edits) without the right T token."""
-    params = await read_params(request)
-    engine: Engine = request.app.state.engine
-    settings: Settings = request.app.state.settings
-    days = settings.session_max_age_days
-    found = await run_in_threadpool(keys.user_for_token, engine, auth_token(request), days)
-    if found is None:
-        raise unauthorized()
-    # Leniently, as FreshRSS: T may come in the form, the query or a `T` header (some apps send it there).
-    presented = params.get("T") or request.headers.get("T")
-    if edit and not keys.is_valid_edit_token(found["token_hash"], presented):
-        raise unauthorized(bad_token=True)
-    return Call(found["user_id"], found["name"], found["token_hash"], params, engine, settings)
-
-
-def bad_request(message: str) -> ReaderError:
-    """A 400 answer."""
-    return ReaderError(400, message)
 
 
 # --- login and account ------------------------------------------------------------------------------
@@ -218,7 +162,7 @@ def stream_page(call: Call, stream: Stream, maximum: int) -> tuple[list[int], st
         return ranked_page(call, window, n, raw)
     after = parse_cursor(raw)
     with call.engine.connect() as conn:
-        rows = queries.list_stream_page(conn, call.user_id, stream, window, n + 1, after)
+        rows = stream_repo.list_stream_page(conn, call.user_id, selection(stream), window, n + 1, after)
     if len(rows) <= n:
         return [i for i, _ in rows], None
     last_id, last_time = rows[n - 1]
@@ -229,7 +173,7 @@ def ranked_page(call: Call, window: Window, n: int, raw: str) -> tuple[list[int]
     """A page of the ranked For you stream; its cursor is the last item shown ("r<id>"), in ranked order."""
     ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
-        ids = queries.filter_ids(conn, call.user_id, ranked, window)
+        ids = stream_repo.filter_ids(conn, call.user_id, ranked, window)
     start = 0
     if raw:
         last = raw.removeprefix("r")
@@ -274,7 +218,7 @@ def item_json(row: dict[str, Any]) -> dict[str, Any]:
 def contents_json(call: Call, stream_id: str, ids: list[int], continuation: str | None) -> dict[str, Any]:
     """The stream-contents document for ids."""
     with call.engine.connect() as conn:
-        rows = queries.load_items(conn, call.user_id, ids)
+        rows = stream_repo.load_items(conn, call.user_id, ids)
     title = stream_id.rsplit("/", 1)[-1] if stream_id else "reading-list"
     doc: dict[str, Any] = {
         "direction": "ltr",
@@ -322,8 +266,7 @@ def item_ids_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/stream/items/ids")
 async def stream_item_ids(request: Request) -> Response:
     """Item ids of a stream."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(item_ids_json, call))
+    return await answer_json(request, item_ids_json)
 
 
 def requested_ids(call: Call) -> list[int]:
@@ -364,19 +307,17 @@ def apply_edits(call: Call) -> None:
     if not ids:
         raise bad_request("edit-tag needs at least one item id in i")
     with call.engine.connect() as conn:
-        mine = queries.filter_ids(conn, call.user_id, ids, Window())
+        mine = stream_repo.filter_ids(conn, call.user_id, ids, Window())
     if not mine:
         raise bad_request("no such item")
     for field, value in changes:
-        reading.mark(call.engine, call.settings, call.user_id, mine, queries.STATE_NAMES[field], value)
+        reading.mark(call.engine, call.settings, call.user_id, mine, stream_repo.STATE_NAMES[field], value)
 
 
 @router.post(PREFIX + "/edit-tag")
 async def edit_tag(request: Request) -> Response:
     """Mark items read/unread and starred/unstarred."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(apply_edits, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, apply_edits)
 
 
 def mark_all(call: Call) -> None:
@@ -389,10 +330,10 @@ def mark_all(call: Call) -> None:
     if stream.kind == "for-you":
         ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
         with call.engine.connect() as conn:
-            ids = queries.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
+            ids = stream_repo.filter_ids(conn, call.user_id, ranked, Window(older_than=before))
     else:
         with call.engine.connect() as conn:
-            ids = queries.stream_unread_ids(conn, call.user_id, stream, before)
+            ids = stream_repo.stream_unread_ids(conn, call.user_id, selection(stream), before)
     # One bulk state change: skimming past a stream is not a read of each item.
     reading.mark(call.engine, call.settings, call.user_id, ids, "read", True, bulk=True)
 
@@ -400,6 +341,4 @@ def mark_all(call: Call) -> None:
 @router.post(PREFIX + "/mark-all-as-read")
 async def mark_all_as_read(request: Request) -> Response:
     """Mark a whole stream read."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(mark_all, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, mark_all)

@@ -7,23 +7,25 @@ from urllib.parse import urljoin
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from tidings.ingest.urls import canonicalize_url, is_http_url, safe_http_url
 from tidings.pipeline.subscriptions import NotAFeedError, subscribe_checked, subscribe_url
 from tidings.store import sources as source_repo
-from tidings.web.api import queries as api_queries
+from tidings.store import streams as stream_repo
+from tidings.store import subscriptions as subscription_repo
+from tidings.store.streams import Window
 from tidings.web.api.sources import FeedCapError, ensure_room
-from tidings.web.compat import queries
 from tidings.web.compat.common import epoch_micros, ranked_ids, website_of
-from tidings.web.compat.greader import PREFIX, Call, authorise, bad_request
-from tidings.web.compat.queries import Window
+from tidings.web.compat.greader import PREFIX
+from tidings.web.compat.greader_auth import Call, answer_edit, answer_json, authorise, bad_request
 from tidings.web.compat.streams import (
     FOR_YOU,
     FOR_YOU_LABEL,
     LABEL_PREFIX,
     READING_LIST,
     STARRED,
+    feed_ref,
     label_id,
     normalise_stream_id,
 )
@@ -38,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 def subscriptions_json(call: Call) -> dict[str, Any]:
     """The user's feeds with their folders."""
     with call.engine.connect() as conn:
-        rows = queries.app_sources(conn, call.user_id)
+        rows = stream_repo.app_sources(conn, call.user_id)
     subs = []
     for r in rows:
         category = r.get("category")
@@ -58,14 +60,13 @@ def subscriptions_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/subscription/list")
 async def subscription_list(request: Request) -> Response:
     """The user's subscriptions."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(subscriptions_json, call))
+    return await answer_json(request, subscriptions_json)
 
 
 def tags_json(call: Call) -> dict[str, Any]:
     """Starred, the user's folders, and the For you tag."""
     with call.engine.connect() as conn:
-        rows = queries.app_sources(conn, call.user_id)
+        rows = stream_repo.app_sources(conn, call.user_id)
     folders = sorted({str(r["category"]) for r in rows if r.get("category")} - {FOR_YOU_LABEL})
     tags: list[dict[str, Any]] = [{"id": STARRED}]
     tags += [{"id": label_id(f), "type": "folder"} for f in folders]
@@ -76,16 +77,15 @@ def tags_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/tag/list")
 async def tag_list(request: Request) -> Response:
     """Folders and tags."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(tags_json, call))
+    return await answer_json(request, tags_json)
 
 
 def unread_json(call: Call) -> dict[str, Any]:
     """Unread counts per feed, per folder, for the reading list and for the For you tag."""
     ranked = ranked_ids(call.engine, call.settings, call.user_id, call.name)
     with call.engine.connect() as conn:
-        rows = queries.unread_counts(conn, call.user_id)
-        for_you = queries.filter_ids(conn, call.user_id, ranked, Window(unread_only=True))
+        rows = stream_repo.unread_counts(conn, call.user_id)
+        for_you = stream_repo.filter_ids(conn, call.user_id, ranked, Window(unread_only=True))
     per_stream: dict[str, list[Any]] = {}
     for r in rows:
         streams = [f"feed/{r['source_id']}", READING_LIST]
@@ -106,8 +106,7 @@ def unread_json(call: Call) -> dict[str, Any]:
 @router.get(PREFIX + "/unread-count")
 async def unread_count(request: Request) -> Response:
     """Unread counts."""
-    call = await authorise(request)
-    return JSONResponse(await run_in_threadpool(unread_json, call))
+    return await answer_json(request, unread_json)
 
 
 # --- edits ------------------------------------------------------------------------------------------
@@ -141,7 +140,7 @@ def add_feed(call: Call, feed: str, folder: str | None) -> dict[str, Any]:
     # No title: a shared source's title is not one user's to change.
     source = subscribe_url(call.engine, feed.strip(), shared_names=False)
     with call.engine.begin() as conn:
-        api_queries.link_source(conn, call.user_id, int(source["id"]), folder)
+        subscription_repo.link_source(conn, call.user_id, int(source["id"]), folder)
     return source
 
 
@@ -156,14 +155,14 @@ def edit_subscriptions(call: Call) -> None:
             add_feed(call, feed, added)
             continue
         with call.engine.begin() as conn:
-            source_id = queries.subscribed_source_id(conn, call.user_id, feed)
+            source_id = subscription_repo.subscribed_source_id(conn, call.user_id, feed_ref(feed))
             if source_id is None:
                 raise bad_request(f"not subscribed to feed/{feed[:200]}")
             if action == "unsubscribe":
-                queries.unsubscribe(conn, call.user_id, source_id)
+                subscription_repo.unsubscribe(conn, call.user_id, source_id)
                 continue
             if added or removed:
-                queries.set_folder(conn, call.user_id, source_id, added)
+                subscription_repo.set_folder(conn, call.user_id, source_id, added)
             if call.params.has("t"):  # a rename: the caller's own title, never the shared feed's
                 source_repo.set_subscription_title(conn, call.user_id, source_id, call.params.get("t"))
 
@@ -171,9 +170,7 @@ def edit_subscriptions(call: Call) -> None:
 @router.post(PREFIX + "/subscription/edit")
 async def subscription_edit(request: Request) -> Response:
     """Subscribe, unsubscribe, or move feeds between folders."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(edit_subscriptions, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, edit_subscriptions)
 
 
 def is_known_feed(call: Call, url: str) -> bool:
@@ -206,36 +203,36 @@ async def subscription_quickadd(request: Request) -> Response:
     )
 
 
+def move_folder(call: Call, new: str | None, usage: str) -> None:
+    """Move the feeds of the folder in s (or t) to folder new (None: back to their own); 400 with usage."""
+    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
+    if old is None:
+        raise bad_request(usage)
+    with call.engine.begin() as conn:
+        subscription_repo.rename_folder(conn, call.user_id, old, new)
+
+
 def rename_folder(call: Call) -> None:
     """rename-tag: s (or t) is the old folder, dest the new one."""
-    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
+    usage = "rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW"
     new = folder_of(call.params.get("dest"))
-    if old is None or new is None:
-        raise bad_request("rename-tag needs s=user/-/label/OLD and dest=user/-/label/NEW")
-    with call.engine.begin() as conn:
-        queries.rename_folder(conn, call.user_id, old, new)
+    if new is None:
+        raise bad_request(usage)
+    move_folder(call, new, usage)
 
 
 @router.post(PREFIX + "/rename-tag")
 async def rename_tag(request: Request) -> Response:
     """Rename a folder."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(rename_folder, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, rename_folder)
 
 
 def drop_folder(call: Call) -> None:
     """disable-tag: feeds in the folder go back to their own folder (or none)."""
-    old = folder_of(call.params.get("s")) or folder_of(label_id(call.params.get("t") or ""))
-    if old is None:
-        raise bad_request("disable-tag needs s=user/-/label/NAME")
-    with call.engine.begin() as conn:
-        queries.rename_folder(conn, call.user_id, old, None)
+    move_folder(call, None, "disable-tag needs s=user/-/label/NAME")
 
 
 @router.post(PREFIX + "/disable-tag")
 async def disable_tag(request: Request) -> Response:
     """Remove a folder."""
-    call = await authorise(request, edit=True)
-    await run_in_threadpool(drop_folder, call)
-    return PlainTextResponse("OK")
+    return await answer_edit(request, drop_folder)

@@ -21,14 +21,13 @@ import hmac
 import re
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from argon2.low_level import Type, hash_secret_raw
+from sqlalchemy import Connection, Engine
 
 from tidings.auth import verify_password
 from tidings.secret import key_for, subkey
+from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
-from tidings.store.tables import api_tokens, users
-from tidings.store.util import utcnow
-from tidings.web.api import queries as api_queries
 from tidings.web.logins import LoginError, check_credentials, give_back, take_attempt
 
 GREADER_TOKEN_NAME = "greader"
@@ -55,21 +54,10 @@ def login(engine: Engine, name: str, password: str, client: str) -> tuple[dict[s
     user = check_credentials(engine, name, password, client)
     token = login_token(str(user["password_hash"]), password)
     with engine.begin() as conn:
-        row = conn.execute(
-            select(api_tokens.c.id, api_tokens.c.revoked_at).where(
-                api_tokens.c.token_hash == user_repo.hash_token(token)
-            )
-        ).first()
+        row = token_repo.find_by_hash(conn, user_repo.hash_token(token))
         if row is None:
-            conn.execute(
-                insert(api_tokens).values(
-                    user_id=user["id"],
-                    name=GREADER_TOKEN_NAME,
-                    token_hash=user_repo.hash_token(token),
-                    created_at=utcnow(),
-                )
-            )
-        elif row.revoked_at is not None:  # revoked in the settings: this login starts a fresh one
+            token_repo.insert_hashed(conn, int(user["id"]), GREADER_TOKEN_NAME, user_repo.hash_token(token))
+        elif row["revoked_at"] is not None:  # revoked in the settings: this login starts a fresh one
             _, token = user_repo.create_token(conn, int(user["id"]), GREADER_TOKEN_NAME)
     return user, token
 
@@ -80,8 +68,6 @@ def login_token(password_hash: str, password: str) -> str:
     Deterministic (the same login gets the same token back), new after a password change, and as slow to
     guess from a leaked token hash as the password hash itself.
     """
-    from argon2.low_level import Type, hash_secret_raw
-
     salt = hashlib.sha256(f"tidings-greader:{password_hash}".encode()).digest()[:16]
     raw = hash_secret_raw(
         password.encode(), salt, time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, type=Type.ID
@@ -97,7 +83,7 @@ def app_password_user(engine: Engine, name: str, password: str, client: str) -> 
     give_back(name, client)  # only a failed password check below (check_credentials) counts as a try
     with engine.connect() as conn:
         user = user_repo.get_user_by_name(conn, name)
-        app_token = api_queries.find_live_token(conn, password)
+        app_token = token_repo.find_live_token(conn, password)
     if user is None or app_token is None or app_token["user_id"] != user["id"]:
         return None
     return user if is_app_password(str(app_token["name"])) else None
@@ -125,16 +111,12 @@ def create_app_password(engine: Engine, user_id: int, label: str, fever: bool = 
 def list_app_passwords(engine: Engine, user_id: int) -> list[dict[str, Any]]:
     """The user's live app passwords and Fever key (metadata only)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.last_used)
-            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
-            .order_by(api_tokens.c.id)
-        ).mappings()
-        return [
-            {**dict(r), "label": str(r["name"]).removeprefix(APP_PREFIX)}
-            for r in rows
-            if is_app_password(str(r["name"])) or r["name"] == FEVER_TOKEN_NAME
-        ]
+        rows = token_repo.live_tokens(conn, user_id)
+    return [
+        {**r, "label": str(r["name"]).removeprefix(APP_PREFIX)}
+        for r in rows
+        if is_app_password(str(r["name"])) or r["name"] == FEVER_TOKEN_NAME
+    ]
 
 
 def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
@@ -142,19 +124,9 @@ def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
     if label_or_id.strip().lower() == FEVER_TOKEN_NAME:
         return disable_fever(engine, user_id)
     key = label_or_id.strip()
-    clause = api_tokens.c.id == int(key) if key.isdigit() else api_tokens.c.name == APP_PREFIX + key
+    token_id, name = (int(key), None) if key.isdigit() else (None, APP_PREFIX + key)
     with engine.begin() as conn:
-        result = conn.execute(
-            update(api_tokens)
-            .where(
-                api_tokens.c.user_id == user_id,
-                api_tokens.c.name.startswith(APP_PREFIX),
-                api_tokens.c.revoked_at.is_(None),
-                clause,
-            )
-            .values(revoked_at=utcnow())
-        )
-    return int(result.rowcount or 0)
+        return token_repo.revoke_named(conn, user_id, APP_PREFIX, name, token_id)
 
 
 def user_for_token(engine: Engine, token: str, max_session_days: float) -> dict[str, Any] | None:
@@ -165,13 +137,13 @@ def user_for_token(engine: Engine, token: str, max_session_days: float) -> dict[
     if not token or len(token) > MAX_SECRET_CHARS:
         return None
     with engine.connect() as conn:
-        row = api_queries.find_live_token(conn, token)
+        row = token_repo.find_live_token(conn, token)
     if row is None or row["name"] == FEVER_TOKEN_NAME:
         return None
-    if api_queries.is_expired_session(row, max_session_days):
+    if token_repo.is_expired_session(row, max_session_days):
         return None
-    if api_queries.is_stale_use(row.get("last_used")):
-        api_queries.touch_token(engine, int(row["id"]))
+    if token_repo.is_stale_use(row.get("last_used")):
+        token_repo.touch_token(engine, int(row["id"]))
     return {"user_id": int(row["user_id"]), "name": str(row["user_name"]), "token_hash": row["token_hash"]}
 
 
@@ -218,37 +190,20 @@ def set_fever_password(engine: Engine, user_id: int, password: str) -> str:
         return store_fever_key(conn, user_id, fever_key(str(user["name"]), password))
 
 
-def store_fever_key(conn: Any, user_id: int, key: str) -> str:
+def store_fever_key(conn: Connection, user_id: int, key: str) -> str:
     """Make key the user's one Fever key (replacing any older one); returns it."""
     # Replace rather than revoke: the same password gives the same key, and token hashes are unique.
-    conn.execute(
-        delete(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.name == FEVER_TOKEN_NAME)
-    )
+    token_repo.delete_named(conn, user_id, FEVER_TOKEN_NAME)
     stored = fever_hash(key, key_for(conn.engine))
-    forms = (stored, legacy_fever_hash(key))
-    taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.token_hash.in_(forms))).first()
-    if taken is not None:  # "a:b" + "c" and "a" + "b:c" give the same md5
+    if token_repo.any_stored(conn, (stored, legacy_fever_hash(key))):  # "a:b"+"c" and "a"+"b:c": one md5
         raise ValueError("this name and password clash with another Fever key; choose another password")
-    conn.execute(
-        insert(api_tokens).values(
-            user_id=user_id, name=FEVER_TOKEN_NAME, token_hash=stored, created_at=utcnow()
-        )
-    )
+    token_repo.insert_hashed(conn, user_id, FEVER_TOKEN_NAME, stored)
     return key
 
 
-def revoke_fever(conn: Any, user_id: int) -> int:
+def revoke_fever(conn: Connection, user_id: int) -> int:
     """Revoke the user's Fever keys; returns how many were live."""
-    result = conn.execute(
-        update(api_tokens)
-        .where(
-            api_tokens.c.user_id == user_id,
-            api_tokens.c.name == FEVER_TOKEN_NAME,
-            api_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
-    return int(result.rowcount or 0)
+    return token_repo.revoke_named(conn, user_id, FEVER_TOKEN_NAME, FEVER_TOKEN_NAME, None)
 
 
 def disable_fever(engine: Engine, user_id: int) -> int:
@@ -264,26 +219,12 @@ def user_for_fever_key(engine: Engine, api_key: str | None) -> dict[str, Any] | 
         return None
     keyed, legacy = fever_hash(key, key_for(engine)), legacy_fever_hash(key)
     with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                api_tokens.c.id,
-                api_tokens.c.user_id,
-                api_tokens.c.last_used,
-                api_tokens.c.token_hash,
-                users.c.name,
-            )
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(
-                api_tokens.c.token_hash.in_((keyed, legacy)),
-                api_tokens.c.name == FEVER_TOKEN_NAME,
-                api_tokens.c.revoked_at.is_(None),
-            )
-        ).first()
+        row = token_repo.live_named_with_user(conn, FEVER_TOKEN_NAME, (keyed, legacy))
     if row is None:
         return None
-    if row.token_hash == legacy:  # migrate a key stored by an older version to the keyed form
+    if row["token_hash"] == legacy:  # migrate a key stored by an older version to the keyed form
         with engine.begin() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(token_hash=keyed))
-    if api_queries.is_stale_use(row.last_used):
-        api_queries.touch_token(engine, int(row.id))
-    return {"user_id": int(row.user_id), "name": str(row.name)}
+            token_repo.set_hash(conn, int(row["id"]), keyed)
+    if token_repo.is_stale_use(row["last_used"]):
+        token_repo.touch_token(engine, int(row["id"]))
+    return {"user_id": int(row["user_id"]), "name": str(row["name"])}

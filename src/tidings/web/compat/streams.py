@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tidings.ingest.urls import canonicalize_url
+from tidings.store.streams import Selection
+from tidings.store.subscriptions import FeedRef
+
 READING_LIST = "user/-/state/com.google/reading-list"
 STARRED = "user/-/state/com.google/starred"
 READ = "user/-/state/com.google/read"
@@ -29,6 +33,22 @@ class Stream:
 def is_small_id(text: str) -> bool:
     """True for 1-18 ASCII digits (a row id that fits a 64-bit integer column)."""
     return re.fullmatch(r"[0-9]{1,18}", text) is not None
+
+
+def feed_ref(feed: str) -> FeedRef:
+    """The feed a stream or subscription id names: a row id, else a feed URL as given or canonicalised."""
+    if is_small_id(feed):
+        return FeedRef(source_id=int(feed))
+    return FeedRef(urls=frozenset({feed, canonicalize_url(feed)}))
+
+
+def selection(stream: Stream) -> Selection:
+    """What the store selects for a parsed stream."""
+    if stream.kind == "label":
+        return Selection(stream.kind, label=stream.value)
+    if stream.kind == "feed":
+        return Selection(stream.kind, feed=feed_ref(stream.value))
+    return Selection(stream.kind)
 
 
 def normalise_stream_id(stream_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Store queries for the reader-app APIs: a user's visible articles, their read/starred state, and counts.
+"""A user's visible articles as the reader apps (and the web app's lists) see them: streams, state, counts.
 
 An article is visible to a user when its source is one of the user's subscriptions (user_sources); every
 query here starts from that join, so another user's feeds and read state never appear.
@@ -10,20 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, false, func, or_, select, true, update
+from sqlalchemy import Connection, Select, and_, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from tidings.ingest.urls import canonicalize_url
-from tidings.store import sources as source_repo
+from tidings.store.subscriptions import CATEGORY, FEED_TITLE, FeedRef, list_user_sources
 from tidings.store.tables import article_topics, articles, read_state, sources, user_sources
-from tidings.web.api import queries as api_queries
-from tidings.web.compat.streams import Stream, is_small_id
 
 PAGE_KIND = "page"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The user's folder for a feed, else the feed's own (an empty user folder counts as none, as in the REST API).
-CATEGORY = func.coalesce(func.nullif(user_sources.c.category, ""), sources.c.category)
-FEED_TITLE = func.coalesce(func.nullif(user_sources.c.title, ""), sources.c.title, sources.c.url)
 ITEM_COLUMNS = (
     articles.c.id,
     articles.c.title,
@@ -43,6 +37,16 @@ ITEM_COLUMNS = (
     func.coalesce(read_state.c.is_read, false()).label("is_read"),
     func.coalesce(read_state.c.is_starred, false()).label("is_starred"),
 )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which visible articles a stream holds: kind is reading-list, starred, read, label, feed or for-you
+    (ranked elsewhere, so not filtered here); label names a folder, feed a feed."""
+
+    kind: str
+    label: str = ""
+    feed: FeedRef | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def visible(user_id: int, *columns: Any) -> Select[Any]:
 
 def app_sources(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     """The subscriptions reader apps list: the user's feeds, then one per publisher of feed-less articles."""
-    rows = api_queries.list_user_sources(conn, user_id)
+    rows = list_user_sources(conn, user_id)
     mine = {int(r["id"]) for r in rows}
     has_articles = select(articles.c.id).where(articles.c.source_id == sources.c.id).exists()
     pages = conn.execute(
@@ -92,18 +96,17 @@ def unread_clause() -> ColumnElement[bool]:
     return or_(read_state.c.is_read.is_(None), read_state.c.is_read == false())
 
 
-def stream_clause(stream: Stream) -> ColumnElement[bool]:
+def stream_clause(stream: Selection) -> ColumnElement[bool]:
     """The WHERE clause selecting a stream's articles (for-you is ranked elsewhere and not filtered here)."""
     if stream.kind == "starred":
         return read_state.c.is_starred == true()
     if stream.kind == "read":
         return read_state.c.is_read == true()
     if stream.kind == "label":
-        return CATEGORY.is_not_distinct_from(stream.value)
+        return CATEGORY.is_not_distinct_from(stream.label)
     if stream.kind == "feed":
-        if is_small_id(stream.value):
-            return articles.c.source_id == int(stream.value)
-        return sources.c.url.in_({stream.value, canonicalize_url(stream.value)})
+        feed = stream.feed or FeedRef()
+        return articles.c.source_id == feed.source_id if feed.source_id is not None else feed.clause()
     return true()
 
 
@@ -124,7 +127,7 @@ def window_clauses(window: Window) -> list[ColumnElement[bool]]:
 def list_stream_page(
     conn: Connection,
     user_id: int,
-    stream: Stream,
+    stream: Selection,
     window: Window,
     limit: int,
     after: tuple[int, int] | None = None,
@@ -170,7 +173,9 @@ def load_items(conn: Connection, user_id: int, ids: list[int]) -> list[dict[str,
 STATE_NAMES = {"is_read": "read", "is_starred": "saved"}
 
 
-def stream_unread_ids(conn: Connection, user_id: int, stream: Stream, before: datetime | None) -> list[int]:
+def stream_unread_ids(
+    conn: Connection, user_id: int, stream: Selection, before: datetime | None
+) -> list[int]:
     """The user's unread articles of a stream (only those ingested before `before`, if given)."""
     window = Window(unread_only=True, older_than=before)
     query = visible(user_id, articles.c.id).where(stream_clause(stream), *window_clauses(window))
@@ -231,11 +236,26 @@ def newest_ingest(conn: Connection, user_id: int) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def item_page(
-    conn: Connection, user_id: int, where: list[ColumnElement[bool]], newest_first: bool, limit: int
-) -> list[dict[str, Any]]:
-    """Visible articles ordered by id (Fever pages by id), with their feed and state."""
-    order = articles.c.id.desc() if newest_first else articles.c.id.asc()
+@dataclass(frozen=True)
+class IdPage:
+    """A page of articles by id (Fever pages by id): after since_id, before max_id, in some feeds."""
+
+    since_id: int | None = None
+    max_id: int | None = None
+    feeds: list[int] | None = None
+    newest_first: bool = False
+
+
+def item_page(conn: Connection, user_id: int, page: IdPage, limit: int) -> list[dict[str, Any]]:
+    """Visible articles ordered by id, with their feed and state."""
+    where: list[ColumnElement[bool]] = []
+    if page.feeds is not None:
+        where.append(articles.c.source_id.in_(page.feeds))
+    if page.max_id is not None:
+        where.append(articles.c.id < page.max_id)
+    if page.since_id is not None:
+        where.append(articles.c.id > page.since_id)
+    order = articles.c.id.desc() if page.newest_first else articles.c.id.asc()
     query = visible(user_id, *ITEM_COLUMNS).where(*where).order_by(order).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -243,47 +263,3 @@ def item_page(
 def count_visible(conn: Connection, user_id: int) -> int:
     """How many articles the user can see."""
     return int(conn.execute(visible(user_id, func.count())).scalar_one())
-
-
-def subscribed_source_id(conn: Connection, user_id: int, feed: str) -> int | None:
-    """The id of one of the user's subscriptions named by id or feed URL, else None."""
-    clause = (
-        sources.c.id == int(feed) if is_small_id(feed) else sources.c.url.in_({feed, canonicalize_url(feed)})
-    )
-    row = conn.execute(
-        select(sources.c.id)
-        .join(user_sources, user_sources.c.source_id == sources.c.id)
-        .where(user_sources.c.user_id == user_id, clause)
-    ).first()
-    return int(row[0]) if row else None
-
-
-def unsubscribe(conn: Connection, user_id: int, source_id: int) -> bool:
-    """Drop one subscription (the shared source and its articles stay); False when there was none."""
-    result = conn.execute(
-        delete(user_sources).where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
-    )
-    source_repo.stop_orphans(conn, [source_id])
-    return bool(result.rowcount)
-
-
-def set_folder(conn: Connection, user_id: int, source_id: int, folder: str | None) -> None:
-    """Put one of the user's subscriptions in a folder (None: back to the feed's own)."""
-    conn.execute(
-        update(user_sources)
-        .where(user_sources.c.user_id == user_id, user_sources.c.source_id == source_id)
-        .values(category=source_repo.clean_label(folder))
-    )
-
-
-def rename_folder(conn: Connection, user_id: int, old: str, new: str | None) -> int:
-    """Move every subscription of the user now in folder `old` to `new` (None: the feed's own)."""
-    in_old = (
-        select(user_sources.c.source_id)
-        .select_from(user_sources.join(sources, sources.c.id == user_sources.c.source_id))
-        .where(user_sources.c.user_id == user_id, CATEGORY.is_not_distinct_from(old))
-    )
-    ids = [int(r[0]) for r in conn.execute(in_old)]
-    for source_id in ids:
-        set_folder(conn, user_id, source_id, new)
-    return len(ids)
