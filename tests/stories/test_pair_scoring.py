@@ -6,12 +6,13 @@ from tests.stories.helpers import direction, sig_about
 from tidings.stories.scoring import (
     DEFAULT_PAIR_WEIGHTS,
     DEFAULT_WEIGHTS,
+    number_overlap,
     pair_logit,
     pair_match,
     score_match,
     shortness,
 )
-from tidings.stories.signature import ArticleSignature, StoryState
+from tidings.stories.signature import ArticleSignature, StoryState, distinctive_numbers
 
 
 def _with_length(sig: ArticleSignature, words: int) -> ArticleSignature:
@@ -62,3 +63,32 @@ def test_clustering_score_ignores_length() -> None:
     before = score_match(sig, story, None, DEFAULT_WEIGHTS).score
     sig.word_count = 20
     assert score_match(sig, story, None, DEFAULT_WEIGHTS).score == before
+
+
+def test_distinctive_numbers_keep_years_scores_and_tallies_but_not_single_digits() -> None:
+    text = "Klitschko (52-3) won on 18 May 2013 at 13:59 before 1,200 fans; 2 were hurt in round 7."
+    assert distinctive_numbers(text) == {"52-3", "18", "2013", "13:59", "1200"}
+    assert distinctive_numbers("No figures here, only 3 and 4") == frozenset()
+
+
+def test_number_overlap_is_shared_over_the_smaller_side_and_story_share_weighted() -> None:
+    wide = dict.fromkeys(["2013", "52-3", "45-7", "18"], 1)
+    assert number_overlap(frozenset({"2013", "52-3"}), wide) == 1.0
+    assert number_overlap(frozenset({"2008", "78"}), dict.fromkeys(["2013", "52-3"], 1)) == 0.0
+    assert number_overlap(frozenset(), {"2013": 1}) == 0.0
+    # In a four-member story a number counts fully once two members carry it, half with one.
+    story = {"2013": 2, "18": 1}
+    assert number_overlap(frozenset({"2013", "18"}), story, 4) == 1.0
+    assert number_overlap(frozenset({"18", "99"}), story, 4) == 0.5
+
+
+def test_shared_numbers_raise_the_pair_score() -> None:
+    base = [_with_length(sig_about(i, 0, "Boxer keeps his belts", {"person:wladimir klitschko": 2}), 400)
+            for i in (1, 2)]  # fmt: skip
+    plain = pair_match(*base).score
+    base[0].numbers = frozenset({"2013", "52-3"})
+    base[1].numbers = frozenset({"2013", "52-3", "45-7"})
+    shared = pair_match(*base).score
+    base[1].numbers = frozenset({"2008", "49-3"})
+    clashing = pair_match(*base).score
+    assert shared > plain and shared > clashing
