@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from tests.stories.helpers import direction, sig_about
+from tidings.stories.clusterer import add_to_story, remove_from_story
 from tidings.stories.scoring import (
     DEFAULT_PAIR_WEIGHTS,
     DEFAULT_WEIGHTS,
@@ -92,3 +97,44 @@ def test_shared_numbers_raise_the_pair_score() -> None:
     base[1].numbers = frozenset({"2008", "49-3"})
     clashing = pair_match(*base).score
     assert shared > plain and shared > clashing
+
+
+def test_story_number_counts_follow_members_and_survive_json() -> None:
+    a = sig_about(1, 0, "Quay fire", {})
+    a.numbers = frozenset({"2013", "14"})
+    b = sig_about(2, 0, "Quay fire spreads", {})
+    b.numbers = frozenset({"2013"})
+    story = add_to_story(add_to_story(StoryState(5), a), b)
+    assert story.number_counts == {"2013": 2, "14": 1}
+    assert StoryState.from_json(story.to_json()).number_counts == story.number_counts
+    assert remove_from_story(story, a).number_counts == {"2013": 1}
+
+
+def test_optional_clustering_signals_move_the_score_the_documented_way() -> None:
+    sig = sig_about(1, 0, "Quay fire", {"place:port elling": 1})
+    sig.numbers = frozenset({"2013"})
+    single = StoryState(7, vector_sum=direction(0), embedded_count=1, member_titles={9: "Quay fire"})
+    single.entity_counts = {"place:eastbrook": 1}
+    crowded = StoryState(8, vector_sum=4 * direction(0), embedded_count=4,
+                         member_titles={i: "Quay fire" for i in range(10, 14)})  # fmt: skip
+    crowded.entity_counts = {"place:port elling": 4}
+    plain = DEFAULT_WEIGHTS
+    assert score_match(sig, crowded, None, replace(plain, crowd=0.2)).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score - 0.2 * 0.75
+    )
+    # Both name places and share none: the clash penalty applies; it does not where they share one.
+    clash = replace(plain, conflict=0.1)
+    assert score_match(sig, single, None, clash).score == pytest.approx(
+        score_match(sig, single, None, plain).score - 0.1
+    )
+    assert score_match(sig, crowded, None, clash).score == score_match(sig, crowded, None, plain).score
+    crowded.number_counts = {"2013": 4}
+    counted = replace(plain, number=0.3)
+    assert score_match(sig, crowded, None, counted).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score + 0.3
+    )
+    sig.word_count = 30
+    brief = replace(plain, short=0.1)
+    assert score_match(sig, crowded, None, brief).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score + 0.1 * (1 - 30 / plain.short_words)
+    )

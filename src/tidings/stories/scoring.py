@@ -30,6 +30,8 @@ class Weights:
     number: float = 0.0  # shared distinctive numbers (see number_overlap)
     conflict: float = 0.0  # penalty when both sides name entities and share none of them
     crowd: float = 0.0  # extra bar for a multi-member story, times 1 - 1/size (a centroid flatters cosines)
+    short: float = 0.0  # lower bar for a brief article, times 1 - words/short_words (0 for unknown lengths)
+    short_words: int = 150
     min_cosine: float = 0.30  # below this no amount of overlap joins two articles
     time_scale_hours: float = 36.0
 
@@ -138,12 +140,13 @@ def combine(
     number: float = 0.0,
     conflict: float = 0.0,
     size: int = 1,
+    short: float = 0.0,
 ) -> float:
     """The linear same-story score minus the threshold."""
     if cosine < w.min_cosine:
         return min(-0.01, cosine - w.min_cosine)
     linear = w.cosine * cosine + w.entity * entity + w.title * title + w.number * number
-    bar = w.bias + w.conflict * conflict + w.crowd * (1.0 - 1.0 / max(1, size))
+    bar = w.bias + w.conflict * conflict + w.crowd * (1.0 - 1.0 / max(1, size)) - w.short * short
     return linear - w.time * (1.0 - decay) - bar
 
 
@@ -174,7 +177,8 @@ def score_match(
     num = number_overlap(sig.numbers, story.number_counts, story.size)
     # Two reports that both name people, places or organisations but none in common are two events.
     clash = float(ent == 0.0 and bool(sig.entity_keys) and bool(story.entity_counts))
-    total = combine(cos, ent, ttl, decay, weights, num, clash, story.size)
+    brief = 0.0 if sig.word_count <= 0 else 1.0 - min(1.0, sig.word_count / weights.short_words)
+    total = combine(cos, ent, ttl, decay, weights, num, clash, story.size, brief)
     return MatchScore(cos, ent, ttl, decay, gap, total, num)
 
 
