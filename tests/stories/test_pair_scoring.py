@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from tests.stories.helpers import direction, sig_about
+from tidings.stories.clusterer import add_to_story, remove_from_story
 from tidings.stories.scoring import (
     DEFAULT_PAIR_WEIGHTS,
     DEFAULT_WEIGHTS,
+    number_overlap,
     pair_logit,
     pair_match,
     score_match,
     shortness,
 )
-from tidings.stories.signature import ArticleSignature, StoryState
+from tidings.stories.signature import ArticleSignature, StoryState, distinctive_numbers
 
 
 def _with_length(sig: ArticleSignature, words: int) -> ArticleSignature:
@@ -62,3 +68,73 @@ def test_clustering_score_ignores_length() -> None:
     before = score_match(sig, story, None, DEFAULT_WEIGHTS).score
     sig.word_count = 20
     assert score_match(sig, story, None, DEFAULT_WEIGHTS).score == before
+
+
+def test_distinctive_numbers_keep_years_scores_and_tallies_but_not_single_digits() -> None:
+    text = "Klitschko (52-3) won on 18 May 2013 at 13:59 before 1,200 fans; 2 were hurt in round 7."
+    assert distinctive_numbers(text) == {"52-3", "18", "2013", "13:59", "1200"}
+    assert distinctive_numbers("No figures here, only 3 and 4") == frozenset()
+
+
+def test_number_overlap_is_shared_over_the_smaller_side_and_story_share_weighted() -> None:
+    wide = dict.fromkeys(["2013", "52-3", "45-7", "18"], 1)
+    assert number_overlap(frozenset({"2013", "52-3"}), wide) == 1.0
+    assert number_overlap(frozenset({"2008", "78"}), dict.fromkeys(["2013", "52-3"], 1)) == 0.0
+    assert number_overlap(frozenset(), {"2013": 1}) == 0.0
+    # In a four-member story a number counts fully once two members carry it, half with one.
+    story = {"2013": 2, "18": 1}
+    assert number_overlap(frozenset({"2013", "18"}), story, 4) == 1.0
+    assert number_overlap(frozenset({"18", "99"}), story, 4) == 0.5
+
+
+def test_shared_numbers_raise_the_pair_score() -> None:
+    base = [_with_length(sig_about(i, 0, "Boxer keeps his belts", {"person:wladimir klitschko": 2}), 400)
+            for i in (1, 2)]  # fmt: skip
+    plain = pair_match(*base).score
+    base[0].numbers = frozenset({"2013", "52-3"})
+    base[1].numbers = frozenset({"2013", "52-3", "45-7"})
+    shared = pair_match(*base).score
+    base[1].numbers = frozenset({"2008", "49-3"})
+    clashing = pair_match(*base).score
+    assert shared > plain and shared > clashing
+
+
+def test_story_number_counts_follow_members_and_survive_json() -> None:
+    a = sig_about(1, 0, "Quay fire", {})
+    a.numbers = frozenset({"2013", "14"})
+    b = sig_about(2, 0, "Quay fire spreads", {})
+    b.numbers = frozenset({"2013"})
+    story = add_to_story(add_to_story(StoryState(5), a), b)
+    assert story.number_counts == {"2013": 2, "14": 1}
+    assert StoryState.from_json(story.to_json()).number_counts == story.number_counts
+    assert remove_from_story(story, a).number_counts == {"2013": 1}
+
+
+def test_optional_clustering_signals_move_the_score_the_documented_way() -> None:
+    sig = sig_about(1, 0, "Quay fire", {"place:port elling": 1})
+    sig.numbers = frozenset({"2013"})
+    single = StoryState(7, vector_sum=direction(0), embedded_count=1, member_titles={9: "Quay fire"})
+    single.entity_counts = {"place:eastbrook": 1}
+    crowded = StoryState(8, vector_sum=4 * direction(0), embedded_count=4,
+                         member_titles={i: "Quay fire" for i in range(10, 14)})  # fmt: skip
+    crowded.entity_counts = {"place:port elling": 4}
+    plain = DEFAULT_WEIGHTS
+    assert score_match(sig, crowded, None, replace(plain, crowd=0.2)).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score - 0.2 * 0.75
+    )
+    # Both name places and share none: the clash penalty applies; it does not where they share one.
+    clash = replace(plain, conflict=0.1)
+    assert score_match(sig, single, None, clash).score == pytest.approx(
+        score_match(sig, single, None, plain).score - 0.1
+    )
+    assert score_match(sig, crowded, None, clash).score == score_match(sig, crowded, None, plain).score
+    crowded.number_counts = {"2013": 4}
+    counted = replace(plain, number=0.3)
+    assert score_match(sig, crowded, None, counted).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score + 0.3
+    )
+    sig.word_count = 30
+    brief = replace(plain, short=0.1)
+    assert score_match(sig, crowded, None, brief).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score + 0.1 * (1 - 30 / plain.short_words)
+    )

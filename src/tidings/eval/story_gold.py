@@ -256,13 +256,21 @@ def evaluate_stories(
 
 
 def weight_grid() -> list[Weights]:
-    """Candidate clustering weights around the shipped ones."""
+    """Candidate clustering weights around the shipped ones, plus one step along each optional signal."""
     base = Weights()
-    return [
+    grid = [
         replace(base, bias=bias, entity=entity, time=time)
         for bias in (0.76, 0.84, 0.92)
         for entity in (0.5, 1.0)
         for time in (0.15, 0.6)
+    ]
+    # Shared numbers (with a higher bar), a stricter join to crowded stories, an entity clash, brief texts.
+    return [
+        *grid,
+        replace(base, number=0.2, bias=base.bias + 0.06),
+        replace(base, crowd=0.05),
+        replace(base, conflict=0.1),
+        replace(base, short=0.1, crowd=0.05),
     ]
 
 

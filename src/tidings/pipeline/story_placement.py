@@ -28,6 +28,7 @@ from tidings.stories import (
     Weights,
     add_to_story,
     assign,
+    distinctive_numbers,
     entity_counts_from,
     maybe_split,
     text_fingerprint,
@@ -127,6 +128,7 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
         topics=list(enrichment.topics) if enrichment else [],
         ingested_at=as_utc(row["ingested_at"]),
         word_count=len((row["title"] or "").split()) + len((row["text"] or "").split()),
+        numbers=distinctive_numbers(f"{row['title'] or ''}\n{row['text'] or ''}"),
     )
 
 

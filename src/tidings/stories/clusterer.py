@@ -85,6 +85,7 @@ def add_to_story(story: StoryState, sig: ArticleSignature) -> StoryState:
         story.embedded_count += 1
     _bump(story.entity_counts, set(sig.entity_keys), 1)
     _bump(story.term_counts, sig.terms, 1)
+    _bump(story.number_counts, sig.numbers, 1)
     _bump(story.source_counts, [sig.source or UNKNOWN_SOURCE], 1)
     story.member_times[sig.article_id] = sig.event_time
     story.member_titles[sig.article_id] = sig.title
@@ -106,6 +107,7 @@ def remove_from_story(story: StoryState, old: ArticleSignature) -> StoryState:
         )
     _bump(story.entity_counts, set(old.entity_keys), -1)
     _bump(story.term_counts, old.terms, -1)
+    _bump(story.number_counts, old.numbers, -1)
     _bump(story.source_counts, [old.source or UNKNOWN_SOURCE], -1)
     story.member_times.pop(old.article_id, None)
     story.member_titles.pop(old.article_id, None)

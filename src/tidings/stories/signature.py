@@ -66,6 +66,8 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | SPANISH_STOP_WORDS | {"says", "said
 ENTITY_ARTICLES = frozenset({"the", "a", "an", "el", "la", "los", "las"})
 STEM_LENGTH = 6  # crude language-agnostic stemming: "protesters"/"protests" share "protes"
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+# A number as written: "2013", "52-3", "13:59", "1,200" (ordinals and numbers glued to words are left out).
+_NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,:/-]\d+)*(?!\w)")
 
 
 def strip_accents(text: str) -> str:
@@ -82,6 +84,13 @@ def tokenize(text: str) -> list[str]:
 def title_terms(title: str) -> set[str]:
     """Content-word stems of a headline (stop words and short tokens dropped)."""
     return {tok[:STEM_LENGTH] for tok in tokenize(title) if len(tok) > 2 and tok not in STOP_WORDS}
+
+
+def distinctive_numbers(text: str) -> frozenset[str]:
+    """The numbers of two or more characters a text mentions (years, scores, ages, tallies, times)."""
+    found = (m.replace(",", "") for m in _NUMBER_RE.findall(text))
+    # Single digits ("2 killed", "5 things") are too common to tell two events apart.
+    return frozenset(n for n in found if len(n) >= 2)
 
 
 def normalize_entity_key(key: str) -> str:
@@ -144,6 +153,7 @@ class ArticleSignature:
     topics: list[str] = field(default_factory=list)
     ingested_at: datetime | None = None
     word_count: int = 0  # words in title + text (pair calibration by length); 0 when unknown
+    numbers: frozenset[str] = frozenset()  # distinctive_numbers of title + text
 
     def __post_init__(self) -> None:
         self.embedding = unit_vector(self.embedding)
@@ -190,6 +200,7 @@ class StoryState:
     embedded_count: int = 0
     entity_counts: dict[str, int] = field(default_factory=dict)  # normalised key -> members mentioning it
     term_counts: dict[str, int] = field(default_factory=dict)  # headline stem -> members using it
+    number_counts: dict[str, int] = field(default_factory=dict)  # number -> members mentioning it
     source_counts: dict[str, int] = field(default_factory=dict)
     member_times: dict[int, datetime | None] = field(default_factory=dict)  # article id -> event time
     member_titles: dict[int, str] = field(default_factory=dict)
@@ -244,6 +255,7 @@ class StoryState:
             "embedded_count": self.embedded_count,
             "entity_counts": self.entity_counts,
             "term_counts": self.term_counts,
+            "number_counts": self.number_counts,
             "source_counts": self.source_counts,
             "member_times": {str(k): _iso(v) for k, v in self.member_times.items()},
             "member_titles": {str(k): v for k, v in self.member_titles.items()},
@@ -260,6 +272,7 @@ class StoryState:
             embedded_count=int(data.get("embedded_count", 0)),
             entity_counts={str(k): int(v) for k, v in data.get("entity_counts", {}).items()},
             term_counts={str(k): int(v) for k, v in data.get("term_counts", {}).items()},
+            number_counts={str(k): int(v) for k, v in data.get("number_counts", {}).items()},
             source_counts={str(k): int(v) for k, v in data.get("source_counts", {}).items()},
             member_times={int(k): _from_iso(v) for k, v in data.get("member_times", {}).items()},
             member_titles={int(k): str(v) for k, v in data.get("member_titles", {}).items()},
