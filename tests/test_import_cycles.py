@@ -19,29 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tidings"
 
 # Cycles being removed by other branches of issue 16 (SQL into store/; web/, service/, pipeline/). A cycle is
 # tolerated only when all its modules lie inside one of these groups. The lead empties this after merging.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset({"tidings.web.pages_apps", "tidings.web.pages_settings"}),
-    frozenset(
-        {
-            "tidings.web.api",
-            "tidings.web.api.deps",
-            "tidings.web.api.personal",
-            "tidings.web.api.sources",
-            "tidings.web.api.content",
-            "tidings.web.api.state",
-        }
-    ),
-    frozenset(
-        {
-            "tidings.web.compat",
-            "tidings.web.compat.atom",
-            "tidings.web.compat.common",
-            "tidings.web.compat.fever",
-            "tidings.web.compat.greader",
-            "tidings.web.compat.greader_subs",
-        }
-    ),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 # Function-local imports that defer loading a heavy model or library until it is needed. Each must carry a
 # `# ` comment (on its line or the one above) saying why. Keyed by the top-level package imported.
@@ -62,7 +40,7 @@ HEAVY = frozenset(
 
 # Modules whose function-local imports other branches of issue 16 are removing (web/, service/ and
 # pipeline/). The lead empties this after merging.
-KNOWN_LOCAL_IMPORTS = ("tidings.web", "tidings.service", "tidings.pipeline")
+KNOWN_LOCAL_IMPORTS: tuple[str, ...] = ()
 # Each CLI command imports the tidings subsystem it runs when it runs: importing them all would make every
 # `tidings` call, `--help` included, load the web app, scikit-learn and the pipeline (3 s against 14 s
 # measured here). Only tidings modules and HEAVY packages may be deferred there.

@@ -24,7 +24,8 @@ import pytest
 
 from tests.live import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.hostile]
+# The children run on their own SQLite file (env_for drops TIDINGS_DATABASE_URL): this is about that file.
+pytestmark = [pytest.mark.slow, pytest.mark.hostile, pytest.mark.sqlite_only]
 
 MAX_KILLS = 50
 BUDGET_SECONDS = float(os.environ.get("TIDINGS_CRASH_BUDGET", "60"))  # per test, after the minimum kills
