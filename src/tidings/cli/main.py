@@ -173,6 +173,35 @@ def enrich(
 
 
 @app.command()
+def prune(
+    days: Annotated[
+        float | None, typer.Option(help="Retention in days (default TIDINGS_RETENTION_DAYS).", min=0)
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be pruned; change nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop the bodies and embeddings of old articles (not saved ones, nor those of live stories)."""
+    with cli_errors():
+        from tidings.store.retention import prune as prune_store
+
+        retention = settings().retention_days if days is None else days
+        if retention <= 0:
+            raise UserError("no retention period: set TIDINGS_RETENTION_DAYS or pass --days")
+        report = prune_store(engine(), retention, dry_run=dry_run)
+        emit(report.to_json(), as_json, _render_prune)
+
+
+def _render_prune(d: dict[str, Any]) -> None:
+    verb = "would prune" if d["dry_run"] else "pruned"
+    print(
+        f"{verb} {d['articles']} articles older than {d['cutoff']}: {d['bodies']} bodies, "
+        f"{d['embeddings']} embeddings"
+    )
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -97,9 +98,25 @@ class Worker:
             return
         except Exception:
             log.exception("start-up ingestion failed")
+        last_prune = 0.0
         while self.settings.background_refresh and not self._stop.is_set():
             self._refresh_once()
+            if time.monotonic() - last_prune >= self.settings.prune_interval_hours * 3600 or not last_prune:
+                last_prune = time.monotonic()
+                self._prune_once()
             self._stop.wait(self.settings.refresh_interval_seconds)
+
+    def _prune_once(self) -> None:
+        """Apply TIDINGS_RETENTION_DAYS (nothing when it is 0)."""
+        from tidings.store.retention import prune
+
+        if self.settings.retention_days <= 0:
+            return
+        try:
+            report = prune(self.engine, self.settings.retention_days)
+            log.info("retention: pruned %d articles", report.articles)
+        except Exception:
+            log.exception("retention prune failed")
 
     def _refresh_once(self) -> None:
         from tidings.pipeline.refresh import refresh_due
