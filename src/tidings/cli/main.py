@@ -16,6 +16,7 @@ from rich.progress import (
 
 from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
+from tidings.cli import lifecycle as lifecycle_cli
 from tidings.cli import personal as personal_cli
 from tidings.cli import reading as reading_cli
 from tidings.cli import stories as stories_cli
@@ -34,6 +35,7 @@ users_cli.register(app)
 stories_cli.register(app)
 personal_cli.register(app)
 reading_cli.register(app)
+lifecycle_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
@@ -170,35 +172,6 @@ def enrich(
             task = progress.add_task("enriching", total=None)
             result = enrich_pending(engine(), settings(), lambda n: progress.advance(task, n), limit)
         emit(result, as_json, lambda d: print(f"{d['enriched']} of {d['pending']} pending articles enriched"))
-
-
-@app.command()
-def prune(
-    days: Annotated[
-        float | None, typer.Option(help="Retention in days (default TIDINGS_RETENTION_DAYS).", min=0)
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be pruned; change nothing.")
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Drop the bodies and embeddings of old articles (not saved ones, nor those of live stories)."""
-    with cli_errors():
-        from tidings.store.retention import prune as prune_store
-
-        retention = settings().retention_days if days is None else days
-        if retention <= 0:
-            raise UserError("no retention period: set TIDINGS_RETENTION_DAYS or pass --days")
-        report = prune_store(engine(), retention, dry_run=dry_run)
-        emit(report.to_json(), as_json, _render_prune)
-
-
-def _render_prune(d: dict[str, Any]) -> None:
-    verb = "would prune" if d["dry_run"] else "pruned"
-    print(
-        f"{verb} {d['articles']} articles older than {d['cutoff']}: {d['bodies']} bodies, "
-        f"{d['embeddings']} embeddings"
-    )
 
 
 @app.command()
