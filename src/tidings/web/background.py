@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.store.articles import count_articles
+from tidings.store.engine import is_unavailable
 from tidings.store.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,10 @@ class Worker:
             try:
                 refresh_pool(self.engine)
                 self.status.pool_ready = True
-            except Exception:
-                log.exception("candidate pool warm-up failed")
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("candidate pool warm-up failed")
+                # else: the database is down; requests answer 503 and the next poll retries
             self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
