@@ -130,3 +130,26 @@ def test_prune_keeps_saved_and_live_stories_and_is_idempotent(stocked: tuple[Eng
 def test_prune_needs_a_period(tidings_env: Path) -> None:
     result = runner.invoke(app, ["prune"])
     assert result.exit_code != 0 and "TIDINGS_RETENTION_DAYS" in result.output
+
+
+def test_serve_applies_the_retention_in_the_background(
+    stocked: tuple[Engine, dict[str, int]], tidings_env: Path
+) -> None:
+    """`serve`'s scheduler prunes at start and then every TIDINGS_PRUNE_INTERVAL_HOURS."""
+    import time
+
+    from tests.live import running
+    from tidings.config import get_settings
+    from tidings.web.app import create_app
+
+    eng, ids = stocked
+    settings = get_settings().model_copy(
+        update={"retention_days": 30.0, "background_refresh": True, "subscribe_starter": False}
+    )
+    with running(create_app(settings)):
+        deadline = time.monotonic() + 30
+        while _state(eng)[0][ids["plain"]] != ("", False) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    bodies = _state(eng)[0]
+    assert bodies[ids["plain"]] == ("", False)
+    assert bodies[ids["saved"]][1] and bodies[ids["saved"]][0]  # saved: kept whole
