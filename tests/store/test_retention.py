@@ -153,3 +153,65 @@ def test_serve_applies_the_retention_in_the_background(
     bodies = _state(eng)[0]
     assert bodies[ids["plain"]] == ("", False)
     assert bodies[ids["saved"]][1] and bodies[ids["saved"]][0]  # saved: kept whole
+
+
+def test_prune_in_batches_beside_a_concurrent_ingest(tidings_env: Path, tmp_path: Path) -> None:
+    """Several batches of old articles are pruned while another thread ingests; neither loses anything."""
+    import threading
+
+    from tidings.config import get_settings
+    from tidings.pipeline.ingest import ingest_sources
+    from tidings.store import open_engine
+    from tidings.store.retention import PRUNE_BATCH, prune
+
+    settings = get_settings().model_copy(update={"enrich": False, "fetch_full_text": False})
+    eng = open_engine(settings)
+    old_count = PRUNE_BATCH * 2 + 7
+    with eng.begin() as conn:
+        conn.execute(
+            insert(articles),
+            [
+                {
+                    "content_hash": f"old-{n}",
+                    "title": f"Archive item {n}",
+                    "text": f"Old body {n}",
+                    "html": f"<p>Old body {n}</p>",
+                    "ingested_at": OLD,
+                    "sort_time": OLD,
+                }
+                for n in range(old_count)
+            ],
+        )
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "url": f"https://fresh.example/{n}",
+                    "title": f"Fresh item {n} on tide tables",
+                    "text": f"Tide table number {n} was published today.",
+                }
+            )
+            + "\n"
+            for n in range(40)
+        )
+    )
+    failures: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            ingest_sources([str(fresh)], settings, eng)
+        except BaseException as exc:  # reported below: a thread's exception would otherwise vanish
+            failures.append(exc)
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    report = prune(eng, 30)
+    thread.join(timeout=120)
+    assert not failures and not thread.is_alive()
+    assert report.articles == old_count and report.batches == 3
+    with eng.connect() as conn:
+        texts = {r.title: r.text for r in conn.execute(select(articles.c.title, articles.c.text))}
+    assert all(texts[f"Archive item {n}"] == "" for n in range(old_count))
+    assert sum(1 for title, body in texts.items() if title.startswith("Fresh item") and body) == 40
+    assert prune(eng, 30).articles == 0
