@@ -122,6 +122,14 @@ def test_backup_and_restore_on_sqlite(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (tmp_path / "b" / "tidings.db").is_file()
 
 
+@pytest.mark.sqlite_only
+def test_backup_of_a_missing_database_is_a_clear_error(tidings_env: Path, tmp_path: Path) -> None:
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["backup", str(tmp_path / "out.backup")])
+    assert result.exit_code == 1 and "no database at" in result.output
+    assert not (tmp_path / "out.backup").exists()
+
+
 def test_restore_refuses_a_file_that_is_not_a_backup(tidings_env: Path, tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.backup"
     bogus.write_bytes(b"not a database at all" * 100)

@@ -29,7 +29,10 @@ def backup(url: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        _sqlite_copy(_sqlite_path(parsed), target, single_file=True)
+        source = _sqlite_path(parsed)
+        if not source.is_file():
+            raise BackupError(f"no database at {source}; check TIDINGS_HOME or TIDINGS_DATABASE_URL")
+        _sqlite_copy(source, target, single_file=True)
     else:
         _run_pg_tool(
             "pg_dump", parsed, ["--format=custom", "--no-owner", "--no-privileges", f"--file={target}"]
