@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # Storage
     home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("tidings")))
     database_url: str | None = None
+    # Retention: articles older than this lose their body and embedding (0 keeps everything); saved articles
+    # and members of stories still receiving articles stay whole. `serve` prunes every prune_interval_hours.
+    retention_days: float = 0.0
+    prune_interval_hours: float = 24.0
 
     # Seeding and starter sources
     seed_paths: str = ""  # colon-separated files or folders, ingested when the database is empty

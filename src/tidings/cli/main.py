@@ -16,6 +16,7 @@ from rich.progress import (
 
 from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
+from tidings.cli import lifecycle as lifecycle_cli
 from tidings.cli import personal as personal_cli
 from tidings.cli import reading as reading_cli
 from tidings.cli import stories as stories_cli
@@ -34,6 +35,7 @@ users_cli.register(app)
 stories_cli.register(app)
 personal_cli.register(app)
 reading_cli.register(app)
+lifecycle_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 

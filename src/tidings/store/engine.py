@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +13,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
+PG_POOL_TIMEOUT = 10  # seconds to wait for a free pooled connection
+# SQLite's own "come back later" errors (a writer held the lock past the busy timeout, the file went away).
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -63,7 +70,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A server that does not answer fails the request in seconds (the web app turns that into a 503) rather
+    # than holding a worker thread until the operating system's TCP timeout.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=PG_POOL_TIMEOUT,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT},
+    )
 
 
 def ping(engine: Engine) -> None:
@@ -98,3 +114,22 @@ def migrate(engine: Engine) -> str:
     with engine.connect() as conn:
         rev = MigrationContext.configure(conn).get_current_revision()
     return rev or ""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when exc means the database cannot be reached or is saturated, not that a query is wrong."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return any(part in str(orig).lower() for part in _SQLITE_TRANSIENT)
+    try:
+        import psycopg
+    except ImportError:  # the PostgreSQL extra is not installed: no psycopg error can occur
+        return False
+    # psycopg's OperationalError: connection refused or lost, server shutting down, admin cancel.
+    return isinstance(orig, psycopg.OperationalError)

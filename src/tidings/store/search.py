@@ -13,8 +13,8 @@ from sqlalchemy import Connection, DateTime, Float, Integer, Text, bindparam, te
 from tidings.store.articles import article_rows
 from tidings.vocabulary import topic_key
 
-# Must match the expression of the GIN index created by migration 0001.
-PG_VECTOR = "to_tsvector('simple', coalesce(a.title, '') || ' ' || coalesce(a.text, ''))"
+# The stored, GIN-indexed tsvector that migration 0009 adds on PostgreSQL (title and body, 'simple' config).
+PG_VECTOR = "a.search_vector"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _PIECE = re.compile(r'"([^"]*)"?|(\S+)')
 MAX_TERMS = 20  # words kept from one query: a bounded MATCH expression
@@ -112,6 +112,7 @@ def search(
         where.append("articles_fts MATCH :q")
         params["q"] = fts5_match(groups)
     else:
+        # ts_rank reads the stored vector (no re-parse of the body), and the LIMIT keeps only the top k.
         source, rank = "articles a", f"ts_rank({PG_VECTOR}, to_tsquery('simple', :q))"
         where.append(f"{PG_VECTOR} @@ to_tsquery('simple', :q)")
         params["q"] = pg_tsquery(groups)

@@ -21,6 +21,7 @@ from tidings.web.headers import NoSniff
 from tidings.web.ops import install_request_metrics
 from tidings.web.ops import router as ops_router
 from tidings.web.pages_common import install_page_handlers
+from tidings.web.unavailable import install_unavailable_handler
 
 log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).parent / "ui"
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_api(app)
     install_compat(app)
     install_page_handlers(app)
+    install_unavailable_handler(app)
     app.add_middleware(FormBodyLimit)
     app.add_middleware(NoSniff)
     install_request_metrics(app)

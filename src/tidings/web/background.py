@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from tidings.pipeline.refresh import refresh_due
 from tidings.pipeline.subscriptions import subscribe_opml_feeds
 from tidings.service.candidate_pool import refresh_pool
 from tidings.store.articles import count_articles
+from tidings.store.engine import is_unavailable
 from tidings.store.sources import list_sources
 from tidings.store.util import iso, utcnow
 
@@ -87,8 +89,10 @@ class Worker:
             try:
                 refresh_pool(self.engine)
                 self.status.pool_ready = True
-            except Exception:
-                log.exception("candidate pool warm-up failed")
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("candidate pool warm-up failed")
+                # else: the database is down; requests answer 503 and the next poll retries
             self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
@@ -99,9 +103,25 @@ class Worker:
             return
         except Exception:
             log.exception("start-up ingestion failed")
+        last_prune = 0.0
         while self.settings.background_refresh and not self._stop.is_set():
             self._refresh_once()
+            if time.monotonic() - last_prune >= self.settings.prune_interval_hours * 3600 or not last_prune:
+                last_prune = time.monotonic()
+                self._prune_once()
             self._stop.wait(self.settings.refresh_interval_seconds)
+
+    def _prune_once(self) -> None:
+        """Apply TIDINGS_RETENTION_DAYS (nothing when it is 0)."""
+        from tidings.store.retention import prune
+
+        if self.settings.retention_days <= 0:
+            return
+        try:
+            report = prune(self.engine, self.settings.retention_days)
+            log.info("retention: pruned %d articles", report.articles)
+        except Exception:
+            log.exception("retention prune failed")
 
     def _refresh_once(self) -> None:
         self.status.refreshing = True
