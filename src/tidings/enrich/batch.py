@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tidings.config import Settings
-from tidings.enrich import entities, keypoints, language, ner_worker, topics
+from tidings.enrich import aliases, entities, keypoints, language, ner_worker, topics
 from tidings.enrich.embeddings import compose_article_text, embed_texts, get_encoder
 from tidings.models import EnrichInput, Enrichment, Entity
 
@@ -54,7 +54,7 @@ def versions(settings: Settings) -> dict[str, str]:
     encoder = get_encoder(settings).name
     return {
         "language": language.VERSION,
-        "entities": f"{entities.VERSION}/{settings.spacy_model}",
+        "entities": f"{entities.VERSION}+{aliases.VERSION}/{settings.spacy_model}",
         "topics": f"{topics.VERSION}/{encoder}",
         "key_points": f"{keypoints.VERSION}/{encoder}",
         "embedding": encoder,

@@ -78,5 +78,8 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
                 "updated_at": utcnow(),
             },
         )
+        from tidings.pipeline.aliases import resolve_enrichment
+
+        enrichment = resolve_enrichment(conn, enrichment)
         article_repo.save_enrichment(conn, row["id"], enrichment, pack_embedding(enrichment))
     return True
