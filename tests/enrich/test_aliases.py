@@ -116,3 +116,10 @@ def test_titles_and_fixed_aliases_reach_the_same_keys() -> None:
         assert clean_mention(mention) == "Okafor"
     for mention in ("the US", "U.S.", "US"):
         assert canonicalise(clean_mention(mention), "GPE") == ("United States", "GPE")
+
+
+def test_a_surname_match_comes_before_a_first_name_match() -> None:
+    store = [known("Ines Varga", 3), known("Varga Tamas", 20)]
+    # "Varga" is Ines Varga's surname: Tamas (where it is the first word) is no candidate beside her.
+    assert resolve_aliases([ent("Varga")], store)[0][0].name == "Ines Varga"
+    assert resolve_aliases([ent("Tamas")], store)[0][0].name == "Varga Tamas"

@@ -73,12 +73,12 @@ def person_target(short: Entity, local: list[Entity], known: Iterable[KnownName]
     if in_doc:
         best = max(in_doc, key=lambda e: e.count)
         return KnownName(best.key, best.name, best.type, 1)
-    candidates = [
-        k for k in known if k.type == "PERSON" and len(_words(k.name)) > 1 and word in _words(k.name)
-    ]
-    total = sum(k.articles for k in candidates)
+    full = [k for k in known if k.type == "PERSON" and len(_words(k.name)) > 1 and word in _words(k.name)]
+    # A surname first ("Blair" of "Tony Blair"); a leading name ("Saddam") only when no surname matches.
+    candidates = [k for k in full if _words(k.name)[-1] == word] or full
     if not candidates:
         return None
+    total = sum(k.articles for k in candidates)
     best_known = max(candidates, key=lambda k: (k.articles, k.name))
     if best_known.articles >= MIN_ARTICLES and best_known.articles >= MAJORITY * total:
         return best_known
