@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, create_engine, select, text
 
 from tidings.enrich import aliases
 from tidings.enrich.aliases import KnownName, abbreviates, resolve_aliases
@@ -83,9 +87,32 @@ def _article(conn: object, n: int) -> int:
     return article_repo.insert_article(conn, values)  # type: ignore[arg-type]
 
 
-def test_store_lookup_resolves_and_a_later_pass_catches_up(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
-    migrate(engine)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty store of each kind."""
+    pg_url = os.environ.get("TIDINGS_TEST_POSTGRES_URL", "")
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+        migrate(eng)
+        yield eng
+        eng.dispose()
+        return
+    if not pg_url:
+        pytest.skip("TIDINGS_TEST_POSTGRES_URL is not set")
+    name = f"tidings_alias_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = make_engine(pg_url.rsplit("/", 1)[0] + f"/{name}")
+    migrate(eng)
+    yield eng
+    eng.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_store_lookup_resolves_and_a_later_pass_catches_up(engine: Engine) -> None:
     with engine.begin() as conn:
         first = _article(conn, 0)
         # Stored before the store knows any full name: stays "Okafor".
