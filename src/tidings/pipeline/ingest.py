@@ -151,6 +151,7 @@ def compute_batch(
 def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> None:
     """Write one computed batch in a single transaction holding the write lock, clustering as it goes."""
     from tidings.pipeline import story_placement
+    from tidings.pipeline.aliases import resolve_enrichment
 
     started = time.perf_counter()
     enrichments = batch.resolve()  # before taking the write lock: NER may still be running
@@ -161,7 +162,10 @@ def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> N
             cache = story_placement.synced_cache(conn)
             written = []
             for p in batch.prepared:
-                status, article_id = write_article(conn, p, enrichments.get(id(p)))
+                enrichment = enrichments.get(id(p))
+                if enrichment is not None:  # story placement below reads the resolved entity keys
+                    enrichment = enrichments[id(p)] = resolve_enrichment(conn, enrichment)
+                status, article_id = write_article(conn, p, enrichment)
                 written.append((p, status, article_id))
             fresh = [
                 (aid, status, enrichments.get(id(p))) for p, status, aid in written if status != "duplicate"

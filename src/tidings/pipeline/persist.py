@@ -132,8 +132,5 @@ def write_article(
             )
         article_id = article_repo.insert_article(conn, {**values, "ingested_at": now})
     if enrichment is not None:
-        from tidings.pipeline.aliases import resolve_enrichment
-
-        enrichment = resolve_enrichment(conn, enrichment)
         article_repo.save_enrichment(conn, article_id, enrichment, pack_embedding(enrichment))
     return status, article_id
