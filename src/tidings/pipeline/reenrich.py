@@ -73,5 +73,5 @@ def enrich_pending(
         if progress:
             progress(len(rows))
     # Articles stored before a full name was first seen keep their short names until this pass.
-    aliased = realias_stored(engine) if ids else 0
+    aliased = realias_stored(engine)
     return {"pending": len(ids), "enriched": done, "aliased": aliased}
