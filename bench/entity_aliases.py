@@ -74,6 +74,7 @@ def main() -> None:
         "chips_changed": len(chips_before - chips_after),
         "chip_count": [len(chips_before), len(chips_after)],
         "examples": sorted({f"{a} -> {b}" for a, b in renames})[:40],
+        "by_article": [f"{u}: {a} -> {b}" for u in demo for a, b in resolved[u][1].items()],
         "gold": {
             "articles": len(gold),
             "without_aliases": {"precision": round(before.precision, 3), "recall": round(before.recall, 3)},

@@ -146,7 +146,9 @@ def test_titles_and_fixed_aliases_reach_the_same_keys() -> None:
 
 
 def test_a_surname_match_comes_before_a_first_name_match() -> None:
-    store = [known("Ines Varga", 3), known("Varga Tamas", 20)]
-    # "Varga" is Ines Varga's surname: Tamas (where it is the first word) is no candidate beside her.
+    store = [known("Ines Varga", 9), known("Varga Tamas", 2)]
     assert resolve_aliases([ent("Varga")], store)[0][0].name == "Ines Varga"
     assert resolve_aliases([ent("Tamas")], store)[0][0].name == "Varga Tamas"
+    # A common first name is nobody's surname alone: "James" beside James Kelly and James Joyce stays.
+    common = [known("Carole James", 3), known("James Kelly", 2), known("James Joyce", 2)]
+    assert resolve_aliases([ent("James")], common)[0][0].name == "James"

@@ -4,8 +4,9 @@ In-document resolution (`entities.resolve_mentions`) already folds "Mr Blair" in
 same article names him in full. This module handles the rest, across articles:
 - a PERSON named by one word ("Blair", left after titles such as "Mr", "Sen." or "President" are stripped)
   resolves to a full PERSON name in the same article whose words include it, else to the full name the
-  store has seen with it in the most articles, but only when that name holds a clear majority
-  (`MAJORITY`) of those articles and was seen in at least `MIN_ARTICLES` of them; otherwise it stays;
+  store has seen with it as surname (as another word only when no surname matches) in the most articles,
+  but only when that name holds a clear majority (`MAJORITY`) of the articles naming any full name with
+  that word and was seen in at least `MIN_ARTICLES` of them; otherwise it stays;
 - a place written with shortened words ("N Korea", "S. Africa") resolves to the place whose words it
   abbreviates, in the article, the store or the list of countries, when exactly one matches;
 - fixed aliases ("the US", "U.S." -> "United States") are applied earlier, by `entities.canonicalise`.
@@ -75,10 +76,12 @@ def person_target(short: Entity, local: list[Entity], known: Iterable[KnownName]
         return KnownName(best.key, best.name, best.type, 1)
     full = [k for k in known if k.type == "PERSON" and len(_words(k.name)) > 1 and word in _words(k.name)]
     # A surname first ("Blair" of "Tony Blair"); a leading name ("Saddam") only when no surname matches.
+    # The majority counts every full name with the word, so a common first name ("James" beside James
+    # Kelly and James Joyce) is not taken for one person's surname.
     candidates = [k for k in full if _words(k.name)[-1] == word] or full
     if not candidates:
         return None
-    total = sum(k.articles for k in candidates)
+    total = sum(k.articles for k in full)
     best_known = max(candidates, key=lambda k: (k.articles, k.name))
     if best_known.articles >= MIN_ARTICLES and best_known.articles >= MAJORITY * total:
         return best_known
