@@ -121,6 +121,27 @@ def parent_topic(key: str) -> str | None:
     return IPTC_SUBTOPICS.get(key)
 
 
+def with_parent_names(names: list[str]) -> list[str]:
+    """Topic or tag names with the top level of each that names a second level added after it (unchanged
+    otherwise): a publisher's "Elections" tag also counts for "Politics"."""
+    out: dict[str, None] = {}
+    for name in names:
+        out.setdefault(name)
+        parent = parent_topic(topic_key(name))
+        if parent:
+            out.setdefault(parent)
+    return list(out)
+
+
+def tag_names(name: str) -> list[str]:
+    """Folded names a publisher's tag may use for a topic and, for a top level, for its second levels
+    ("Politics" -> "politics", "politics and government", ..., "election", "elections", ...)."""
+    key = topic_key(name)
+    keys = {key} | {child for child, parent in IPTC_SUBTOPICS.items() if parent == key}
+    names = {fold(name)} | {variant for variant, target in _IPTC_BY_FOLD.items() if target in keys}
+    return sorted(names)
+
+
 def with_parents(keys: list[str]) -> list[str]:
     """Topic keys with each second level's top level added before it (once)."""
     out: dict[str, None] = {}

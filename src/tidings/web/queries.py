@@ -12,7 +12,7 @@ from tidings.store.articles import topics_of_row
 from tidings.store.search import SearchFilters, Sort, search
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, events, story_reads
 from tidings.store.util import as_utc, utcnow
-from tidings.vocabulary import fold, same_topic, split_tags, topic_key
+from tidings.vocabulary import fold, same_topic, split_tags, topic_key, with_parent_names
 
 RECENT_SCAN = 3000
 READING_KINDS = ("click", "read", "like", "save")
@@ -169,7 +169,11 @@ def topic_article_ids(conn: Connection, topic: str, limit: int = 50, offset: int
         .order_by(articles.c.sort_time.desc())
         .limit(RECENT_SCAN)
     )
-    tagged = [int(i) for i, tags in recent if any(same_topic(str(t), wanted) for t in tags or [])]
+    tagged = [
+        int(i)
+        for i, tags in recent
+        if any(same_topic(t, wanted) for t in with_parent_names([str(t) for t in tags or []]))
+    ]
     return list(dict.fromkeys([*ids, *tagged]))[want[0] : want[1]]
 
 
