@@ -152,3 +152,23 @@ def test_a_surname_match_comes_before_a_first_name_match() -> None:
     # A common first name is nobody's surname alone: "James" beside James Kelly and James Joyce stays.
     common = [known("Carole James", 3), known("James Kelly", 2), known("James Joyce", 2)]
     assert resolve_aliases([ent("James")], common)[0][0].name == "James"
+
+
+def test_a_surname_takes_the_full_name_the_text_writes_out_where_the_tagger_missed_it() -> None:
+    from tidings.enrich.entities import _Cluster, complete_surnames
+
+    text = (
+        "Critics recalled the Mirela Dunst affair of last year. President Dunst was not involved. "
+        "Dunst resigned soon after. The Dunst family declined to comment."
+    )
+    missed = _Cluster("Dunst", "PERSON", 0, 2, {"Dunst"})
+    complete_surnames([missed], text)
+    assert missed.name == "Mirela Dunst"
+    # Two first names before the surname: the text does not say which one is meant.
+    two = _Cluster("Dunst", "PERSON", 0, 2, {"Dunst"})
+    complete_surnames([two], text + " Her cousin Petra Dunst spoke.")
+    assert two.name == "Dunst"
+    # Titles, common words and sentence starts are no first names.
+    alone = _Cluster("Dunst", "PERSON", 0, 2, {"Dunst"})
+    complete_surnames([alone], "President Dunst spoke. The Dunst government fell. Yesterday Dunst left.")
+    assert alone.name == "Dunst"
