@@ -6,7 +6,9 @@ Resolution rules, applied per document:
   Kingdom", ...) and fix the type of well-known places ("Pyongyang" is a GPE whatever the tagger said);
 - a PERSON mention whose words are a subset of a longer PERSON name in the same document ("Kim", "Putin",
   "Mr Blair") counts towards that name; with several candidates, the most mentioned (then earliest) wins;
-  a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person;
+  a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person; a one-word
+  person takes the full name the text writes out before it where the tagger missed that ("the Jayson Blair
+  scandal"), when only one first name does (`complete_surnames`); cross-document aliases are in `aliases`;
 - drop numbers, single characters, markup (`style="background:#CC0000`), bare generic words ("North",
   "State") and non-name types (dates, money, quantities, ...); re-type well-known platforms and agencies
   tagged as people ("Twitter") as organisations;
@@ -36,7 +38,7 @@ from tidings.enrich.cache import get_or_load
 from tidings.models import SHOWN_ENTITY_TYPES as SHOWN_TYPES
 from tidings.models import Entity
 
-VERSION = "spacy-ner-2"
+VERSION = "spacy-ner-3"
 NER_MAX_CHARS = 5000
 OPTIONAL_COMPONENTS = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
 NER_BATCH = 32
