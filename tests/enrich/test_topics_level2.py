@@ -97,3 +97,14 @@ def test_the_classifier_names_second_levels_for_our_own_headlines() -> None:
     ]
     assert all(parent_topic(c[0]) == p for c, p in zip(chosen, cases.values(), strict=True))
     assert topics.classify_level2(np.zeros((0, vectors.shape[1]), dtype=np.float32), settings) == []
+
+
+@pytest.mark.slow
+def test_recorded_versions_change_so_stores_are_reenriched() -> None:
+    """`tidings enrich --pending` re-runs articles whose recorded versions differ: the new enrichers'."""
+    from tidings.enrich import aliases, versions
+
+    stamp = versions(Settings())
+    assert stamp["topics"].startswith(topics.VERSION + "/") and "+l2-" in topics.VERSION
+    assert f"+{aliases.VERSION}/" in stamp["entities"]
+    assert stamp["topics"] != "iptc-lr-2/" + stamp["embedding"]
