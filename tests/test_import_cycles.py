@@ -35,6 +35,7 @@ HEAVY = frozenset(
         "sklearn",
         "py3langid",  # its model loads on import
         "uvicorn",  # only `tidings serve` runs a server
+        "psycopg",  # optional: only installed with the `postgres` extra
     }
 )
 

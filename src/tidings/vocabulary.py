@@ -1,10 +1,14 @@
-"""One topic vocabulary: IPTC Media Topics top levels plus named topics, each under one canonical key.
+"""One topic vocabulary: IPTC Media Topics top and second levels plus named topics, each under one key.
 
 A topic's key is its canonical display name: "Politics", "Science and technology", "North Korea". Case and
 synonym variants ("politics", "Politics and conflicts", "Economics & Business") fold onto the IPTC top level
 they name; other names keep their own wording, compared case-insensitively. Publishers' tags that name an
 IPTC top level become that topic; the others stay tags (searchable, never offered as topics). Follows, mutes,
-chips, reasons, search filters and the API all go through `topic_key`. Pure: no models, no I/O.
+chips, reasons, search filters and the API all go through `topic_key`. A second level's key is its path,
+"Politics > Election"; its own name ("election", "Climate change") also folds onto it unless that name is
+already a synonym of a top level ("Crime", "Economy", "Culture" stay top levels). An article with a second
+level also carries its top level, so following "Politics" matches "Politics > Election". Pure: no models,
+no I/O.
 """
 
 from __future__ import annotations
@@ -67,6 +71,27 @@ SYNONYMS: dict[str, str] = {
     "conflict war and peace": "Conflict",
     "war and conflict": "Conflict",
     "war": "Conflict",
+    "elections": "Politics > Election",
+}
+# IPTC Media Topics second levels assigned when the classifier is confident: key -> top-level key. Names
+# are IPTC's own (the IPTC top-level codes above; second-level codes are not recorded here).
+IPTC_SUBTOPICS: dict[str, str] = {
+    f"{parent} > {child}": parent
+    for parent, children in {
+        "Politics": ["Election", "Government", "International relations"],
+        "Business": ["Economy", "Market and exchange", "Business information"],
+        "Crime and law": ["Crime", "Judiciary", "Law enforcement"],
+        "Sport": ["Sport event", "Sport transaction", "Drug use in sport"],
+        "Science and technology": ["Technology and engineering", "Natural science", "Biomedical science"],
+        "Health": ["Disease and condition", "Public health", "Health treatment and procedure"],
+        "Environment": ["Climate change", "Environmental pollution", "Conservation"],
+        "Conflict": ["Act of terror", "Armed conflict", "Civil unrest", "Peace process"],
+        "Disaster and accident": ["Disaster", "Accident and emergency incident"],
+        "Arts and entertainment": ["Culture", "Mass media"],
+        "Education": ["School", "Teaching and learning"],
+        "Lifestyle": ["Leisure", "Wellness"],
+    }.items()
+    for child in children
 }
 _FOLD = re.compile(r"[^\w]+")
 
@@ -77,12 +102,55 @@ def fold(name: str) -> str:
     return " ".join(_FOLD.sub(" ", text).split())
 
 
-_IPTC_BY_FOLD = {fold(name): name for name in IPTC_TOPICS} | {fold(k): v for k, v in SYNONYMS.items()}
+_IPTC_BY_FOLD = (
+    {fold(key.split(" > ")[1]): key for key in IPTC_SUBTOPICS}
+    | {fold(key): key for key in IPTC_SUBTOPICS}
+    | {fold(name): name for name in IPTC_TOPICS}
+    | {fold(k): v for k, v in SYNONYMS.items()}
+)
 
 
 def iptc_topic(name: str) -> str | None:
-    """The IPTC top level a topic or tag names ("politics", "Politics and conflicts" -> "Politics")."""
+    """The IPTC topic a topic or tag names ("politics", "Politics and conflicts" -> "Politics"; "election"
+    -> "Politics > Election")."""
     return _IPTC_BY_FOLD.get(fold(name))
+
+
+def parent_topic(key: str) -> str | None:
+    """The top level of a second-level key ("Politics > Election" -> "Politics"), else None."""
+    return IPTC_SUBTOPICS.get(key)
+
+
+def with_parent_names(names: list[str]) -> list[str]:
+    """Topic or tag names with the top level of each that names a second level added after it (unchanged
+    otherwise): a publisher's "Elections" tag also counts for "Politics"."""
+    out: dict[str, None] = {}
+    for name in names:
+        out.setdefault(name)
+        parent = parent_topic(topic_key(name))
+        if parent:
+            out.setdefault(parent)
+    return list(out)
+
+
+def tag_names(name: str) -> list[str]:
+    """Folded names a publisher's tag may use for a topic and, for a top level, for its second levels
+    ("Politics" -> "politics", "politics and government", ..., "election", "elections", ...)."""
+    key = topic_key(name)
+    keys = {key} | {child for child, parent in IPTC_SUBTOPICS.items() if parent == key}
+    names = {fold(name)} | {variant for variant, target in _IPTC_BY_FOLD.items() if target in keys}
+    return sorted(names)
+
+
+def with_parents(keys: list[str]) -> list[str]:
+    """Topic keys with each second level's top level added before it (once)."""
+    out: dict[str, None] = {}
+    for key in keys:
+        parent = parent_topic(key)
+        if parent:
+            out.setdefault(parent)
+        out.setdefault(key)
+    return list(out)
 
 
 def topic_key(name: str) -> str:
@@ -108,4 +176,4 @@ def split_tags(tags: list[str]) -> tuple[list[str], list[str]]:
             topics.setdefault(found)
         else:
             rest.setdefault(fold(tag), tag)
-    return list(topics), list(rest.values())
+    return with_parents(list(topics)), list(rest.values())

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidings.config import Settings
-from tidings.enrich import entities
+from tidings.enrich import aliases, entities
 from tidings.ingest.documents import read_document
+from tidings.models import Entity
 from tidings.pipeline.prepare import prepare_item
 
 GOLD_PATH = Path(__file__).parent.parent / "data" / "entity-chips-gold.jsonl"
@@ -40,8 +41,8 @@ def load_gold() -> list[dict[str, object]]:
     return [json.loads(line) for line in GOLD_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def shown_chips(shared: Path, rows: list[dict[str, object]], settings: Settings) -> dict[str, list[str]]:
-    """URL -> the names of the chips the product shows for each gold article (through extraction and NER)."""
+def gold_entities(shared: Path, rows: list[dict[str, object]], settings: Settings) -> dict[str, list[Entity]]:
+    """URL -> the entities found in each gold article (through extraction and NER)."""
     wanted = {str(r["url"]) for r in rows}
     prepared = []
     for file in sorted({str(r["file"]) for r in rows}):
@@ -50,7 +51,22 @@ def shown_chips(shared: Path, rows: list[dict[str, object]], settings: Settings)
                 prepared.append(prepare_item(raw).article)
     texts = [entities.ner_text(a.title, a.standfirst, a.text) for a in prepared]
     found = entities.extract_entities_batch(texts, settings)
-    return {str(a.url): [e.name for e in ents if e.salient] for a, ents in zip(prepared, found, strict=True)}
+    return {str(a.url): ents for a, ents in zip(prepared, found, strict=True)}
+
+
+def chip_names(found: dict[str, list[Entity]]) -> dict[str, list[str]]:
+    """URL -> the names of the salient entities."""
+    return {url: [e.name for e in ents if e.salient] for url, ents in found.items()}
+
+
+def with_aliases(found: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
+    """Each article's entities resolved across the set, as a store holding these articles resolves them."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for ents in found.values():
+        for e in {e.key: e for e in ents}.values():
+            counts[(e.key, e.name, e.type)] = counts.get((e.key, e.name, e.type), 0) + 1
+    known = [aliases.KnownName(k, n, t, c) for (k, n, t), c in counts.items()]
+    return {url: aliases.resolve_aliases(ents, known)[0] for url, ents in found.items()}
 
 
 def score(rows: list[dict[str, object]], shown: dict[str, list[str]]) -> Scores:

@@ -146,11 +146,15 @@ def topics(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate at most this many articles per set.")] = None,
     cv: Annotated[
-        bool, typer.Option("--cv", help="Cross-validate the regularisation on the example sentences.")
+        bool,
+        typer.Option(
+            "--cv",
+            help="Cross-validate C and the second level threshold on the example sentences.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """IPTC top-level topic accuracy on AG News and/or BBC News; --cv chooses the regularisation."""
+    """IPTC topic accuracy on AG News and/or BBC News; --cv chooses C and the second-level threshold."""
     with cli_errors():
         import tidings.eval.topics as topic_eval
 
@@ -161,6 +165,7 @@ def topics(
             out["bbc"] = topic_eval.evaluate_topics_bbc(_existing(bbc), settings(), limit=limit)
         if cv:
             out["regularisation_cv"] = topic_eval.cross_validate_regularisation(settings())
+            out["level2_cv"] = topic_eval.cross_validate_level2(settings())
         if not out:
             raise UserError("give --ag-news, --bbc and/or --cv")
         emit(out, as_json, lambda d: print(d))

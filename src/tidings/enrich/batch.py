@@ -18,6 +18,7 @@ import numpy as np
 
 # Modules by their full path: `from tidings.enrich import ...` would run through the package's __init__,
 # which imports this module (an import cycle).
+import tidings.enrich.aliases as aliases
 import tidings.enrich.entities as entities
 import tidings.enrich.keypoints as keypoints
 import tidings.enrich.language as language
@@ -60,7 +61,7 @@ def versions(settings: Settings) -> dict[str, str]:
     encoder = get_encoder(settings).name
     return {
         "language": language.VERSION,
-        "entities": f"{entities.VERSION}/{settings.spacy_model}",
+        "entities": f"{entities.VERSION}+{aliases.VERSION}/{settings.spacy_model}",
         "topics": f"{topics.VERSION}/{encoder}",
         "key_points": f"{keypoints.VERSION}/{encoder}",
         "embedding": encoder,
@@ -190,13 +191,15 @@ def finish_batch(pending: PendingBatch) -> list[Enrichment]:
     settings = pending.settings
     present = [v for v in pending.doc_vectors if v is not None]
     ranked_iter = iter(topics.classify_topics(np.array(present), settings) if present else [])
+    level2_iter = iter(topics.classify_level2(np.array(present), settings) if present else [])
     encoder = get_encoder(settings).name
     stamp = versions(settings)
     results = []
     rows = zip(pending.items, found, pending.doc_vectors, pending.sentence_vectors, strict=True)
     for item, ents, vector, sent_vecs in rows:
         ranked = next(ranked_iter) if vector is not None else []
-        results.append(_assemble(item, ents, vector, sent_vecs, ranked, encoder, stamp))
+        level2 = next(level2_iter) if vector is not None else {}
+        results.append(_assemble(item, ents, vector, sent_vecs, (ranked, level2), encoder, stamp))
     return results
 
 
@@ -212,12 +215,13 @@ def _assemble(
     ents: list[Entity],
     vector: np.ndarray | None,
     sentence_vectors: np.ndarray,
-    ranked: list[tuple[str, float]],
+    scores: tuple[list[tuple[str, float]], dict[str, float]],
     encoder: str,
     stamp: dict[str, str],
 ) -> Enrichment:
     """Put one article's results together and note what was skipped."""
     skipped = list(item.skipped)
+    ranked, level2 = scores
     if vector is None:
         skipped.append("embedding: no text to embed")
         skipped.append("topics: no IPTC topic without text")
@@ -227,6 +231,7 @@ def _assemble(
         ranked = []  # the classifier learnt from English examples only
         skipped.append(f"topics: IPTC classifier is English-only, language is {item.language or 'unknown'}")
     iptc = topics.select_iptc(ranked)
+    children = topics.select_level2(level2, iptc) if ranked else []
     key_points = keypoints.choose_key_points(
         item.candidates, sentence_vectors, vector, item.source.standfirst
     )
@@ -235,12 +240,16 @@ def _assemble(
     return Enrichment(
         language=item.language,
         entities=ents,
-        topics=topics.build_topics(iptc, item.source.tags, ents, item.source.title),
+        topics=topics.build_topics([*iptc, *children], item.source.tags, ents, item.source.title),
         iptc_topic=iptc[0] if iptc else None,
         key_points=key_points,
         embedding=vector.astype(np.float32) if vector is not None else None,
         embedding_model=encoder if vector is not None else None,
         versions=dict(stamp),
         skipped=skipped,
-        extra={"iptc_scores": {name: round(p, 4) for name, p in ranked[:3]}},
+        extra={
+            "iptc_scores": {name: round(p, 4) for name, p in ranked[:3]},
+            # the best second level under each chosen top level, assigned or not
+            "iptc_level2": {k: round(p, 4) for top in iptc for k, p in topics.within_parent(level2, top)[:1]},
+        },
     )

@@ -6,7 +6,9 @@ Resolution rules, applied per document:
   Kingdom", ...) and fix the type of well-known places ("Pyongyang" is a GPE whatever the tagger said);
 - a PERSON mention whose words are a subset of a longer PERSON name in the same document ("Kim", "Putin",
   "Mr Blair") counts towards that name; with several candidates, the most mentioned (then earliest) wins;
-  a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person;
+  a one-word ORG/GPE/NORP mention equal to a known person's surname is re-typed as that person; a one-word
+  person takes the full name the text writes out before it where the tagger missed that ("the Jayson Blair
+  scandal"), when only one first name does (`complete_surnames`); cross-document aliases are in `aliases`;
 - drop numbers, single characters, markup (`style="background:#CC0000`), bare generic words ("North",
   "State") and non-name types (dates, money, quantities, ...); re-type well-known platforms and agencies
   tagged as people ("Twitter") as organisations;
@@ -38,7 +40,7 @@ from tidings.enrich.ner_model import RawMention, load_ner, raw_mentions
 from tidings.models import SHOWN_ENTITY_TYPES as SHOWN_TYPES
 from tidings.models import Entity
 
-VERSION = "spacy-ner-2"
+VERSION = "spacy-ner-3"
 NER_MAX_CHARS = 5000
 _OPEN_QUOTES = "\"“‘«'"
 _CLOSE_QUOTES = "\"”’»'"
@@ -588,6 +590,36 @@ def is_title_case(title: str) -> bool:
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
+def complete_surnames(clusters: list[_Cluster], text: str) -> None:
+    """Give a one-word person the full name the text writes out where the tagger missed it ("Blair" beside
+    an untagged "the Jayson Blair scandal"), when exactly one such first name precedes it; titles
+    ("President Bush") and common words ("The Blair government") are not first names."""
+    # Deferred: importing spaCy costs about a second, and only NER-enriched articles get here.
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    for cluster in clusters:
+        if cluster.type != "PERSON" or " " in cluster.name:
+            continue
+        pattern = rf"(?<![\w.])([A-Z][a-z]+) {re.escape(cluster.name)}(?!\w)"
+        firsts = {
+            m.group(1)
+            for m in re.finditer(pattern, text)
+            if m.group(1).lower() not in STOP_WORDS
+            and m.group(1).lower() not in TITLES
+            and m.group(1).lower() not in GENERIC_WORDS
+            and not _starts_sentence(text, m.start())
+        }
+        if len(firsts) == 1:
+            cluster.name = f"{firsts.pop()} {cluster.name}"
+            cluster.surfaces.add(cluster.name)
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at `start` opens a sentence or a line (where any word is capitalised)."""
+    before = text[:start].rstrip(" ")
+    return not before or before[-1] in '.!?\n:"“'
+
+
 def entities_from_mentions(
     mentions: list[list[RawMention]], texts: list[tuple[str, str]]
 ) -> list[list[Entity]]:
@@ -596,6 +628,7 @@ def entities_from_mentions(
     for found, (head, tail) in zip(mentions, texts, strict=True):
         found = retype_quoted(confirmed_in_body(found, head, tail), head)
         clusters = drop_common_phrases(resolve_mentions(found), f"{head}\n{tail}")
+        complete_surnames(clusters, f"{head}\n{tail}")
         count_in_tail(clusters, tail)
         results.append(to_entities(clusters, head.split("\n", 1)[0], f"{head}\n{tail}"))
     return results

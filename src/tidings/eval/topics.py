@@ -33,7 +33,9 @@ import numpy as np
 from tidings.config import Settings
 from tidings.enrich.embeddings import compose_article_text, embed_texts
 from tidings.enrich.iptc_examples import IPTC_EXAMPLES
-from tidings.enrich.topics import classify_topics
+from tidings.enrich.iptc_level2_examples import IPTC_LEVEL2_EXAMPLES
+from tidings.enrich.topics import LEVEL2_TARGET_PRECISION, classify_topics, within_parent
+from tidings.vocabulary import parent_topic
 
 AG_LABELS = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
 AG_MAP = {
@@ -140,3 +142,60 @@ def cross_validate_regularisation(settings: Settings) -> dict[str, Any]:
         grid[str(c)] = {"mean": round(float(scores.mean()), 4), "sd": round(float(scores.std()), 4)}
     best = max(REGULARISATION_GRID, key=lambda c: (grid[str(c)]["mean"], -c))  # ties: stronger penalty
     return {"examples": len(texts), "folds": CV_FOLDS, "grid": grid, "best": best}
+
+
+LEVEL2_THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def cross_validate_level2(settings: Settings) -> dict[str, Any]:
+    """Stratified k-fold figures of the second-level classifier on its own example sentences: accuracy
+    among the true top level's children for each C (mean ± sd over folds) beside the most-frequent-child
+    baseline, then out-of-fold precision and coverage at each threshold; the chosen threshold is the lowest
+    whose precision reaches `topics.LEVEL2_TARGET_PRECISION` (the evaluation sets play no part)."""
+    # Deferred: scikit-learn is slow to import and only this cross-validation needs it.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = list(IPTC_LEVEL2_EXAMPLES)
+    texts = [t for label in labels for t in IPTC_LEVEL2_EXAMPLES[label]]
+    targets = np.array([i for i, label in enumerate(labels) for _ in IPTC_LEVEL2_EXAMPLES[label]])
+    vectors = embed_texts(texts, settings)
+    folds = list(StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=0).split(vectors, targets))
+    grid: dict[str, Any] = {}
+    pooled: dict[float, list[tuple[bool, float]]] = {}
+    for c in REGULARISATION_GRID:
+        accs, base, oof = [], [], []
+        for train, test in folds:
+            clf = LogisticRegression(C=c, max_iter=2000).fit(vectors[train], targets[train])
+            counts = Counter(labels[int(t)] for t in targets[train])
+            for row, gold in zip(clf.predict_proba(vectors[test]), targets[test], strict=True):
+                truth = labels[int(gold)]
+                parent = parent_topic(truth) or ""
+                best, p = within_parent(dict(zip(labels, map(float, row), strict=True)), parent)[0]
+                siblings = [k for k in labels if parent_topic(k) == parent]
+                majority = max(siblings, key=lambda k: (counts[k], -siblings.index(k)))
+                oof.append((best == truth, p))
+                base.append(majority == truth)
+            fold_hits = oof[-len(test) :]
+            accs.append(sum(h for h, _ in fold_hits) / len(test))
+        grid[str(c)] = {"mean": round(float(np.mean(accs)), 4), "sd": round(float(np.std(accs)), 4)}
+        grid[str(c)]["baseline"] = round(sum(base) / len(base), 4)
+        pooled[c] = oof
+    best_c = max(REGULARISATION_GRID, key=lambda c: (grid[str(c)]["mean"], -c))
+    table = {}
+    for t in LEVEL2_THRESHOLDS:
+        kept = [hit for hit, p in pooled[best_c] if p >= t]
+        table[str(t)] = {
+            "precision": round(sum(kept) / len(kept), 4) if kept else 1.0,
+            "coverage": round(len(kept) / len(pooled[best_c]), 4),
+        }
+    good = [t for t in LEVEL2_THRESHOLDS if table[str(t)]["precision"] >= LEVEL2_TARGET_PRECISION]
+    return {
+        "examples": len(texts),
+        "labels": len(labels),
+        "folds": CV_FOLDS,
+        "grid": grid,
+        "best_c": best_c,
+        "thresholds": table,
+        "threshold": min(good) if good else None,
+    }

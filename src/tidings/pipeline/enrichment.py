@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 
 from tidings.config import Settings
+from tidings.enrich.batch import finish_batch, start_batch
+from tidings.enrich.embeddings import pack_vector
 from tidings.models import EnrichInput, Enrichment
 from tidings.pipeline.prepare import PreparedArticle
 
@@ -43,13 +45,6 @@ def start_enrichment(prepared: list[PreparedArticle], settings: Settings) -> Cal
     if not settings.enrich:
         empty = [Enrichment(language=p.article.language, skipped=["enrichment disabled"]) for p in prepared]
         return lambda: empty
-    try:  # deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data)
-        from tidings.enrich.batch import finish_batch, start_batch
-    except ImportError as exc:  # a broken install must not stop ingestion
-        log.warning("enrichment unavailable (%s); storing articles without it", exc)
-        note = f"enrichment unavailable: {exc}"
-        missing = [Enrichment(language=p.article.language, skipped=[note]) for p in prepared]
-        return lambda: missing
     pending = start_batch(enrich_inputs(prepared), settings)
     return lambda: finish_batch(pending)
 
@@ -58,7 +53,4 @@ def pack_embedding(enrichment: Enrichment) -> bytes | None:
     """The stored form of an enrichment's embedding, or None."""
     if enrichment.embedding is None:
         return None
-    # Deferred, like start_enrichment's import: ingestion must run where the enricher cannot be imported.
-    from tidings.enrich.embeddings import pack_vector
-
     return pack_vector(enrichment.embedding)

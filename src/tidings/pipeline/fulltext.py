@@ -12,6 +12,7 @@ from tidings.config import Settings
 from tidings.extract import extract_html
 from tidings.ingest.documents import RawItem
 from tidings.ingest.fetcher import Fetcher, FetchError, decode_body
+from tidings.pipeline.aliases import resolve_enrichment
 from tidings.pipeline.enrichment import enrich_prepared, pack_embedding
 from tidings.pipeline.prepare import TEASER_MAX_CHARS, PreparedArticle, content_hash, keep_http_urls
 from tidings.store import articles as article_repo
@@ -80,6 +81,7 @@ def upgrade_teaser(engine: Engine, settings: Settings, fetcher: Fetcher, row: di
                 "updated_at": utcnow(),
             },
         )
+        enrichment = resolve_enrichment(conn, enrichment)
         article_repo.save_enrichment(conn, row["id"], enrichment, pack_embedding(enrichment))
     return True
 

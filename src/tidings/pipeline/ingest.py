@@ -17,6 +17,7 @@ from tidings.ingest.documents import Document, DocumentError, RawItem, iter_file
 from tidings.metrics import count_ingested
 from tidings.models import Enrichment
 from tidings.pipeline import story_placement
+from tidings.pipeline.aliases import resolve_enrichment
 from tidings.pipeline.enrichment import start_enrichment
 from tidings.pipeline.persist import classify, write_article
 from tidings.pipeline.prepare import PreparedArticle, prepare_item
@@ -160,7 +161,10 @@ def write_batch(engine: Engine, batch: ComputedBatch, report: IngestReport) -> N
             cache = story_placement.synced_cache(conn)
             written = []
             for p in batch.prepared:
-                status, article_id = write_article(conn, p, enrichments.get(id(p)))
+                enrichment = enrichments.get(id(p))
+                if enrichment is not None:  # story placement below reads the resolved entity keys
+                    enrichment = enrichments[id(p)] = resolve_enrichment(conn, enrichment)
+                status, article_id = write_article(conn, p, enrichment)
                 written.append((p, status, article_id))
             fresh = [
                 (aid, status, enrichments.get(id(p))) for p, status, aid in written if status != "duplicate"

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tidings.config import Settings
+from tidings.enrich import enrich_batch, versions
 from tidings.models import EnrichInput
+from tidings.pipeline.aliases import realias_stored, resolve_enrichment
 from tidings.pipeline.enrichment import pack_embedding
 from tidings.store import articles as article_repo
 from tidings.store.engine import write_lock
@@ -27,11 +29,8 @@ def enrich_pending(
     progress: Callable[[int], None] | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Re-run enrichment where needed, one transaction per batch; returns {"pending", "enriched"}."""
-    # Deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data), which
-    # only this command needs.
-    from tidings.enrich import enrich_batch, versions
-
+    """Re-run enrichment where needed, one transaction per batch, then resolve short entity names across
+    the store again; returns {"pending", "enriched", "aliased"}."""
     ids = pending_ids(engine, versions(settings))[: limit or None]
     done = 0
     for start in range(0, len(ids), settings.batch_size):
@@ -52,8 +51,11 @@ def enrich_pending(
         results = enrich_batch(inputs, settings)
         with engine.begin() as conn, write_lock(conn):
             for row, enrichment in zip(rows, results, strict=True):
+                enrichment = resolve_enrichment(conn, enrichment)
                 article_repo.save_enrichment(conn, int(row["id"]), enrichment, pack_embedding(enrichment))
         done += len(rows)
         if progress:
             progress(len(rows))
-    return {"pending": len(ids), "enriched": done}
+    # Articles stored before a full name was first seen keep their short names until this pass.
+    aliased = realias_stored(engine)
+    return {"pending": len(ids), "enriched": done, "aliased": aliased}

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from tidings.enrich.embeddings import unpack_vector
 from tidings.models import Enrichment
 from tidings.store import articles as article_repo
 from tidings.store import stories as story_repo
@@ -111,10 +112,6 @@ def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | No
     else:
         stored = article_repo.stored_embedding(conn, article_id)
         if stored:
-            # Deferred: importing tidings.enrich brings in the whole enricher (model wrappers, topic data),
-            # and ingestion must run without it (see pipeline.enrichment.start_enrichment).
-            from tidings.enrich.embeddings import unpack_vector
-
             embedding = unpack_vector(stored)
         entities = entity_keys_for(conn, [article_id]).get(article_id, {})
     return ArticleSignature(

@@ -21,6 +21,7 @@ from tidings.store import reading as state_repo
 from tidings.store.engine import read_only
 from tidings.store.tables import article_entities, articles, enrichments, stories
 from tidings.store.util import as_utc
+from tidings.vocabulary import with_parent_names
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> l
                 story_id=r["story_id"],
                 title=r["title"],
                 source=r["source"] or "unknown",
-                topics=list(r["topics"] or r["tags"] or []),
+                topics=list(r["topics"] or with_parent_names([str(t) for t in r["tags"] or []])),
                 entity_keys=keys,
                 entity_names=names,
                 keywords=f"{r['title']} {r['standfirst'] or ''} {r['lead'] or ''}".lower(),

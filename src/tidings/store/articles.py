@@ -12,7 +12,7 @@ from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources, stories
 from tidings.store.util import as_utc, first_row, iso, utcnow
-from tidings.vocabulary import topic_key
+from tidings.vocabulary import topic_key, with_parents
 
 
 def find_by_canonical_url(conn: Connection, canonical_url: str) -> dict[str, Any] | None:
@@ -366,7 +366,7 @@ def count_articles(conn: Connection) -> int:
 def topics_of_row(row: dict[str, Any]) -> list[str]:
     """An article's topic keys: the enrichment's, else (not enriched) its tags under their keys."""
     names = [str(t) for t in row.get("topics") or row.get("tags") or [] if str(t).strip()]
-    return list(dict.fromkeys(topic_key(t) for t in names))
+    return with_parents(list(dict.fromkeys(topic_key(t) for t in names)))
 
 
 def to_contract(row: dict[str, Any]) -> dict[str, Any]:

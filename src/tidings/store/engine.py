@@ -128,6 +128,7 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         return any(part in str(orig).lower() for part in _SQLITE_TRANSIENT)
     try:
+        # Optional: psycopg comes only with the `postgres` extra.
         import psycopg
     except ImportError:  # the PostgreSQL extra is not installed: no psycopg error can occur
         return False

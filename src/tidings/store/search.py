@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, DateTime, Float, Integer, Text, bindparam, text
 
 from tidings.store.articles import article_rows
-from tidings.vocabulary import topic_key
+from tidings.vocabulary import tag_names, topic_key
 
 # The stored, GIN-indexed tsvector that migration 0009 adds on PostgreSQL (title and body, 'simple' config).
 PG_VECTOR = "a.search_vector"
@@ -19,6 +19,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _PIECE = re.compile(r'"([^"]*)"?|(\S+)')
 MAX_TERMS = 20  # words kept from one query: a bounded MATCH expression
 MAX_OFFSET = 2000  # deepest result reachable by paging (bm25 top-k with a LIMIT stays cheap)
+MAX_TAG_NAMES = 30  # variant tag names tried by a topic filter on articles not enriched yet
 Sort = Literal["relevance", "date"]
 # A query: all groups must match; a group matches when any of its terms does; a term is a word or a phrase.
 Groups = list[list[list[str]]]
@@ -147,14 +148,20 @@ def _filter_sql(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
         out.append("lower(a.source) = lower(:source)")
         params["source"] = filters.source
     if filters.topic:
+        # Articles not enriched yet match by their raw tags: the filter's own words, or any variant name
+        # of its key (for a top level, of its second levels too: a tag "Elections" is under "Politics").
+        names = list(dict.fromkeys([filters.topic.lower(), *tag_names(filters.topic)]))[:MAX_TAG_NAMES]
+        tag_sql = " OR ".join(
+            f"lower(CAST(a.tags AS TEXT)) LIKE :tag{i} ESCAPE '!'" for i in range(len(names))
+        )
         out.append(
             "(EXISTS (SELECT 1 FROM article_topics t"
-            " WHERE t.article_id = a.id AND lower(t.topic) = lower(:topic))"
-            " OR lower(CAST(a.tags AS TEXT)) LIKE :tag ESCAPE '!')"
+            f" WHERE t.article_id = a.id AND lower(t.topic) = lower(:topic)) OR {tag_sql})"
         )
         params["topic"] = topic_key(filters.topic)  # stored topics are keys: "politics" finds "Politics"
-        escaped = json.dumps(filters.topic.lower()).replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        params["tag"] = f"%{escaped}%"
+        for i, name in enumerate(names):
+            escaped = json.dumps(name).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            params[f"tag{i}"] = f"%{escaped}%"
     if filters.since:
         out.append("a.sort_time >= :since")
         params["since"] = filters.since

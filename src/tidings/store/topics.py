@@ -7,7 +7,7 @@ from collections import Counter
 from sqlalchemy import Connection, func, select
 
 from tidings.store.tables import article_topics, articles
-from tidings.vocabulary import fold, same_topic, split_tags, topic_key
+from tidings.vocabulary import fold, same_topic, split_tags, topic_key, with_parent_names
 
 RECENT_SCAN = 3000  # how many of the newest articles' publisher tags are read for topics
 
@@ -58,5 +58,9 @@ def topic_article_ids(conn: Connection, topic: str, limit: int = 50, offset: int
         .order_by(articles.c.sort_time.desc())
         .limit(RECENT_SCAN)
     )
-    tagged = [int(i) for i, tags in recent if any(same_topic(str(t), wanted) for t in tags or [])]
+    tagged = [
+        int(i)
+        for i, tags in recent
+        if any(same_topic(t, wanted) for t in with_parent_names([str(t) for t in tags or []]))
+    ]
     return list(dict.fromkeys([*ids, *tagged]))[want[0] : want[1]]

@@ -21,6 +21,7 @@ from tidings.pipeline.subscriptions import subscribe_opml_feeds
 from tidings.service.candidate_pool import refresh_pool
 from tidings.store.articles import count_articles
 from tidings.store.engine import is_unavailable
+from tidings.store.retention import prune
 from tidings.store.sources import list_sources
 from tidings.store.util import iso, utcnow
 
@@ -113,8 +114,6 @@ class Worker:
 
     def _prune_once(self) -> None:
         """Apply TIDINGS_RETENTION_DAYS (nothing when it is 0)."""
-        from tidings.store.retention import prune
-
         if self.settings.retention_days <= 0:
             return
         try:
