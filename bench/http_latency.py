@@ -465,9 +465,10 @@ def main() -> None:
         build_store(store, args.articles)
     built = time.perf_counter() - started
     shutil.copy(store / "tidings.db", home / "tidings.db")
-    from tidings.store.engine import make_engine
+    from tidings.store.engine import make_engine, migrate
 
-    engine = make_engine(f"sqlite:///{home / 'tidings.db'}")  # no migration: the server does that
+    engine = make_engine(f"sqlite:///{home / 'tidings.db'}")
+    migrate(engine)  # a store built by an older version gains the current schema before readers are added
     tokens = add_readers(engine, args.readers)
     env = {
         **os.environ,
