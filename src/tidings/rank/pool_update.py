@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -43,6 +45,15 @@ class _Plan:
     fresh_rows: IntArray  # fresh row for each merged row taken from the fresh pool, in merged order
     segments: list[tuple[bool, int, int, int]]  # runs (from base?, merged start, source start, length)
 
+    @property
+    def appends(self) -> bool:
+        """Whether the merge only appends rows: every base row kept, in place, and the fresh ones after."""
+        return (
+            bool(self.segments)
+            and self.segments[0][:3] == (True, 0, 0)
+            and all(not from_base for from_base, *_ in self.segments[1:])
+        )
+
     def gather(self, base: Any, fresh: Any) -> Any:
         """One column of the merged pool, copied run by run (a few slice copies, not a row-by-row gather)."""
         if isinstance(base, list):
@@ -51,10 +62,56 @@ class _Plan:
                 out.extend((base if from_base else fresh)[start : start + length])
             return out
         fresh = np.asarray(fresh, dtype=base.dtype)
+        if self.appends and base.ndim == 2:  # the wide columns (embeddings, sketch) grow in place
+            rows = np.concatenate([np.arange(start, start + n) for _, _, start, n in self.segments[1:]])
+            return _appended(base, fresh[rows], self.segments[0][3])
         array = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
         for from_base, at, start, length in self.segments:
             array[at : at + length] = (base if from_base else fresh)[start : start + length]
         return array
+
+
+# Spare capacity of the wide columns: an append writes into rows no pool sees yet instead of copying the
+# column (150 MB of embeddings at 100k articles). Each buffer records how many rows the newest pool uses, so
+# only the pool that ends there may grow into it; any other merge copies.
+GROWTH = 1.25
+_CLAIMED: dict[int, tuple[weakref.ref[npt.NDArray[Any]], int]] = {}  # id(buffer) -> (buffer, rows used)
+_CLAIM_LOCK = threading.Lock()
+
+
+def _rows_used(buffer: npt.NDArray[Any]) -> int | None:
+    entry = _CLAIMED.get(id(buffer))
+    return entry[1] if entry is not None and entry[0]() is buffer else None
+
+
+def _claim(buffer: npt.NDArray[Any], rows: int) -> None:
+    key = id(buffer)
+    _CLAIMED[key] = (weakref.ref(buffer, lambda _: _CLAIMED.pop(key, None)), rows)
+
+
+def _appended(base: npt.NDArray[Any], fresh: npt.NDArray[Any], kept: int) -> npt.NDArray[Any]:
+    """`base` with `fresh` rows after its first `kept` rows (all of them), written into the spare rows of its
+    buffer when it ends the buffer's used part, else into a new buffer with room to grow."""
+    size = kept + len(fresh)
+    buffer = base.base
+    with _CLAIM_LOCK:
+        in_place = (
+            kept == len(base)
+            and isinstance(buffer, np.ndarray)
+            and buffer.flags.c_contiguous
+            and base.flags.c_contiguous
+            and buffer.shape[1:] == base.shape[1:]
+            and buffer.shape[0] >= size
+            and base.__array_interface__["data"][0] == buffer.__array_interface__["data"][0]
+            and _rows_used(buffer) == len(base)
+        )
+        if not in_place:
+            buffer = np.empty((max(size, int(size * GROWTH)), *base.shape[1:]), dtype=base.dtype)
+            buffer[:kept] = base[:kept]
+        assert isinstance(buffer, np.ndarray)
+        buffer[kept:size] = fresh
+        _claim(buffer, size)
+    return buffer[:size]
 
 
 def _plan(base: CandidatePool, add: CandidatePool, gone: set[str]) -> _Plan:
