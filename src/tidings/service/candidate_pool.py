@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -137,8 +138,21 @@ def _bring_up_to_date(conn: Connection, version: tuple[int, int, datetime | None
     pool = _updated(conn, cached, version)
     with _LOCK:
         _POOLS[key] = _PoolCache(version, pool)
+    exempt_from_cyclic_gc()
     log.info("candidate pool at %d articles in %.2f s", pool.size, time.perf_counter() - started)
     return pool
+
+
+def exempt_from_cyclic_gc() -> None:
+    """Move every object alive now, the new pool's included, out of the cyclic collector's reach.
+
+    A pool holds hundreds of thousands of objects that live until the next update; each full collection
+    traversed them all (1.7 s at 100k articles on the busy 2-core machine), a pause taken by whichever request
+    was running. They are still freed by reference counting when the pool is replaced (pools hold no cycles).
+    The young generations are collected first, so that little cyclic garbage is exempted with them.
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
 def _updated(
