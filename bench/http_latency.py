@@ -483,16 +483,17 @@ def main() -> None:
             empty = count_articles(conn) == 0
         if empty:
             build_store(home, args.articles, database_url=args.database_url)
+        built = time.perf_counter() - started
         env["TIDINGS_DATABASE_URL"] = args.database_url
         prefix = f"reader{int(time.time())}-"
     else:
         if not (store / "tidings.db").exists():
             build_store(store, args.articles)
+        built = time.perf_counter() - started
         shutil.copy(store / "tidings.db", home / "tidings.db")
         engine = make_engine(f"sqlite:///{home / 'tidings.db'}")
         migrate(engine)  # a store built by an older version gains the current schema before readers are added
         prefix = "reader"
-    built = time.perf_counter() - started
     tokens = add_readers(engine, args.readers, prefix=prefix)
     port = free_port()
     server = subprocess.Popen(
