@@ -12,7 +12,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from tidings.rank.features import Candidate, CandidatePool, normalise_key, normalise_source, topic_slug
+from tidings.rank.features import (
+    Candidate,
+    CandidatePool,
+    normalise_key,
+    normalise_source,
+    to_timestamp,
+    topic_slug,
+)
+from tidings.vocabulary import topic_key
 
 # Columns that hold codes into a vocabulary, with the vocabulary's field; codes are remapped, not copied.
 _CODED = {"source_codes": "source_names", "story_codes": "story_ids"}
@@ -183,8 +191,9 @@ def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection
     the cost is one copy of the columns plus O(len(fresh)). `base` is not modified: readers holding it keep
     a consistent pool.
     """
-    add = CandidatePool.from_candidates(fresh)
-    gone = {str(a) for a in drop} | {str(a) for a in add.article_ids}
+    same = {str(c.article_id) for c in fresh if unchanged(base, c)}  # re-read but equal: the base row stays
+    add = CandidatePool.from_candidates([c for c in fresh if str(c.article_id) not in same])
+    gone = ({str(a) for a in drop} - same) | {str(a) for a in add.article_ids}
     plan = _plan(base, add, gone)
     values: dict[str, Any] = {n: plan.gather(getattr(base, n), getattr(add, n)) for n in _row_fields(base)}
     for codes, vocab in _CODED.items():
@@ -208,6 +217,45 @@ def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection
         merged.sketch = plan.gather(base.sketch, (fresh_rows @ base.projection).astype(np.float32))
         merged.projection = base.projection
     return merged
+
+
+def unchanged(pool: CandidatePool, candidate: Candidate) -> bool:
+    """Whether the pool already holds this candidate exactly (ranked fields; popularity is kept apart)."""
+    row = pool.row_of_id.get(str(candidate.article_id))
+    if row is None:
+        return False
+    held = pool.candidate_at(row)
+    vector = None  # the candidate's embedding as the pool would store it: unit length, float32
+    if candidate.embedding is not None and candidate.embedding.shape[0] == pool.dim:
+        raw = np.asarray(candidate.embedding, dtype=np.float32)
+        norm = float(np.linalg.norm(raw))
+        vector = raw / norm if norm > 0 else None
+    same_vector = (held.embedding is None and vector is None) or (
+        held.embedding is not None and vector is not None and np.array_equal(held.embedding, vector)
+    )
+    return same_vector and (
+        held.title,
+        str(held.story_id),
+        held.source,
+        sorted(set(held.topics)),
+        sorted(set(held.entity_keys)),
+        held.keywords,
+        float(pool.timestamps[row]),
+        held.dated,
+        held.story_size,
+        held.story_velocity,
+    ) == (  # the candidate as from_candidates would store it
+        candidate.title,
+        str(candidate.story_id if candidate.story_id is not None else f"article:{candidate.article_id}"),
+        candidate.source or "",
+        sorted({topic_key(t) for t in candidate.topics}),
+        sorted(set(candidate.entity_keys)),
+        (candidate.keywords or candidate.title).lower(),
+        to_timestamp(candidate.published_at),
+        candidate.dated,
+        candidate.story_size,
+        candidate.story_velocity,
+    )
 
 
 def _embeddings(base: CandidatePool, add: CandidatePool, plan: _Plan) -> npt.NDArray[np.float32] | None:
