@@ -17,6 +17,7 @@ Prints JSON with these, the CPU model and the core count.
 (Named http_latency.py, not http.py, so that it does not shadow the standard library's http package.)
 
 Run: nice -n 10 .venv/bin/python bench/http_latency.py --store /tmp/tidings-100k [--readers 30 --rounds 5]
+PostgreSQL: ... --database-url postgresql+psycopg://USER@HOST:PORT/DB (built there once when it is empty).
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ TOPICS = [
 ]
 
 
-def build_store(home: Path, n: int, seed: int = 7) -> None:
-    """Write n synthetic articles (in stories of one to five) with enrichment rows into a fresh database."""
+def build_store(home: Path, n: int, seed: int = 7, database_url: str | None = None) -> None:
+    """Write n synthetic articles (in stories of one to five) with enrichment rows into a fresh database (the
+    SQLite file in `home`, or `database_url`)."""
     os.environ["TIDINGS_HOME"] = str(home)
     from tidings.config import Settings
     from tidings.enrich.embeddings import pack_vector
@@ -67,7 +69,7 @@ def build_store(home: Path, n: int, seed: int = 7) -> None:
     from tidings.store.tables import article_entities, article_topics, articles, enrichments, stories
 
     rng = np.random.default_rng(seed)
-    engine = open_engine(Settings(home=home))
+    engine = open_engine(Settings(home=home, database_url=database_url))
     now = datetime.now(UTC)
     centres = rng.normal(size=(2000, DIM)).astype(np.float32)
     story_rows, article_rows, enrich_rows, entity_rows, topic_rows = [], [], [], [], []
@@ -228,7 +230,7 @@ def synthetic_batch(
             conn.execute(insert(article_topics).values(article_id=article_id, topic=topic))
 
 
-def add_readers(engine: Engine, count: int, seed: int = 11) -> list[str]:
+def add_readers(engine: Engine, count: int, seed: int = 11, prefix: str = "reader") -> list[str]:
     """Create `count` onboarded readers, each following one topic; returns their API tokens."""
     from sqlalchemy import update
 
@@ -239,7 +241,7 @@ def add_readers(engine: Engine, count: int, seed: int = 11) -> list[str]:
     tokens = []
     with engine.begin() as conn:
         for i in range(count):
-            user_id = user_repo.create_user(conn, f"reader{i}", None)
+            user_id = user_repo.create_user(conn, f"{prefix}{i}", None)
             topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
             user_repo.add_target(conn, user_id, "follow", "topic", topic)
             conn.execute(update(users).where(users.c.id == user_id).values(onboarded=True))
@@ -457,24 +459,42 @@ def main() -> None:
     parser.add_argument("--ingest-batch", type=int, default=50)
     parser.add_argument("--ingest-every", type=float, default=5.0)
     parser.add_argument("--concurrent", type=int, default=40, help="visits by 8 clients at once (0: none)")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to build into (when it holds no article) and serve"
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="tidings-http-"))
     store = args.store or home / "built"
     started = time.perf_counter()
-    if not (store / "tidings.db").exists():
-        build_store(store, args.articles)
-    built = time.perf_counter() - started
-    shutil.copy(store / "tidings.db", home / "tidings.db")
-    from tidings.store.engine import make_engine
+    from tidings.store.engine import make_engine, migrate
 
-    engine = make_engine(f"sqlite:///{home / 'tidings.db'}")  # no migration: the server does that
-    tokens = add_readers(engine, args.readers)
     env = {
         **os.environ,
         "TIDINGS_HOME": str(home),
         "TIDINGS_BACKGROUND_REFRESH": "0",
         "TIDINGS_SUBSCRIBE_STARTER": "0",
     }
+    if args.database_url:  # PostgreSQL: built in place once, readers added under a fresh prefix each run
+        engine = make_engine(args.database_url)
+        migrate(engine)
+        with engine.connect() as conn:
+            from tidings.store.articles import count_articles
+
+            empty = count_articles(conn) == 0
+        if empty:
+            build_store(home, args.articles, database_url=args.database_url)
+        built = time.perf_counter() - started
+        env["TIDINGS_DATABASE_URL"] = args.database_url
+        prefix = f"reader{int(time.time())}-"
+    else:
+        if not (store / "tidings.db").exists():
+            build_store(store, args.articles)
+        built = time.perf_counter() - started
+        shutil.copy(store / "tidings.db", home / "tidings.db")
+        engine = make_engine(f"sqlite:///{home / 'tidings.db'}")
+        migrate(engine)  # a store built by an older version gains the current schema before readers are added
+        prefix = "reader"
+    tokens = add_readers(engine, args.readers, prefix=prefix)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tidings", "serve", "--port", str(port)],
@@ -495,6 +515,7 @@ def main() -> None:
         json.dumps(
             {
                 "articles": args.articles,
+                "database": engine.dialect.name,
                 "readers": args.readers,
                 "rounds": args.rounds,
                 "build_seconds": round(built, 1),

@@ -174,5 +174,5 @@ def test_binary_files_are_refused_with_one_line(no_enrich: Path, tmp_path: Path)
 
 @pytest.mark.slow  # the enricher versions name the embedding model, which is loaded for it
 def test_enrich_needs_no_flag_and_still_accepts_pending(tidings_env: Path) -> None:
-    assert run_json("enrich") == {"pending": 0, "enriched": 0}
-    assert run_json("enrich", "--pending", "--limit", "5") == {"pending": 0, "enriched": 0}
+    assert run_json("enrich") == {"pending": 0, "enriched": 0, "aliased": 0}
+    assert run_json("enrich", "--pending", "--limit", "5") == {"pending": 0, "enriched": 0, "aliased": 0}

@@ -97,3 +97,33 @@ def test_merge_extends_the_sketch() -> None:
     shrunk = merge_pool(merged, [], drop={items[0].article_id})
     assert shrunk.sketch is not None and shrunk.sketch.shape == (259, 8)
     assert str(items[0].article_id) not in shrunk.row_of_id
+
+
+def test_appends_grow_in_place_and_never_overwrite_a_pool_in_use() -> None:
+    items = sorted(make_candidates(400, seed=9), key=lambda c: c.published_at)
+    base = CandidatePool.from_candidates(items[:300])
+    first = merge_pool(base, items[300:320], drop=())
+    second = merge_pool(first, items[320:340], drop=())
+    assert first.embeddings is not None and second.embeddings is not None
+    assert np.shares_memory(first.embeddings, second.embeddings)  # the newer rows went into spare capacity
+    branch = merge_pool(first, items[340:360], drop=())  # `first` no longer ends the buffer: a copy
+    assert branch.embeddings is not None and not np.shares_memory(branch.embeddings, second.embeddings)
+    for pool, expected in (
+        (first, items[:320]),
+        (second, items[:340]),
+        (branch, [*items[:320], *items[340:360]]),
+    ):
+        assert _rows(pool) == _rows(CandidatePool.from_candidates(expected))
+
+
+def test_rows_read_again_unchanged_stay_and_changed_ones_replace() -> None:
+    items = sorted(make_candidates(400, seed=11), key=lambda c: c.published_at)
+    first = merge_pool(CandidatePool.from_candidates(items[:300]), items[300:320], drop=())
+    again = merge_pool(first, items[310:340], drop=())  # 310-319 re-read as they are: still an append
+    assert first.embeddings is not None and again.embeddings is not None
+    assert np.shares_memory(first.embeddings, again.embeddings)
+    assert _rows(again) == _rows(CandidatePool.from_candidates(items[:340]))
+    edited = dataclasses.replace(items[305], title="A corrected headline")
+    fixed = merge_pool(again, [edited, items[306]], drop=())
+    assert fixed.titles[fixed.row_of_id[str(items[305].article_id)]] == "A corrected headline"
+    assert _rows(fixed) == _rows(CandidatePool.from_candidates([*items[:305], edited, *items[306:340]]))

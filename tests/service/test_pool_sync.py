@@ -196,3 +196,20 @@ def test_event_and_feed_on_a_fresh_article(settings: Settings) -> None:
     assert [p[0] for p in profile["positives"]] == ["33"]
     with pytest.raises(LookupError):
         record_event(engine, settings, "ann", 999_999, "like")
+
+
+def test_a_built_pool_is_out_of_the_cyclic_collectors_reach(settings: Settings) -> None:
+    import gc
+
+    from tidings.store import open_engine
+
+    engine = open_engine(settings)
+    add_articles(engine, 1, 12)
+    gc.unfreeze()
+    try:
+        pool = cand.refresh_pool(engine)
+        tracked = {id(o) for o in gc.get_objects()}  # the permanent generation is not listed
+        assert gc.get_freeze_count() > 0
+        assert id(pool.entity_codes_of) not in tracked and id(pool.titles) not in tracked
+    finally:
+        gc.unfreeze()

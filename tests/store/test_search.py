@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tidings.config import Settings
+from tidings.store import search as search_module
 from tidings.store.search import SearchFilters, fts5_match, parse_query, pg_tsquery, search, search_articles
 
 PLACES = ["Armenia", "Georgia", "Azerbaijan", "Turkey", "Iran"]
@@ -139,8 +140,21 @@ def check_search(engine: Engine) -> None:
         assert search_articles(conn, 'NEAR("x" OR') == []
 
 
-def test_search_on_sqlite(sqlite_engine: Engine) -> None:
+def check_bounded_ranking(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query matching more than RANKED_MATCHES articles ranks only the newest that many (bounded cost)."""
+    monkeypatch.setattr(search_module, "RANKED_MATCHES", 4)
+    with engine.connect() as conn:
+        newest = conn.execute(text("SELECT id FROM articles ORDER BY id DESC LIMIT 4")).scalars().all()
+        ranked = search(conn, "week", SearchFilters(), limit=50)
+        assert sorted(h["article_id"] for h in ranked) == sorted(newest)
+        scores = [h["score"] for h in ranked]
+        assert scores == sorted(scores, reverse=True)
+        assert len(search(conn, "week", SearchFilters(), sort="date", limit=50)) == 45  # by date: unbounded
+
+
+def test_search_on_sqlite(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     check_search(sqlite_engine)
+    check_bounded_ranking(sqlite_engine, monkeypatch)
 
 
 PG_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL", "")
@@ -148,7 +162,7 @@ PG_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL", "")
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="TIDINGS_TEST_POSTGRES_URL is not set")
-def test_search_on_postgres(tmp_path: Path) -> None:
+def test_search_on_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = f"tidings_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -158,6 +172,7 @@ def test_search_on_postgres(tmp_path: Path) -> None:
     try:
         engine = _ingest(settings, tmp_path)
         check_search(engine)
+        check_bounded_ranking(engine, monkeypatch)
         engine.dispose()
     finally:
         from tidings.store import reset_engines

@@ -20,6 +20,7 @@ _PIECE = re.compile(r'"([^"]*)"?|(\S+)')
 MAX_TERMS = 20  # words kept from one query: a bounded MATCH expression
 MAX_OFFSET = 2000  # deepest result reachable by paging (bm25 top-k with a LIMIT stays cheap)
 MAX_TAG_NAMES = 30  # variant tag names tried by a topic filter on articles not enriched yet
+RANKED_MATCHES = 5000  # matches scored by relevance, the newest first: bounds a query that matches everything
 Sort = Literal["relevance", "date"]
 # A query: all groups must match; a group matches when any of its terms does; a term is a word or a phrase.
 Groups = list[list[list[str]]]
@@ -99,8 +100,8 @@ def search(
 ) -> list[dict[str, Any]]:
     """One page of hits for query (may be empty: then filters alone browse, newest first).
 
-    Each hit is {"article_id", "title", "source", "sort_time", "score"}; the cost is bounded by a LIMIT on the
-    ranked FTS result and by MAX_OFFSET."""
+    Each hit is {"article_id", "title", "source", "sort_time", "score"}; the cost is bounded: relevance ranks
+    at most the RANKED_MATCHES newest matches, and paging stops at MAX_OFFSET."""
     groups = parse_query(query)
     params: dict[str, Any] = {"limit": max(1, min(limit, 200)), "offset": max(0, min(offset, MAX_OFFSET))}
     where = ["a.duplicate_of IS NULL", *_filter_sql(filters, params)]
@@ -117,12 +118,19 @@ def search(
         source, rank = "articles a", f"ts_rank({PG_VECTOR}, to_tsquery('simple', :q))"
         where.append(f"{PG_VECTOR} @@ to_tsquery('simple', :q)")
         params["q"] = pg_tsquery(groups)
-    by_date = "a.sort_time DESC, a.id DESC"  # a total order: pages never repeat or skip a hit
-    order = f"score DESC, {by_date}" if groups and sort == "relevance" else by_date
-    sql = (
-        f"SELECT a.id, a.title, a.source, a.sort_time, {rank} AS score FROM {source} "
-        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset"
-    )
+    conditions = " AND ".join(where)
+    columns = f"SELECT a.id, a.title, a.source, a.sort_time, {rank} AS score FROM {source} WHERE {conditions}"
+    if groups and sort == "relevance":
+        # Rank only the newest RANKED_MATCHES matches (an index range in id order, stopped by the LIMIT), so
+        # a word in every article costs no more than a rare one; ties go to the newer article.
+        newest = "articles_fts.rowid" if sqlite else "a.id"
+        params["scan"] = RANKED_MATCHES
+        sql = (
+            f"SELECT * FROM ({columns} ORDER BY {newest} DESC LIMIT :scan) AS hits "
+            "ORDER BY score DESC, sort_time DESC, id DESC LIMIT :limit OFFSET :offset"
+        )
+    else:  # by date: a total order, so pages never repeat or skip a hit
+        sql = f"{columns} ORDER BY a.sort_time DESC, a.id DESC LIMIT :limit OFFSET :offset"
     stamp = DateTime(timezone=True)
     clause = text(sql).columns(id=Integer, title=Text, source=Text, sort_time=stamp, score=Float)
     for name in ("since", "until"):
