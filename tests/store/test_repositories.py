@@ -82,6 +82,7 @@ def test_logged_impressions_and_engagements(tmp_path: Path) -> None:
         user = user_repo.create_user(conn, "reader", None, False)
         article = _article(conn, 1)
         user_repo.record_event(conn, user, article, None, "impression", None, {"topic": 0.5}, at=NOW)
+        user_repo.record_event(conn, user, article, None, "impression", None, None, at=NOW)  # no features
         user_repo.record_event(conn, user, article, None, "click", None, at=NOW + timedelta(minutes=1))
         user_repo.record_event(conn, user, article, None, "hide", None, at=NOW)
     with engine.connect() as conn:

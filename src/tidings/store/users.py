@@ -209,7 +209,9 @@ def logged_impressions(conn: Connection) -> list[tuple[int, int, dict[str, float
             events.c.kind == "impression", events.c.features.is_not(None)
         )
     ).all()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    # A JSON column stores a missing value as JSON null, which `IS NOT NULL` keeps: an impression posted
+    # through the API without features must not reach training.
+    return [(r[0], r[1], r[2], r[3]) for r in rows if isinstance(r[2], dict)]
 
 
 def engagements(conn: Connection, kinds: Collection[str]) -> list[tuple[int, int, datetime]]:
