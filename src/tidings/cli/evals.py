@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tidings.cli.common import UserError, cli_errors, emit, settings
+
+if TYPE_CHECKING:
+    from tidings.config import Settings
 
 app = typer.Typer(help="Measure quality on gold data.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
@@ -66,6 +70,20 @@ def _cache(path: Path | None) -> Path:
     return path or Path(tempfile.gettempdir()) / "tidings-eval"
 
 
+def _over_sets(
+    files: list[Path],
+    across: Callable[[list[Path], Settings, Path, int, int | None], Any] | None,
+    each: Callable[[Path, Settings, Path, int, int | None], Any],
+    cache: Path | None,
+    folds: int,
+    max_articles: int | None,
+) -> Any:
+    """`across` fitted over every labelled set when given, else `each` set evaluated alone, by file name."""
+    if across is not None:
+        return across(files, settings(), _cache(cache), folds, max_articles)
+    return {f.name: each(f, settings(), _cache(cache), folds, max_articles) for f in files}
+
+
 @app.command()
 def pairs(
     paths: Annotated[list[Path], typer.Argument(help="Pairs JSONL files or event-labelled JSONL sets.")],
@@ -82,15 +100,13 @@ def pairs(
         from tidings.eval.pairs import evaluate_pairs, fit_pair_weights
 
         files = [_existing(p) for p in paths]
-        if fit:
-            emit(fit_pair_weights(files, settings(), _cache(cache), folds, max_articles), as_json, _render)
-        elif len(files) == 1:
-            emit(evaluate_pairs(files[0], settings(), _cache(cache), folds, max_articles), as_json, _render)
+        result = _over_sets(
+            files, fit_pair_weights if fit else None, evaluate_pairs, cache, folds, max_articles
+        )
+        if fit or len(files) == 1:  # one figure set: the fit's, or the only file's
+            emit(result if fit else result[files[0].name], as_json, _render)
         else:
-            results = {
-                f.name: evaluate_pairs(f, settings(), _cache(cache), folds, max_articles) for f in files
-            }
-            emit(results, as_json, lambda d: print(d))
+            emit(result, as_json, lambda d: print(d))
 
 
 @app.command()
@@ -130,12 +146,11 @@ def stories(
         from tidings.eval.story_gold import evaluate_stories, tune_weights
 
         files = [_existing(p) for p in data]
-        if tune:
-            tuned = tune_weights(files, settings(), _cache(cache), folds, max_articles)
-            emit(tuned, as_json, lambda d: print(d))
-            return
-        results = {f.name: evaluate_stories(f, settings(), _cache(cache), folds, max_articles) for f in files}
-        emit(results, as_json, lambda d: print(d))
+        emit(
+            _over_sets(files, tune_weights if tune else None, evaluate_stories, cache, folds, max_articles),
+            as_json,
+            lambda d: print(d),
+        )
 
 
 @app.command()

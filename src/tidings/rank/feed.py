@@ -169,10 +169,7 @@ def _build_feed(
     chosen_rows = np.concatenate([coarse.rows[picked], coarse.rows[explore]])
     block = compute_features(ctx, chosen_rows)
     scores = score_rows(block, w)
-    in_shortlist = np.arange(picked.size, dtype=np.int64)
-    items, moved, relaxed = _rerank(
-        ctx, block, scores, in_shortlist, np.ones(chosen_rows.size, bool), w, limit, seed, depth
-    )
+    items, moved, relaxed = _rerank(ctx, block, scores, picked.size, w, limit, seed, depth)
     return FeedResult(
         items=items,
         hidden=hidden,
@@ -280,16 +277,18 @@ def _rerank(
     ctx: Context,
     block: FeatureBlock,
     scores: npt.NDArray[np.float64],
-    picked: npt.NDArray[np.int64],
-    valid: npt.NDArray[np.bool_],
+    shortlisted: int,
     w: npt.NDArray[np.float64],
     limit: int,
     seed: int,
     depth: int,
 ) -> tuple[list[FeedItem], list[HiddenItem], bool]:
     """One card per story, placed page by page with MMR under soft caps and exploration slots; the cards, the
-    items a cap moved down, and whether any card had to go over a cap."""
+    items a cap moved down, and whether any card had to go over a cap. The block's first `shortlisted` rows
+    are the shortlist, the rest exploration candidates."""
     pool = ctx.pool
+    picked = np.arange(shortlisted, dtype=np.int64)
+    valid = np.ones(block.rows.size, bool)  # mutes and hides were applied before the block was built
     exact = scores[picked]
     best = np.array(collapse_stories(pool.story_codes[block.rows[picked]], exact), dtype=np.int64)
     main_idx = picked[best] if best.size else np.zeros(0, dtype=np.int64)
