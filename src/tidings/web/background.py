@@ -90,6 +90,9 @@ class Worker:
             self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
+        if self.settings.task_queue == "procrastinate":
+            self._hand_over()
+            return
         try:
             seed_if_empty(self.engine, self.settings, self.status, self._stop)
             subscribe_starter_if_empty(self.engine, self.settings)
@@ -100,6 +103,16 @@ class Worker:
         while self.settings.background_refresh and not self._stop.is_set():
             self._refresh_once()
             self._stop.wait(self.settings.refresh_interval_seconds)
+
+    def _hand_over(self) -> None:
+        """With the task queue, workers fetch and ingest: this process only queues the start-up work."""
+        from tidings.tasks.app import defer
+        from tidings.tasks.jobs import STARTUP
+
+        try:
+            defer(self.settings, STARTUP, lock=STARTUP)
+        except Exception:
+            log.exception("could not queue the start-up task; is PostgreSQL reachable?")
 
     def _refresh_once(self) -> None:
         from tidings.pipeline.refresh import refresh_due
