@@ -177,3 +177,27 @@ def test_worker_with_database_unreachable_says_what_to_do(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "cannot reach PostgreSQL at 127.0.0.1:" in result.stderr
     assert "TIDINGS_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_url: str) -> None:
+    from tests.live import write_seed
+    from tidings.tasks.jobs import STARTUP
+    from tidings.web.app import create_app
+
+    seed = write_seed(tmp_path)
+    settings = queue_settings(tmp_path, pg_url).model_copy(
+        update={"seed_paths": str(seed), "background_refresh": True}
+    )
+    web = create_app(settings)
+    engine = web.state.engine
+
+    def queued() -> bool:
+        with engine.connect() as conn:
+            return [j["status"] for j in task_repo.jobs_of(conn, STARTUP)] == ["todo"]
+
+    with running(web):
+        assert wait_for(queued, 30)
+        time.sleep(1)
+        assert count_articles(engine) == 0  # the web process ingests nothing itself
+    run_worker(settings, wait=False)
+    assert count_articles(engine) == 4
