@@ -25,7 +25,7 @@ def read_articles(folder: Path, limit: int) -> list[tuple[str, str]]:
             if len(lines) > 1:
                 found.append((lines[0].strip(), "\n".join(lines[1:]).strip()))
         elif path.suffix == ".jsonl":
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines: U+2028 in text
                 row = json.loads(line) if line.strip() else {}
                 if row.get("title") and row.get("text") and len(found) < limit:
                     found.append((str(row["title"]), str(row["text"])))

@@ -113,7 +113,7 @@ def test_two_schedulers_and_two_workers_fetch_each_feed_once(
         subscribe_url(engine, serve_feed(server, name))
     workers = [start_worker(tmp_path, pg_url, "--concurrency", "2") for _ in range(2)]
     try:
-        assert wait_for(lambda: count_articles(engine) == 2 * len(names), 60)
+        assert wait_for(lambda: count_articles(engine) == 2 * len(names), 180)
         time.sleep(5)  # several more ticks from both schedulers: none may fetch a feed again
     finally:
         for proc in workers:

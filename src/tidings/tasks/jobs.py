@@ -86,12 +86,14 @@ def register(app: Any, settings: Settings, engine: Engine | None = None) -> None
     def tick(context: Any, timestamp: int) -> int:
         return defer_due(context.app, get_engine(), settings)
 
-    app.periodic(cron=cron)(app.task(name=TICK, pass_context=True)(tick))
+    # At most one tick waits in the queue, ahead of the feeds (priority), so slow jobs never pile ticks up.
+    periodic = {"pass_context": True, "priority": 10}
+    app.periodic(cron=cron)(app.task(name=TICK, queueing_lock=TICK, **periodic)(tick))
 
     async def recover_stalled(context: Any, timestamp: int) -> int:
         return await retry_stalled(context.app, settings.task_stalled_seconds)
 
-    app.periodic(cron=cron)(app.task(name=RECOVER, pass_context=True)(recover_stalled))
+    app.periodic(cron=cron)(app.task(name=RECOVER, queueing_lock=RECOVER, **periodic)(recover_stalled))
 
 
 def defer_due(app: Any, engine: Engine, settings: Settings) -> int:
