@@ -32,6 +32,15 @@ def read_articles(folder: Path, limit: int) -> list[tuple[str, str]]:
     return found
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print the traceback of a client that hung up (a killed worker)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore dropped connections; the client's side reports its own failure."""
+
+
 class FeedServer:
     """Serve articles as `n_feeds` RSS feeds at /feed/<i>.xml on 127.0.0.1."""
 
@@ -39,8 +48,7 @@ class FeedServer:
         self.hits: Counter[str] = Counter()
         self.served: set[str] = set()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = QuietServer(("127.0.0.1", 0), self._handler())
         self.port = int(self._httpd.server_address[1])
         self.feeds: dict[str, list[tuple[str, str, str]]] = {}
         for i, (title, text) in enumerate(articles):
