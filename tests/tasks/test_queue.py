@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from tests.ingest.conftest import LoopbackServer, send_bytes
 from tests.ingest.conftest import server as server  # the loopback server fixture
 from tests.live import running, sign_up
-from tests.tasks.conftest import QUEUE_ENV, needs_postgres, queue_settings, start_worker, stop
+from tests.tasks.conftest import QUEUE_ENV, Cluster, needs_postgres, queue_settings, start_worker, stop
+from tests.tasks.conftest import cluster as cluster  # a PostgreSQL cluster of our own
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.store import tasks as task_repo
 from tidings.store.tables import articles
@@ -201,3 +202,25 @@ def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_u
         assert count_articles(engine) == 0  # the web process ingests nothing itself
     run_worker(settings, wait=False)
     assert count_articles(engine) == 4
+
+
+def test_a_worker_outlives_a_postgres_restart(
+    tmp_path: Path, cluster: Cluster, server: LoopbackServer
+) -> None:
+    settings = queue_settings(tmp_path, cluster.url)
+    engine = prepare(settings)
+    worker = start_worker(tmp_path, cluster.url)
+    try:
+
+        def ticking() -> bool:
+            with engine.connect() as conn:
+                return bool(task_repo.jobs_of(conn, TICK))
+
+        assert wait_for(ticking, 120), "the worker never started"
+        cluster.ctl("restart")
+        engine.dispose()
+        subscribe_url(engine, serve_feed(server, "choir"))
+        assert wait_for(lambda: count_articles(engine) == 2, 120)
+        assert worker.poll() is None
+    finally:
+        stop(worker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import Engine
@@ -72,13 +73,39 @@ def run_worker(settings: Settings, concurrency: int = 1, wait: bool = True) -> N
     engine = prepare(settings)
     app = make_app(settings, engine)
     heartbeat = max(0.5, min(10.0, settings.task_stalled_seconds / 3))
-    app.run_worker(
-        concurrency=concurrency,
-        wait=wait,
-        update_heartbeat_interval=heartbeat,
-        stalled_worker_timeout=settings.task_stalled_seconds,
-        install_signal_handlers=wait,
-    )
+    options: dict[str, Any] = {
+        "concurrency": concurrency,
+        "wait": wait,
+        "update_heartbeat_interval": heartbeat,
+        "stalled_worker_timeout": settings.task_stalled_seconds,
+        "install_signal_handlers": wait,
+    }
+    pause = 1.0
+    while True:
+        try:
+            app.run_worker(**options)
+            return  # stopped by a signal, or idle when not waiting
+        except Exception as exc:
+            if not wait or not is_connection_error(exc):
+                raise
+            # PostgreSQL restarted or the network dropped: the job in hand is retried by the stalled-job
+            # check, and this worker comes back once the server answers again.
+            log.warning("lost the database (%s); reconnecting in %.0f s", type(exc).__name__, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when exc (or its cause) is a lost or refused database connection."""
+    import psycopg
+    from procrastinate.exceptions import ConnectorException
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.OperationalError | ConnectorException | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def uses_queue(settings: Settings) -> bool:
