@@ -6,8 +6,9 @@ It starts a throw-away PostgreSQL cluster (initdb; as root it runs as the `postg
 corpus (../shared/data/demo-corpus; other folders with --data) as RSS feeds from a loopback server
 (bench/feedserver.py), subscribes to them, and runs `tidings serve --workers 2` and two `tidings worker`
 processes with TIDINGS_TASK_QUEUE=procrastinate. Simulated readers each ask for their feed, send read or hide
-events on a few items, and wait 2-10 s, while the workers ingest. A third of the way in, a worker is SIGKILLed
-(and a new one started); half-way, PostgreSQL is restarted. At the end it waits for ingestion to finish and
+events on a few items, and wait 2-10 s, while the workers ingest (the readers start once --warm articles
+are stored). A third of the way in, a worker is SIGKILLed (and a new one started); half-way, PostgreSQL is
+restarted. At the end it waits for ingestion to finish and
 checks that every feed item served is stored exactly once and every event that got a 2xx is stored. Prints one
 JSON document: readers, requests/s, p50/p95/p99 per endpoint, errors by kind (and whether any 5xx fell outside
 the restart window), ingest throughput, and the checks.
@@ -248,6 +249,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000, help="at most this many articles served")
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--no-enrich", action="store_true")
+    parser.add_argument("--warm", type=int, default=100, help="articles stored before the readers start")
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for ingestion to finish")
     args = parser.parse_args()
     folders = args.data or [DEMO]
@@ -273,6 +275,9 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
     faults: dict[str, Any] = {}
     try:
         wait_healthy(base)
+        warm_began = time.time()
+        await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
+        faults["warm_up_s"] = round(time.time() - warm_began, 1)
         run = Run()
         began = time.time()
         until = began + args.seconds
@@ -336,6 +341,13 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "enrich": not args.no_enrich,
         "cores": os.cpu_count(),
     }
+
+
+def wait_stored(url: str, count: int, timeout: float) -> None:
+    """Until `count` articles are stored, so that the readers' feeds are not empty at the start."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and sum(stored_urls(url).values()) < count:
+        time.sleep(1)
 
 
 def drain(url: str, server: FeedServer, timeout: float) -> bool:
