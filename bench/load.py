@@ -327,7 +327,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "requests_per_second": round(total / (ended - began), 1),
         "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
         "errors": run.errors,
-        "errors_5xx_outside_restart_window": len(outside),
+        "errors_5xx_or_network_outside_restart_window": len(outside),
         "faults": faults,
         "articles_served": len(served),
         "articles_stored": sum(counts.values()),
