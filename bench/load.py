@@ -182,8 +182,11 @@ async def reader(run: Run, base: str, index: int, token: str, until: float) -> N
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A Tidings process with its output discarded."""
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A Tidings process; its stderr goes to a log file in TIDINGS_HOME/logs (kept when --keep-logs)."""
+    logs = Path(env["TIDINGS_HOME"]) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = (logs / f"{command[3]}-{time.time():.0f}-{random.randrange(10**6)}.log").open("wb")
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def wait_healthy(base: str, timeout: float = 300) -> None:
@@ -250,6 +253,7 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--no-enrich", action="store_true")
     parser.add_argument("--warm", type=int, default=100, help="articles stored before the readers start")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the web and worker processes' stderr")
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for ingestion to finish")
     args = parser.parse_args()
     folders = args.data or [DEMO]
@@ -302,6 +306,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         counts = stored_urls(pg.url)
         events = stored_events(pg.url)
     finally:
+        alive = sum(1 for proc in workers if proc.poll() is None)
         for proc in [web, *workers]:
             proc.terminate()
         for proc in [web, *workers]:
@@ -311,7 +316,10 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
                 proc.kill()
         server.stop()
         pg.remove()
-        shutil.rmtree(home, ignore_errors=True)
+        if args.keep_logs:
+            print(f"process logs kept in {home / 'logs'}", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
     window = (restart_began - 1, restart_ended + 5)  # the restart plus the pools' reconnection
     outside = [
         kind for t, kind in run.error_times if kind.startswith("5") and not window[0] <= t <= window[1]
@@ -327,6 +335,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "requests_per_second": round(total / (ended - began), 1),
         "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
         "errors": run.errors,
+        "workers_alive_at_end": alive,
         "errors_5xx_or_network_outside_restart_window": len(outside),
         "faults": faults,
         "articles_served": len(served),
