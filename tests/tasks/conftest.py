@@ -77,11 +77,9 @@ def pg_url() -> Iterator[str]:
 def start_worker(home: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
     """`tidings worker` in its own process, on the test database."""
     env = {**os.environ, **QUEUE_ENV, "TIDINGS_HOME": str(home), "TIDINGS_DATABASE_URL": url}
+    log = (home / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb")  # a file: a full pipe would block it
     return subprocess.Popen(
-        [sys.executable, "-m", "tidings", "worker", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tidings", "worker", *args], env=env, stdout=subprocess.DEVNULL, stderr=log
     )
 
 
