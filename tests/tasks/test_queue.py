@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from tests.ingest.conftest import LoopbackServer, send_bytes
@@ -206,11 +205,6 @@ def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_u
     assert count_articles(engine) == 4
 
 
-@pytest.mark.xfail(
-    reason="open: after a PostgreSQL restart procrastinate's LISTEN side task can fail without ending the "
-    "worker loop, and the worker then stops taking jobs (seen in 2 of 3 runs)",
-    strict=False,
-)
 def test_a_worker_outlives_a_postgres_restart(
     tmp_path: Path, cluster: Cluster, server: LoopbackServer
 ) -> None:

@@ -79,6 +79,10 @@ def run_worker(settings: Settings, concurrency: int = 1, wait: bool = True) -> N
         "update_heartbeat_interval": heartbeat,
         "stalled_worker_timeout": settings.task_stalled_seconds,
         "install_signal_handlers": wait,
+        # Poll instead of LISTEN: after a PostgreSQL restart procrastinate's listener can fail without ending
+        # the worker, which then never wakes; a poll each second costs one indexed query.
+        "listen_notify": False,
+        "fetch_job_polling_interval": 1.0,
     }
     pause = 1.0
     while True:
