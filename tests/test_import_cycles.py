@@ -17,10 +17,6 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tidings"
 
-# Cycles being removed by other branches of issue 16 (SQL into store/; web/, service/, pipeline/). A cycle is
-# tolerated only when all its modules lie inside one of these groups. The lead empties this after merging.
-KNOWN_CYCLES: list[frozenset[str]] = []
-
 # Function-local imports that defer loading a heavy model or library until it is needed. Each must carry a
 # `# ` comment (on its line or the one above) saying why. Keyed by the top-level package imported.
 HEAVY = frozenset(
@@ -36,16 +32,17 @@ HEAVY = frozenset(
         "py3langid",  # its model loads on import
         "uvicorn",  # only `tidings serve` runs a server
         "psycopg",  # optional: only installed with the `postgres` extra
+        "procrastinate",  # optional, as psycopg: the task queue on PostgreSQL
     }
 )
 
-# Modules whose function-local imports other branches of issue 16 are removing (web/, service/ and
-# pipeline/). The lead empties this after merging.
-KNOWN_LOCAL_IMPORTS: tuple[str, ...] = ()
 # Each CLI command imports the tidings subsystem it runs when it runs: importing them all would make every
 # `tidings` call, `--help` included, load the web app, scikit-learn and the pipeline (3 s against 14 s
 # measured here). Only tidings modules and HEAVY packages may be deferred there.
 DEFERRING_PACKAGES = ("tidings.cli",)
+# Our own modules that need an optional extra (procrastinate, with `postgres`): the web process imports them
+# only when TIDINGS_TASK_QUEUE selects the queue. Deferring one still needs a `# ` comment.
+OPTIONAL_MODULES = ("tidings.tasks",)
 
 
 def build_graph() -> grimp.ImportGraph:
@@ -150,7 +147,7 @@ def test_the_graph_sees_function_local_and_package_imports(graph: grimp.ImportGr
 
 
 def test_no_import_cycles(graph: grimp.ImportGraph) -> None:
-    new = [group for group in strongly_connected(graph) if not any(group <= known for known in KNOWN_CYCLES)]
+    new = list(strongly_connected(graph))
     report = [" -> ".join(cycle_path(graph, group)) for group in new]
     assert not report, "import cycles:\n" + "\n".join(report)
 
@@ -205,12 +202,10 @@ def comment_context(lines: list[str], lineno: int) -> list[str]:
 def test_function_local_imports_only_defer_heavy_models() -> None:
     bad = []
     for module, line, name, context in function_local_imports():
-        if module.startswith(KNOWN_LOCAL_IMPORTS):
-            continue
         where = f"{module}:{line} imports {name}"
         if module.startswith(DEFERRING_PACKAGES) and name.startswith("tidings."):
             continue
-        if name.split(".")[0] not in HEAVY:
+        if name.split(".")[0] not in HEAVY and not name.startswith(OPTIONAL_MODULES):
             bad.append(f"{where}: not a heavy model; import it at the top of the module")
         elif not any("# " in text for text in context):
             bad.append(f"{where}: say why it is deferred in a `# ` comment on the line or the line above")

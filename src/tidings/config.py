@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not
     public_reading: bool = False  # let signed-out visitors read the latest articles, stories and search
 
+    # Task queue (PostgreSQL only): "procrastinate" moves fetching and ingest into `tidings worker` processes
+    task_queue: Literal["inprocess", "procrastinate"] = "inprocess"
+    task_max_attempts: int = 5  # a task that fails this many times is dead-lettered (failed, on /admin)
+    task_retry_seconds: int = 4  # exponential backoff base: retries wait 4, 16, 64... seconds
+    task_tick_seconds: int = 10  # how often the periodic scheduler looks for due feeds (1 to 59)
+    task_stalled_seconds: float = 30.0  # a job whose worker sent no heartbeat for this long is retried
+
     # Accounts
     signup_policy: Literal["open", "invite", "closed"] = "closed"  # the first account can always sign up
     signup_per_hour: int = 10  # sign-up attempts per client address and hour
@@ -84,6 +91,8 @@ class Settings(BaseSettings):
         "batch_size",
         "signup_per_hour",
         "max_feeds_per_user",
+        "task_max_attempts",
+        "task_tick_seconds",
     )
     @classmethod
     def _positive(cls, value: int) -> int:

@@ -18,6 +18,7 @@ from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
 from tidings.cli import lifecycle as lifecycle_cli
 from tidings.cli import personal as personal_cli
+from tidings.cli import queue as queue_cli
 from tidings.cli import reading as reading_cli
 from tidings.cli import stories as stories_cli
 from tidings.cli import users as users_cli
@@ -36,6 +37,7 @@ stories_cli.register(app)
 personal_cli.register(app)
 reading_cli.register(app)
 lifecycle_cli.register(app)
+queue_cli.register(app)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
@@ -55,7 +57,12 @@ def init(as_json: JsonOpt = False) -> None:
         from tidings.store.engine import make_engine, migrate
 
         url = settings().resolved_database_url
-        rev = migrate(make_engine(url))
+        eng = make_engine(url)
+        rev = migrate(eng)
+        if eng.dialect.name == "postgresql":  # the task queue's tables, ready for `tidings worker`
+            from tidings.store.tasks import ensure_queue_schema
+
+            ensure_queue_schema(eng)
         emit(
             {"database": url, "version": rev},
             as_json,
@@ -177,8 +184,12 @@ def enrich(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=64, help="Web processes (above 1 needs the task queue)."),
+    ] = 1,
 ) -> None:
-    """Serve the web app and API (refreshing due feeds in the background)."""
+    """Serve the web app and API (refreshing due feeds in the background, or through the task queue)."""
     with cli_errors():
         # Deferred: the server and the web app (seconds to import) load only when `serve` runs.
         import uvicorn
@@ -186,7 +197,24 @@ def serve(
         from tidings.web.app import create_app
 
         cfg = settings()
-        uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_level="warning")
+        if workers == 1:
+            uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_level="warning")
+            return
+        if cfg.task_queue != "procrastinate" and cfg.background_refresh:
+            raise UserError(
+                "--workers above 1 would fetch every feed once per process: set "
+                "TIDINGS_TASK_QUEUE=procrastinate (with PostgreSQL and `tidings worker`), "
+                "or TIDINGS_BACKGROUND_REFRESH=0"
+            )
+        create_app(cfg)  # migrate and check once, before the processes start
+        uvicorn.run(
+            "tidings.web.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host or cfg.host,
+            port=port or cfg.port,
+            log_level="warning",
+        )
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -243,4 +244,15 @@ read_state = Table(
     Column("hidden_at", DateTime(timezone=True)),
     Column("liked_at", DateTime(timezone=True)),
     Index("ix_read_state_article", "article_id"),
+)
+
+# The last error of each task-queue job (procrastinate keeps the job's state, not its error message).
+task_errors = Table(
+    "task_errors",
+    metadata,
+    Column("job_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("task_name", String(128), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
 )

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from tidings.config import Settings, get_settings
 from tidings.secret import bind_engine, server_key
 from tidings.store import open_engine
+from tidings.store.tasks import ensure_queue_schema
 from tidings.web import background, pages
 from tidings.web.api.routes import install_api
 from tidings.web.compat.routes import install_compat
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web app for settings (default: the environment's)."""
     cfg = settings or get_settings()
     engine = open_engine(cfg)
+    if cfg.task_queue == "procrastinate":  # workers and web processes share the queue's tables
+        ensure_queue_schema(engine)
     bind_engine(engine, server_key(cfg))
 
     @asynccontextmanager

@@ -6,30 +6,19 @@ import logging
 import multiprocessing
 import threading
 import time
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.enrich import ner_worker
-from tidings.ingest.opml import parse_opml
-from tidings.pipeline.ingest import ingest_sources
 from tidings.pipeline.refresh import refresh_due
-from tidings.pipeline.subscriptions import subscribe_opml_feeds
+from tidings.pipeline.startup import Status, StopRequestedError, seed_if_empty, subscribe_starter_if_empty
 from tidings.service.candidate_pool import refresh_pool
-from tidings.store.articles import count_articles
 from tidings.store.engine import is_unavailable
 from tidings.store.retention import prune
-from tidings.store.sources import list_sources
 from tidings.store.util import iso, utcnow
 
 log = logging.getLogger(__name__)
-
-
-class StopRequestedError(Exception):
-    """The server is shutting down: start-up ingestion stops between batches."""
 
 
 def stop_children(wait: float = 5.0) -> None:
@@ -45,18 +34,6 @@ def stop_children(wait: float = 5.0) -> None:
         child.join(timeout=wait)
         if child.is_alive():
             child.kill()
-
-
-@dataclass
-class Status:
-    """What the background worker is doing, shown on pages and /healthz."""
-
-    seeding: bool = False
-    seeded: int = 0
-    refreshing: bool = False
-    pool_ready: bool = False  # the candidate pool is built, so no reader pays for it
-    last_refresh: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
 
 
 POOL_POLL_SECONDS = 2.0  # how often the pool thread looks for articles added here or by another process
@@ -97,6 +74,9 @@ class Worker:
             self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
+        if self.settings.task_queue == "procrastinate":
+            self._hand_over()
+            return
         try:
             seed_if_empty(self.engine, self.settings, self.status, self._stop)
             subscribe_starter_if_empty(self.engine, self.settings)
@@ -122,6 +102,17 @@ class Worker:
         except Exception:
             log.exception("retention prune failed")
 
+    def _hand_over(self) -> None:
+        """With the task queue, workers fetch and ingest: this process only queues the start-up work."""
+        # Optional: the task queue needs procrastinate, which only the `postgres` extra installs.
+        from tidings.tasks.app import defer
+        from tidings.tasks.jobs import STARTUP
+
+        try:
+            defer(self.settings, STARTUP, lock=STARTUP)
+        except Exception:
+            log.exception("could not queue the start-up task; is PostgreSQL reachable?")
+
     def _refresh_once(self) -> None:
         self.status.refreshing = True
         try:
@@ -137,44 +128,3 @@ class Worker:
 def start(engine: Engine, settings: Settings, status: Status) -> Worker:
     """Start the background worker for this server process."""
     return Worker(engine, settings, status).start()
-
-
-def seed_if_empty(
-    engine: Engine, settings: Settings, status: Status, stop: threading.Event | None = None
-) -> None:
-    """Ingest TIDINGS_SEED_PATHS when the database holds no article yet (until `stop` is set)."""
-    paths = [str(p) for p in settings.seed_path_list if p.exists()]
-    if not paths:
-        return
-    with engine.connect() as conn:
-        if count_articles(conn):
-            return
-    status.seeding = True
-    try:
-        report = ingest_sources(paths, settings, engine, lambda n: _bump(status, n, stop))
-        status.errors = report.errors[-50:]
-    finally:
-        status.seeding = False
-
-
-def _bump(status: Status, n: int, stop: threading.Event | None = None) -> None:
-    status.seeded += n
-    if stop is not None and stop.is_set():
-        raise StopRequestedError
-
-
-def starter_opml_path(settings: Settings) -> Path:
-    """The starter OPML: TIDINGS_STARTER_OPML or the bundled list."""
-    if settings.starter_opml:
-        return settings.starter_opml
-    return Path(str(resources.files("tidings") / "data" / "starter.opml"))
-
-
-def subscribe_starter_if_empty(engine: Engine, settings: Settings) -> None:
-    """Subscribe a new install (no feeds, no seed paths) to the starter list."""
-    if not settings.subscribe_starter or settings.seed_path_list:
-        return
-    with engine.connect() as conn:
-        if list_sources(conn):
-            return
-    subscribe_opml_feeds(engine, parse_opml(starter_opml_path(settings).read_bytes()))

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from tidings.service.users import create_invite
 from tidings.store import invites as invite_repo
 from tidings.store import sources as source_repo
+from tidings.store import tasks as task_repo
 from tidings.store import users as user_repo
 from tidings.store.util import iso
 from tidings.web import account
@@ -34,8 +35,16 @@ def admin_context(request: Request) -> dict[str, Any]:
         accounts = [{**r, "created_at": iso(r["created_at"])} for r in user_repo.list_accounts(conn)]
         feeds = [source_repo.to_contract(r) for r in source_repo.list_sources(conn)]
         invites = invite_repo.list_invites(conn)
+        failed_tasks = task_repo.failed_jobs(conn)
     policy = request.app.state.settings.signup_policy
-    return {"accounts": accounts, "feeds": feeds, "invites": invites, "policy": policy, "new_invite": None}
+    return {
+        "accounts": accounts,
+        "feeds": feeds,
+        "invites": invites,
+        "policy": policy,
+        "new_invite": None,
+        "failed_tasks": failed_tasks,
+    }
 
 
 @router.get("/admin")

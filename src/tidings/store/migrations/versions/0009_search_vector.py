@@ -5,7 +5,7 @@ replaces the GIN expression index of 0001. Ranking with ts_rank then reads the s
 re-parsing every matching article's text, which bounds the cost of a query that matches most of the store.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,381 @@
+"""A load and fault test on loopback: PostgreSQL, 2 web processes, 2 workers, simulated readers, kills.
+
+Usage: python bench/load.py [--readers 200] [--seconds 60] [--data DIR ...] [--articles N] [--no-enrich]
+
+It starts a throw-away PostgreSQL cluster (initdb; as root it runs as the `postgres` user), serves the demo
+corpus (../shared/data/demo-corpus; other folders with --data) as RSS feeds from a loopback server
+(bench/feedserver.py), subscribes to them, and runs `tidings serve --workers 2` and two `tidings worker`
+processes with TIDINGS_TASK_QUEUE=procrastinate. Simulated readers each ask for their feed, send read or hide
+events on a few items, and wait 2-10 s, while the workers ingest (the readers start once --warm articles
+are stored). A third of the way in, a worker is SIGKILLed (and a new one started); half-way, PostgreSQL is
+restarted. At the end it waits for ingestion to finish and
+checks that every feed item served is stored exactly once and every event that got a 2xx is stored. Prints one
+JSON document: readers, requests/s, p50/p95/p99 per endpoint, errors by kind (and whether any 5xx fell outside
+the restart window), ingest throughput, and the checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from feedserver import FeedServer, read_articles
+
+DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "demo-corpus"
+PGBIN = (
+    Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+    if Path("/usr/lib/postgresql").exists()
+    else None
+)
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster on loopback."""
+
+    def __init__(self) -> None:
+        if PGBIN is None:
+            raise SystemExit("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.data = Path(tempfile.mkdtemp(prefix="tidings-load-pg-"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.data, "postgres")
+        self._run(f"{PGBIN}/initdb -D {self.data} -A trust -U postgres")
+        self.ctl("start")
+
+    def _run(self, command: str) -> None:
+        full = ["su", "postgres", "-c", command] if self.as_root else ["sh", "-c", command]
+        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ctl(self, action: str) -> None:
+        """pg_ctl start/stop/restart, waiting for it."""
+        options = f"-k /tmp -p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        self._run(f"{PGBIN}/pg_ctl -D {self.data} -o '{options}' -l {self.data}/log -m fast -w {action}")
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of its `postgres` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def remove(self) -> None:
+        """Stop the cluster and delete its files."""
+        try:
+            self.ctl("stop")
+        finally:
+            shutil.rmtree(self.data, ignore_errors=True)
+
+
+def environment(url: str, home: Path, enrich: bool) -> dict[str, str]:
+    """The settings every Tidings process of the run shares."""
+    return {
+        **os.environ,
+        "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_HOME": str(home),
+        "TIDINGS_TASK_QUEUE": "procrastinate",
+        "TIDINGS_TASK_TICK_SECONDS": "2",
+        "TIDINGS_TASK_STALLED_SECONDS": "10",
+        "TIDINGS_ALLOW_PRIVATE_NETWORKS": "1",
+        "TIDINGS_POLITENESS_DELAY": "0",
+        "TIDINGS_FETCH_FULL_TEXT": "0",
+        "TIDINGS_SUBSCRIBE_STARTER": "0",
+        "TIDINGS_ENRICH": "1" if enrich else "0",
+        "TIDINGS_SECRET_KEY": "load-test-key-" + "0" * 40,
+    }
+
+
+def setup(env: dict[str, str], feeds: list[str], readers: int) -> list[tuple[int, str]]:
+    """Migrate, subscribe to the feeds and create onboarded readers; returns their ids and API tokens."""
+    from sqlalchemy import update
+
+    from tidings.config import Settings
+    from tidings.pipeline.subscriptions import subscribe_url
+    from tidings.store import users as user_repo
+    from tidings.store.tables import users
+    from tidings.tasks.app import prepare
+
+    engine = prepare(Settings(database_url=env["TIDINGS_DATABASE_URL"], home=Path(env["TIDINGS_HOME"])))
+    for url in feeds:
+        subscribe_url(engine, url)
+    tokens = []
+    with engine.begin() as conn:
+        for i in range(readers):
+            user_id = user_repo.create_user(conn, f"reader{i}", None)
+            conn.execute(update(users).where(users.c.id == user_id).values(onboarded=True))
+            tokens.append((user_id, user_repo.create_token(conn, user_id, "load")[1]))
+    engine.dispose()
+    return tokens
+
+
+class Run:
+    """The samples, errors and accepted events of the simulated readers."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+        self.error_times: list[tuple[float, str]] = []
+        self.events: list[tuple[int, int, str]] = []  # (user id, article id, kind) answered with a 2xx
+        self.active = 0
+
+    async def request(self, client: httpx.AsyncClient, name: str, method: str, url: str, **kw: Any) -> Any:
+        """One timed request; errors are counted by endpoint and kind (status code or exception)."""
+        started = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self._error(name, type(exc).__name__)
+            return None
+        self.samples.setdefault(name, []).append(time.perf_counter() - started)
+        if response.status_code >= 400:
+            self._error(name, str(response.status_code))
+            return None
+        return response
+
+    def _error(self, name: str, kind: str) -> None:
+        key = f"{name} {kind}"
+        self.errors[key] = self.errors.get(key, 0) + 1
+        self.error_times.append((time.time(), kind))
+
+
+async def reader(run: Run, base: str, index: int, token: str, until: float) -> None:
+    """Ask for the feed, read or hide a few items, wait 2-10 s; until the end of the run."""
+    rng = random.Random(index)
+    await asyncio.sleep(rng.uniform(0, 10))  # readers arrive over the first seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        run.active += 1
+        while time.time() < until:
+            feed = await run.request(client, "GET /api/v1/feed", "GET", "/api/v1/feed?limit=20")
+            items = feed.json().get("items", []) if feed is not None else []
+            for item in rng.sample(items, min(len(items), rng.randint(1, 3))):
+                kind = rng.choice(["read", "read", "hide"])
+                body: dict[str, Any] = {"article_id": item["article_id"], "kind": kind}
+                if kind == "read":
+                    body["dwell_seconds"] = rng.uniform(5, 90)
+                ok = await run.request(client, "POST /api/v1/events", "POST", "/api/v1/events", json=body)
+                if ok is not None:
+                    run.events.append((index, item["article_id"], kind))
+            await asyncio.sleep(rng.uniform(2, 10))
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A Tidings process; its stderr goes to a log file in TIDINGS_HOME/logs (kept when --keep-logs)."""
+    logs = Path(env["TIDINGS_HOME"]) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = (logs / f"{command[3]}-{time.time():.0f}-{random.randrange(10**6)}.log").open("wb")
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def wait_healthy(base: str, timeout: float = 300) -> None:
+    """Until /healthz answers 200."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the web processes did not start")
+
+
+def stored_urls(url: str) -> dict[str, int]:
+    """How many stored articles carry each URL."""
+    from sqlalchemy import create_engine, func, select
+
+    from tidings.store.tables import articles
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(articles.c.url, func.count()).group_by(articles.c.url)).all()
+    engine.dispose()
+    return {str(u): int(n) for u, n in rows}
+
+
+def stored_events(url: str) -> set[tuple[int, int, str]]:
+    """(user id, article id, kind) of the stored events."""
+    from sqlalchemy import create_engine, select
+
+    from tidings.store.tables import events
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.user_id, events.c.article_id, events.c.kind)).all()
+    engine.dispose()
+    return {(int(u), int(a or 0), str(k)) for u, a, k in rows}
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """n, p50, p95, p99 in milliseconds."""
+    if len(samples) < 2:
+        return {"n": len(samples)}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "n": len(samples),
+        "p50": round(1000 * cuts[49], 1),
+        "p95": round(1000 * cuts[94], 1),
+        "p99": round(1000 * cuts[98], 1),
+    }
+
+
+def main() -> None:
+    """Run the load and fault test and print the report."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--data", type=Path, action="append", default=None)
+    parser.add_argument("--articles", type=int, default=2000, help="at most this many articles served")
+    parser.add_argument("--feeds", type=int, default=40)
+    parser.add_argument("--no-enrich", action="store_true")
+    parser.add_argument("--warm", type=int, default=100, help="articles stored before the readers start")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the web and worker processes' stderr")
+    parser.add_argument("--drain", type=float, default=900, help="seconds to wait for ingestion to finish")
+    args = parser.parse_args()
+    folders = args.data or [DEMO]
+    corpus = [a for folder in folders for a in read_articles(folder, args.articles)][: args.articles]
+    if not corpus:
+        raise SystemExit(f"no articles found in {folders}")
+    report = asyncio.run(load(args, corpus))
+    print(json.dumps(report))
+
+
+async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[str, Any]:
+    """Start everything, run the readers and the faults, then check and report."""
+    pg = Postgres()
+    server = FeedServer(corpus, args.feeds).start()
+    home = Path(tempfile.mkdtemp(prefix="tidings-load-home-"))
+    env = environment(pg.url, home, not args.no_enrich)
+    tokens = setup(env, server.feed_urls, args.readers)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    tidings = [sys.executable, "-m", "tidings"]
+    web = start([*tidings, "serve", "--workers", "2", "--port", str(port)], env)
+    workers = [start([*tidings, "worker"], env) for _ in range(2)]
+    faults: dict[str, Any] = {}
+    try:
+        wait_healthy(base)
+        warm_began = time.time()
+        await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
+        faults["warm_up_s"] = round(time.time() - warm_began, 1)
+        run = Run()
+        began = time.time()
+        until = began + args.seconds
+        tasks = [asyncio.create_task(reader(run, base, uid, token, until)) for uid, token in tokens]
+        await asyncio.sleep(args.seconds / 3)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+        faults["worker_killed_at_s"] = round(time.time() - began, 1)
+        workers[0] = start([*tidings, "worker"], env)
+        await asyncio.sleep(max(0.0, began + args.seconds / 2 - time.time()))
+        restart_began = time.time()
+        await asyncio.to_thread(pg.ctl, "restart")
+        restart_ended = time.time()
+        faults["postgres_restart"] = {
+            "at_s": round(restart_began - began, 1),
+            "seconds": round(restart_ended - restart_began, 2),
+        }
+        await asyncio.gather(*tasks)
+        ended = time.time()
+        drained = await asyncio.to_thread(drain, pg.url, server, args.drain)
+        ingest_end = time.time()
+        counts = stored_urls(pg.url)
+        events = stored_events(pg.url)
+    finally:
+        alive = sum(1 for proc in workers if proc.poll() is None)
+        for proc in [web, *workers]:
+            proc.terminate()
+        for proc in [web, *workers]:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        server.stop()
+        pg.remove()
+        if args.keep_logs:
+            print(f"process logs kept in {home / 'logs'}", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    window = (restart_began - 1, restart_ended + 5)  # the restart plus the pools' reconnection
+    outside = [
+        kind for t, kind in run.error_times if kind.startswith("5") and not window[0] <= t <= window[1]
+    ]
+    served = server.served
+    missing_events = [e for e in run.events if e not in events]
+    total = sum(len(v) for v in run.samples.values())
+    return {
+        "readers": args.readers,
+        "readers_active": run.active,
+        "seconds": round(ended - began, 1),
+        "requests": total,
+        "requests_per_second": round(total / (ended - began), 1),
+        "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
+        "errors": run.errors,
+        "workers_alive_at_end": alive,
+        "errors_5xx_or_network_outside_restart_window": len(outside),
+        "faults": faults,
+        "articles_served": len(served),
+        "articles_stored": sum(counts.values()),
+        "ingest_articles_per_second": round(sum(counts.values()) / (ingest_end - began), 2),
+        "ingest_drained": drained,
+        "every_item_stored_once": all(counts.get(u) == 1 for u in served),
+        "items_missing": sum(1 for u in served if u not in counts),
+        "items_duplicated": sum(1 for u in served if counts.get(u, 0) > 1),
+        "events_accepted": len(run.events),
+        "events_missing": len(missing_events),
+        "enrich": not args.no_enrich,
+        "cores": os.cpu_count(),
+    }
+
+
+def wait_stored(url: str, count: int, timeout: float) -> None:
+    """Until `count` articles are stored, so that the readers' feeds are not empty at the start."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and sum(stored_urls(url).values()) < count:
+        time.sleep(1)
+
+
+def drain(url: str, server: FeedServer, timeout: float) -> bool:
+    """Wait until every item served is stored (the workers keep ingesting after the readers stop)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            counts = stored_urls(url)
+        except Exception:
+            counts = {}
+        if (
+            server.served
+            and all(u in counts for u in server.served)
+            and len(server.hits) >= len(server.feeds)
+        ):
+            return True
+        time.sleep(1)
+    return False
+
+
+if __name__ == "__main__":
+    main()

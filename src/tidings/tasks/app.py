@@ -1,0 +1,127 @@
+"""The procrastinate app for the configured database, start-up checks, and deferring from `serve`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import procrastinate
+import psycopg
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from tidings.config import Settings
+from tidings.store import open_engine
+from tidings.store.tasks import ensure_queue_schema
+from tidings.tasks.jobs import register
+
+log = logging.getLogger(__name__)
+
+
+class QueueUnavailableError(Exception):
+    """The task queue cannot run here (SQLite, or PostgreSQL unreachable); the message says what to do."""
+
+
+def conninfo(settings: Settings) -> str:
+    """The libpq connection string for TIDINGS_DATABASE_URL (PostgreSQL only)."""
+    url = make_url(settings.resolved_database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise QueueUnavailableError(
+            "the task queue needs PostgreSQL: set TIDINGS_DATABASE_URL=postgresql+psycopg://USER@HOST/DB "
+            "(with SQLite, `tidings serve` runs fetching and ingest itself and no worker is needed)"
+        )
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def check_reachable(settings: Settings, timeout: int = 5) -> None:
+    """Connect once, turning a refused or timed-out connection into an actionable error."""
+
+    info = conninfo(settings)
+    url = make_url(settings.resolved_database_url)
+    try:
+        psycopg.connect(info, connect_timeout=timeout).close()
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())[:300]
+        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+        raise QueueUnavailableError(
+            f"cannot reach PostgreSQL at {where} ({reason}); start the server or fix TIDINGS_DATABASE_URL, "
+            "then run the worker again"
+        ) from None
+
+
+def make_app(settings: Settings, engine: Engine | None = None) -> Any:
+    """A procrastinate App on the configured PostgreSQL database, with Tidings' tasks registered."""
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings)))
+    register(app, settings, engine)
+    return app
+
+
+def prepare(settings: Settings) -> Engine:
+    """Check the database, migrate it and apply the queue schema; returns the engine."""
+
+    check_reachable(settings)
+    engine = open_engine(settings)
+    ensure_queue_schema(engine)
+    return engine
+
+
+def run_worker(settings: Settings, concurrency: int = 1, wait: bool = True) -> None:
+    """Run one worker (and the periodic scheduler) until SIGTERM/SIGINT, or until idle when not `wait`."""
+    engine = prepare(settings)
+    app = make_app(settings, engine)
+    heartbeat = max(0.5, min(10.0, settings.task_stalled_seconds / 3))
+    options: dict[str, Any] = {
+        "concurrency": concurrency,
+        "wait": wait,
+        "update_heartbeat_interval": heartbeat,
+        "stalled_worker_timeout": settings.task_stalled_seconds,
+        "install_signal_handlers": wait,
+        # Poll instead of LISTEN: after a PostgreSQL restart procrastinate's listener can fail without ending
+        # the worker, which then never wakes; a poll each second costs one indexed query.
+        "listen_notify": False,
+        "fetch_job_polling_interval": 1.0,
+    }
+    pause = 1.0
+    while True:
+        try:
+            app.run_worker(**options)
+            return  # stopped by a signal, or idle when not waiting
+        except Exception as exc:
+            if not wait or not is_connection_error(exc):
+                raise
+            # PostgreSQL restarted or the network dropped: the job in hand is retried by the stalled-job
+            # check, and this worker comes back once the server answers again.
+            log.warning("lost the database (%s); reconnecting in %.0f s", type(exc).__name__, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when exc (or its cause) is a lost or refused database connection."""
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.OperationalError | ConnectorException | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def uses_queue(settings: Settings) -> bool:
+    """True when this install hands background work to `tidings worker` processes."""
+    return settings.task_queue == "procrastinate"
+
+
+def defer(settings: Settings, task_name: str, lock: str | None = None, **kwargs: Any) -> bool:
+    """Defer one task from outside a worker (`serve`, the CLI); False when the same one is already queued."""
+
+    app = make_app(settings)
+    with app.open():
+        try:
+            app.configure_task(task_name, lock=lock, queueing_lock=lock).defer(**kwargs)
+        except AlreadyEnqueued:
+            return False
+    return True

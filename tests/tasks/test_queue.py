@@ -1,0 +1,227 @@
+"""The task queue on a real PostgreSQL with real loopback feeds: refresh, retries, locks, kills, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.ingest.conftest import LoopbackServer, send_bytes
+from tests.ingest.conftest import server as server  # the loopback server fixture
+from tests.live import running, sign_up
+from tests.tasks.conftest import QUEUE_ENV, Cluster, needs_postgres, queue_settings, start_worker, stop
+from tests.tasks.conftest import cluster as cluster  # a PostgreSQL cluster of our own
+from tidings.pipeline.subscriptions import subscribe_url
+from tidings.store import tasks as task_repo
+from tidings.store.tables import articles
+from tidings.tasks.app import make_app, prepare, run_worker
+from tidings.tasks.jobs import REFRESH_FEED, TICK, feed_lock
+
+pytestmark = needs_postgres
+
+
+def feed_xml(base: str, name: str, n: int = 2) -> bytes:
+    """An RSS feed of n short items written for these tests."""
+    items = "".join(
+        f"<item><title>{name} notice {i}</title><link>{base}/{name}/item/{i}</link>"
+        f"<description>The {name} committee met on day {i} and agreed to repaint the harbour railings "
+        f"before the regatta, the secretary said.</description></item>"
+        for i in range(1, n + 1)
+    )
+    channel = f"<channel><title>{name}</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def serve_feed(server: LoopbackServer, name: str) -> str:
+    """Add a feed route to the loopback server; returns its URL."""
+    server.routes[f"/{name}.xml"] = lambda h: send_bytes(h, 200, feed_xml(server.url(""), name))
+    return server.url(f"/{name}.xml")
+
+
+def count_articles(engine: object) -> int:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
+
+
+def wait_for(check: object, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_a_task_refreshes_a_feed_end_to_end(tmp_path: Path, pg_url: str, server: LoopbackServer) -> None:
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    source = subscribe_url(engine, serve_feed(server, "rowing"))
+    app = make_app(settings, engine)
+    with app.open():
+        lock = feed_lock(source["id"])
+        app.configure_task(REFRESH_FEED, lock=lock, queueing_lock=lock).defer(source_id=source["id"])
+    run_worker(settings, wait=False)
+    assert count_articles(engine) == 2
+    assert server.hits("/rowing.xml") == 1
+    with engine.connect() as conn:
+        assert [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["succeeded"]
+    assert prepare(settings) is engine  # the queue schema is applied once; a second start changes nothing
+
+
+def test_a_poison_task_is_retried_then_shown_failed_on_the_admin_page(tmp_path: Path, pg_url: str) -> None:
+    from tidings.web.app import create_app
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    app = make_app(settings, engine)
+    with app.open():
+        app.configure_task(REFRESH_FEED).defer(source_id="feed-seven")  # a malformed job
+
+    def failed() -> bool:
+        run_worker(settings, wait=False)
+        with engine.connect() as conn:
+            return [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["failed"]
+
+    assert wait_for(failed, 60)
+    with engine.connect() as conn:
+        job = task_repo.jobs_of(conn, REFRESH_FEED)[0]
+        dead = task_repo.failed_jobs(conn)
+    assert job["attempts"] == settings.task_max_attempts
+    assert [d["id"] for d in dead] == [job["id"]] and "feed-seven" in dead[0]["error"]
+    web = create_app(settings.model_copy(update={"task_queue": "inprocess"}))
+    with running(web) as base, httpx.Client(base_url=base) as client:
+        assert sign_up(client, "admin").status_code in (200, 303)  # the first account is the admin
+        page = client.get("/admin")
+    assert page.status_code == 200
+    assert "Failed tasks" in page.text and REFRESH_FEED in page.text and "feed-seven" in page.text
+
+
+def test_two_schedulers_and_two_workers_fetch_each_feed_once(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    names = [f"club{i}" for i in range(8)]
+    for name in names:
+        subscribe_url(engine, serve_feed(server, name))
+    workers = [start_worker(tmp_path, pg_url, "--concurrency", "2") for _ in range(2)]
+    try:
+        assert wait_for(lambda: count_articles(engine) == 2 * len(names), 180)
+        time.sleep(5)  # several more ticks from both schedulers: none may fetch a feed again
+    finally:
+        for proc in workers:
+            stop(proc)
+    logs = [p.read_text() for p in tmp_path.glob("worker-*.log")]
+    assert all(proc.returncode == 0 for proc in workers), logs
+    assert {name: server.hits(f"/{name}.xml") for name in names} == dict.fromkeys(names, 1)
+    with engine.connect() as conn:
+        ticks = task_repo.jobs_of(conn, TICK)
+    # Both workers' schedulers wanted a tick every second; the database let one through per second.
+    stamps = [job["args"]["timestamp"] for job in ticks]
+    assert len(stamps) >= 4 and len(set(stamps)) == len(stamps)
+
+
+def test_a_worker_killed_mid_fetch_leaves_the_job_retried_and_stored_once(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    arrived, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow_then_fine(handler: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            arrived.set()
+            release.wait(30)  # the first worker dies while it waits here
+            return
+        send_bytes(handler, 200, feed_xml(server.url(""), "ferry", n=3))
+
+    server.routes["/ferry.xml"] = slow_then_fine
+    subscribe_url(engine, server.url("/ferry.xml"))
+    first = start_worker(tmp_path, pg_url)
+    try:
+        assert arrived.wait(60), "the first worker never fetched the feed"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        release.set()
+    second = start_worker(tmp_path, pg_url)
+    try:
+        assert wait_for(lambda: count_articles(engine) >= 3, 60)
+        time.sleep(3)
+    finally:
+        stop(second)
+    with engine.connect() as conn:
+        urls = [r[0] for r in conn.execute(select(articles.c.url))]
+        jobs = task_repo.jobs_of(conn, REFRESH_FEED)
+    assert sorted(urls) == sorted(set(urls)) and len(urls) == 3
+    assert "succeeded" in [j["status"] for j in jobs]
+    assert not [j for j in jobs if j["status"] in ("doing", "failed")]
+
+
+def test_worker_with_database_unreachable_says_what_to_do(tmp_path: Path) -> None:
+    from tests.live import free_port
+
+    env = {**os.environ, **QUEUE_ENV, "TIDINGS_HOME": str(tmp_path)}
+    env["TIDINGS_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/tidings"
+    result = subprocess.run(
+        [sys.executable, "-m", "tidings", "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "cannot reach PostgreSQL at 127.0.0.1:" in result.stderr
+    assert "TIDINGS_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_url: str) -> None:
+    from tests.live import write_seed
+    from tidings.tasks.jobs import STARTUP
+    from tidings.web.app import create_app
+
+    seed = write_seed(tmp_path)
+    settings = queue_settings(tmp_path, pg_url).model_copy(
+        update={"seed_paths": str(seed), "background_refresh": True}
+    )
+    web = create_app(settings)
+    engine = web.state.engine
+
+    def queued() -> bool:
+        with engine.connect() as conn:
+            return [j["status"] for j in task_repo.jobs_of(conn, STARTUP)] == ["todo"]
+
+    with running(web):
+        assert wait_for(queued, 30)
+        time.sleep(1)
+        assert count_articles(engine) == 0  # the web process ingests nothing itself
+    run_worker(settings, wait=False)
+    assert count_articles(engine) == 4
+
+
+def test_a_worker_outlives_a_postgres_restart(
+    tmp_path: Path, cluster: Cluster, server: LoopbackServer
+) -> None:
+    settings = queue_settings(tmp_path, cluster.url)
+    engine = prepare(settings)
+    worker = start_worker(tmp_path, cluster.url)
+    try:
+
+        def ticking() -> bool:
+            with engine.connect() as conn:
+                return bool(task_repo.jobs_of(conn, TICK))
+
+        assert wait_for(ticking, 120), "the worker never started"
+        cluster.ctl("restart")
+        engine.dispose()
+        subscribe_url(engine, serve_feed(server, "choir"))
+        assert wait_for(lambda: count_articles(engine) == 2, 120)
+        assert worker.poll() is None
+    finally:
+        stop(worker)
