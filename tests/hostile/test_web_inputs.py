@@ -191,7 +191,11 @@ def test_opml_export_escapes_every_title_and_folder(site: Site, reader: User) ->
 
 
 def test_cli_prints_hostile_titles_as_json_text(site: Site) -> None:
-    env = {**os.environ, "TIDINGS_HOME": str(site.settings.home), "TIDINGS_DATABASE_URL": ""}
+    env = {
+        **os.environ,
+        "TIDINGS_HOME": str(site.settings.home),
+        "TIDINGS_DATABASE_URL": site.settings.database_url or "",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "tidings.cli.main", "article", str(article_id(site)), "--json"],
         capture_output=True,

@@ -81,7 +81,11 @@ def test_rows_stored_before_the_fix_still_export(site: Site) -> None:
     for reply in (api, page):
         assert reply.status_code == 200
         etree.fromstring(reply.content)  # well-formed XML
-    env = {**os.environ, "TIDINGS_HOME": str(site.settings.home), "TIDINGS_DATABASE_URL": ""}
+    env = {
+        **os.environ,
+        "TIDINGS_HOME": str(site.settings.home),
+        "TIDINGS_DATABASE_URL": site.settings.database_url or "",
+    }
     cli = subprocess.run(
         [sys.executable, "-m", "tidings.cli.main", "feeds", "export"],
         capture_output=True,

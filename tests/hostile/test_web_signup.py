@@ -94,7 +94,11 @@ def test_invite_policy_needs_a_live_single_use_code(site: Site, policy: None) ->
 
 
 def test_cli_creates_invites(site: Site, policy: None, tmp_path: Path) -> None:
-    env = {**os.environ, "TIDINGS_HOME": str(site.settings.home), "TIDINGS_DATABASE_URL": ""}
+    env = {
+        **os.environ,
+        "TIDINGS_HOME": str(site.settings.home),
+        "TIDINGS_DATABASE_URL": site.settings.database_url or "",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "tidings.cli.main", "user", "invite", "--json", "--days", "1"],
         capture_output=True,

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tidings.auth import PASSWORD_RULE
@@ -230,9 +231,24 @@ async def handle_id_overflow(request: Request, exc: Exception) -> Response:
     return await handle_page_http_error(request, StarletteHTTPException(404, "Not found."))
 
 
+NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE for an integer past its column's range
+
+
+async def handle_unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value PostgreSQL cannot hold: an id past its integers names nothing (404, as SQLite's OverflowError);
+    another (a NUL character in a text) is refused with a 422. Never a 500."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+        return await handle_id_overflow(request, exc)
+    message = "A value holds a character or a number the database cannot store."
+    return await handle_page_http_error(request, StarletteHTTPException(422, message))
+
+
 def install_page_handlers(app: FastAPI) -> None:
     """Register the pages' exception handlers (after the API's, so that these win and delegate)."""
     app.add_exception_handler(OverflowError, handle_id_overflow)
+    app.add_exception_handler(
+        DataError, handle_unstorable_value
+    )  # beats the DBAPIError handler: more specific
     app.add_exception_handler(LoginRequiredError, handle_login_required)
     app.add_exception_handler(StarletteHTTPException, handle_page_http_error)
     app.add_exception_handler(RequestValidationError, handle_page_validation_error)
