@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck unit bench clean hardening-report
+.PHONY: install run test test-postgres lint typecheck unit bench clean hardening-report
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ typecheck: install
 
 unit: install
 	$(PY) -m pytest || [ $$? -eq 5 ]
+
+# The whole suite again, on the PostgreSQL server at TIDINGS_TEST_POSTGRES_URL (about 28 minutes here).
+test-postgres: install
+	TIDINGS_TEST_DATABASE=postgres $(PY) -m pytest
 
 test: lint typecheck unit
 
