@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -105,10 +106,40 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+MIGRATION_LOCK_KEY = 7_261_130  # PostgreSQL advisory lock held while one process migrates
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Let one process at a time migrate: two `tidings` processes starting on a new store would otherwise both
+    run the same ALTER TABLE ("duplicate column"). A file lock beside a SQLite file; an advisory lock on
+    PostgreSQL."""
+    if is_sqlite(engine):
+        path = engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        holder.commit()  # a session-level lock: it outlives this transaction
+        try:
+            yield
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            holder.commit()
+
+
 def migrate(engine: Engine) -> str:
     """Upgrade the database to the newest migration; returns the revision now in force."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as conn:
+    with migration_lock(engine), engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     with engine.connect() as conn:
