@@ -19,6 +19,7 @@ from tests.ingest.conftest import server as server  # the loopback server fixtur
 from tests.live import running, sign_up
 from tests.tasks.conftest import QUEUE_ENV, Cluster, needs_postgres, queue_settings, start_worker, stop
 from tests.tasks.conftest import cluster as cluster  # a PostgreSQL cluster of our own
+from tidings.config import Settings
 from tidings.pipeline.subscriptions import subscribe_url
 from tidings.store import tasks as task_repo
 from tidings.store.tables import articles
@@ -26,6 +27,24 @@ from tidings.tasks.app import make_app, prepare, run_worker
 from tidings.tasks.jobs import REFRESH_FEED, TICK, feed_lock
 
 pytestmark = needs_postgres
+
+
+def drain(settings: Settings) -> None:
+    """Run queued jobs until the queue is idle, in a thread of its own: procrastinate starts its event loop
+    with asyncio.run, which refuses a thread where an earlier test left a loop marked as running."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_worker(settings, wait=False)
+        except BaseException as exc:  # re-raised in the test's thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=work, name="queue-drain")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def feed_xml(base: str, name: str, n: int = 2) -> bytes:
@@ -68,7 +87,7 @@ def test_a_task_refreshes_a_feed_end_to_end(tmp_path: Path, pg_url: str, server:
     with app.open():
         lock = feed_lock(source["id"])
         app.configure_task(REFRESH_FEED, lock=lock, queueing_lock=lock).defer(source_id=source["id"])
-    run_worker(settings, wait=False)
+    drain(settings)
     assert count_articles(engine) == 2
     assert server.hits("/rowing.xml") == 1
     with engine.connect() as conn:
@@ -86,7 +105,7 @@ def test_a_poison_task_is_retried_then_shown_failed_on_the_admin_page(tmp_path: 
         app.configure_task(REFRESH_FEED).defer(source_id="feed-seven")  # a malformed job
 
     def failed() -> bool:
-        run_worker(settings, wait=False)
+        drain(settings)
         with engine.connect() as conn:
             return [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["failed"]
 
@@ -201,7 +220,7 @@ def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_u
         assert wait_for(queued, 30)
         time.sleep(1)
         assert count_articles(engine) == 0  # the web process ingests nothing itself
-    run_worker(settings, wait=False)
+    drain(settings)
     assert count_articles(engine) == 4
 
 
