@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from tidings.stories.centroid_index import CandidateIndex, EntityIdf
-from tidings.stories.clusterer import add_to_story, assign, new_story
+from tidings.stories.clusterer import RECENT_MEMBERS, add_to_story, assign, new_story
+from tidings.stories.scoring import DEFAULT_WEIGHTS, Weights
 from tidings.stories.signature import ArticleSignature, StoryState
 
 DIM = 384
@@ -35,9 +37,10 @@ def make_signature(
     return ArticleSignature(aid, title, vec, entities, when, source=f"src{rng.integers(0, 40)}")
 
 
-def build_index(
-    rng: np.random.Generator, articles: int, per_story: int
-) -> tuple[CandidateIndex, EntityIdf, np.ndarray, int]:
+Built = tuple[CandidateIndex, EntityIdf, np.ndarray, int, dict[int, ArticleSignature]]
+
+
+def build_index(rng: np.random.Generator, articles: int, per_story: int) -> Built:
     """Stories grouping `articles` synthetic articles (about `per_story` each), spread over DAYS days."""
     n_events = articles // per_story
     topics = make_topics(rng, 40)
@@ -47,22 +50,30 @@ def build_index(
     event_start = [START + timedelta(hours=float(h)) for h in rng.uniform(0, DAYS * 24, n_events)]
     index, idf = CandidateIndex(DIM), EntityIdf()
     stories: dict[int, StoryState] = {}
+    sigs: dict[int, ArticleSignature] = {}
     for aid in range(articles):
         event = aid % n_events
         when = event_start[event] + timedelta(hours=float(rng.exponential(12)))
         sig = make_signature(rng, aid, event, events, when)
         idf.observe(set(sig.entity_keys))
+        sigs[aid] = sig
         story = stories.get(event)
         stories[event] = new_story(event, sig) if story is None else add_to_story(story, sig)
     for story in stories.values():
         index.upsert(story)
-    return index, idf, events, n_events
+    return index, idf, events, n_events, sigs
 
 
-def run(articles: int, queries: int, per_story: int, seed: int) -> dict[str, float | int]:
-    """Time the per-article path: candidate search, scoring, decision, story update and index refresh."""
+def run(
+    articles: int, queries: int, per_story: int, seed: int, weights: Weights = DEFAULT_WEIGHTS
+) -> dict[str, float | int]:
+    """Time the per-article path: candidate search, scoring, member check, decision, story update, index."""
     rng = np.random.default_rng(seed)
-    index, idf, events, n_events = build_index(rng, articles, per_story)
+    index, idf, events, n_events, sigs = build_index(rng, articles, per_story)
+
+    def members(story: StoryState) -> list[ArticleSignature]:
+        return [sigs[a] for a in story.article_ids[-RECENT_MEMBERS:]]
+
     timings: list[float] = []
     joined = 0
     for q in range(queries):
@@ -72,13 +83,14 @@ def run(articles: int, queries: int, per_story: int, seed: int) -> dict[str, flo
         sig = make_signature(rng, articles + q, event, events, when)
         t0 = time.perf_counter()
         idf.observe(set(sig.entity_keys))
-        decision = assign(sig, index.candidates(sig), idf)
+        decision = assign(sig, index.candidates(sig), idf, weights, members)
         if decision.story_id is None:
             target = new_story(10_000_000 + q, sig)
         else:
             target = add_to_story(index.stories[decision.story_id], sig)
             joined += decision.story_id == event
         index.upsert(target)
+        sigs[sig.article_id] = sig
         timings.append((time.perf_counter() - t0) * 1000.0)
     arr = np.array(timings)
     return {
@@ -100,8 +112,24 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--per-story", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--member-check", type=float, default=0.5, help="pair-probability bar of the member check compared"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.articles, args.queries, args.per_story, args.seed), indent=2))
+    # Both variants in one run, so that a loaded machine slows them alike.
+    out = {
+        "centroid_only": run(
+            args.articles, args.queries, args.per_story, args.seed, replace(DEFAULT_WEIGHTS, members=0.0)
+        ),
+        "member_check": run(
+            args.articles,
+            args.queries,
+            args.per_story,
+            args.seed,
+            replace(DEFAULT_WEIGHTS, members=args.member_check),
+        ),
+    }
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

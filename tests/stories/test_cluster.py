@@ -206,3 +206,58 @@ def test_the_cosine_gate_skips_components_but_not_the_score() -> None:
     assert quick.score == full.score and quick.entity == 0.0
     decision = assign(far, [story])
     assert decision.story_id is None and decision.score == full  # the explanation shows every component
+
+
+def test_member_check_joins_only_when_the_members_read_as_the_same_event() -> None:
+    from dataclasses import replace
+
+    from tidings.stories.clusterer import member_support
+    from tidings.stories.scoring import DEFAULT_WEIGHTS
+
+    strict = replace(DEFAULT_WEIGHTS, members=0.5)
+    story = add_to_story(new_story(1, flood(1)), flood(2, 1.0))
+    article = flood(3, 2.0)
+    agreeing = [flood(1), flood(2, 1.0)]
+    other_event = [rates(11), rates(12)]  # what a centroid blurred by two events can hide
+    assert member_support(article, agreeing) > 0.5 > member_support(article, other_event)
+    assert assign(article, [story], weights=strict, members=lambda s: agreeing).story_id == 1
+    vetoed = assign(article, [story], weights=strict, members=lambda s: other_event)
+    assert vetoed.is_new and "members" in vetoed.reason
+    # Off by default, and without a lookup the centroid decision stands.
+    assert assign(article, [story], members=lambda s: other_event).story_id == 1
+    assert assign(article, [story], weights=strict).story_id == 1
+    # Members that cannot be compared (no embedding) do not veto.
+    assert member_support(article, [ArticleSignature(5, "untitled")]) == 1.0
+
+
+def test_member_check_falls_back_to_the_next_story_above_threshold() -> None:
+    from dataclasses import replace
+
+    from tidings.stories.scoring import DEFAULT_WEIGHTS
+
+    strict = replace(DEFAULT_WEIGHTS, members=0.5)
+    first = add_to_story(new_story(1, flood(1)), flood(2, 1.0))
+    second = new_story(2, flood(4, 1.0))
+    lookup = {1: [rates(11)], 2: [flood(4, 1.0)]}
+    decision = assign(flood(3, 2.0), [first, second], weights=strict, members=lambda s: lookup[s.story_id])
+    assert decision.story_id == 2
+
+
+def test_an_undated_article_naming_other_years_than_the_story_is_held_back() -> None:
+    from dataclasses import replace
+
+    from tidings.stories.scoring import DEFAULT_WEIGHTS, year_clash
+
+    def undated(aid: int, numbers: set[str]) -> ArticleSignature:
+        sig = flood(aid)
+        return ArticleSignature(aid, sig.title, sig.embedding, sig.entity_keys, numbers=frozenset(numbers))
+
+    story = add_to_story(new_story(1, undated(1, {"2008", "40"})), undated(2, {"2008"}))
+    assert year_clash(undated(3, {"2013", "40"}), story) == 1.0
+    assert year_clash(undated(4, {"2008", "2013"}), story) == 0.0  # one year in common
+    assert year_clash(undated(5, {"40"}), story) == 0.0  # no year named
+    assert year_clash(flood(6), story) == 0.0  # dated articles are left to the time gap
+    strict = replace(DEFAULT_WEIGHTS, year=5.0)
+    assert score_match(undated(3, {"2013"}), story).is_match
+    assert not score_match(undated(3, {"2013"}), story, weights=strict).is_match
+    assert score_match(undated(4, {"2008"}), story, weights=strict).is_match

@@ -264,13 +264,18 @@ def weight_grid() -> list[Weights]:
         for entity in (0.5, 1.0)
         for time in (0.15, 0.6)
     ]
-    # Shared numbers (with a higher bar), a stricter join to crowded stories, an entity clash, brief texts.
+    # Shared numbers (with a higher bar), a stricter join to crowded stories, an entity clash, brief texts,
+    # the member check (the pair model against a story's closest members) and years named by undated texts.
     return [
         *grid,
         replace(base, number=0.2, bias=base.bias + 0.06),
         replace(base, crowd=0.05),
         replace(base, conflict=0.1),
         replace(base, short=0.1, crowd=0.05),
+        replace(base, members=0.1),
+        replace(base, members=0.5),
+        replace(base, year=0.4),
+        replace(base, year=0.4, members=0.1),
     ]
 
 

@@ -9,6 +9,8 @@ means two ingesters never cluster against a stale view.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +36,12 @@ from tidings.stories import (
     maybe_split,
     text_fingerprint,
 )
+from tidings.stories.clusterer import RECENT_MEMBERS
 
 log = logging.getLogger(__name__)
 CLUSTER_WINDOW_HOURS = 96.0
 SPLIT_CHECK_EVERY = 8  # a story is re-examined for a split each time it grows by this many articles
+MEMBER_CACHE_SIZE = 20_000  # member signatures kept for the member check; older ones are read back on demand
 
 
 @dataclass
@@ -51,6 +55,14 @@ class ClusterCache:
     max_article_id: int = 0
     story_of: dict[int, int] = field(default_factory=dict)
     weights: Weights = field(default_factory=Weights)  # the defaults ship; `tidings eval stories` varies them
+    members: OrderedDict[int, ArticleSignature] = field(default_factory=OrderedDict)
+
+    def remember(self, sig: ArticleSignature) -> None:
+        """Keep an article's signature for the member check (past the cap, the oldest one goes)."""
+        self.members[sig.article_id] = sig
+        self.members.move_to_end(sig.article_id)
+        while len(self.members) > MEMBER_CACHE_SIZE:
+            self.members.popitem(last=False)
 
 
 _CACHES: dict[str, ClusterCache] = {}
@@ -154,7 +166,7 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     target = cache.story_of.get(original) if original is not None else None
     if target is None or target not in cache.index.stories:
         candidates = cache.index.candidates(sig, window_hours=CLUSTER_WINDOW_HOURS)
-        decision = assign(sig, candidates, cache.idf, cache.weights)
+        decision = assign(sig, candidates, cache.idf, cache.weights, lambda s: story_members(conn, cache, s))
         target = decision.story_id
     if target is None:
         story = StoryState(story_id=story_repo.insert_story(conn))
@@ -164,6 +176,7 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     persist_story(conn, story)
     cache.index.upsert(story)
     cache.story_of[sig.article_id] = story.story_id
+    cache.remember(sig)
     if story.size >= SPLIT_CHECK_EVERY and story.size % SPLIT_CHECK_EVERY == 0:
         split_if_drifted(conn, cache, story)
     values: dict[str, Any] = {"story_id": story.story_id, "fingerprint": sig.fingerprint}
@@ -171,6 +184,18 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
         values["duplicate_of"] = original
     article_repo.update_article(conn, sig.article_id, values)
     return {"story_id": story.story_id, "duplicate_of": original}
+
+
+def story_members(conn: Connection, cache: ClusterCache, story: StoryState) -> Sequence[ArticleSignature]:
+    """The signatures of a story's latest members, oldest first (read back when not cached)."""
+    out = []
+    for member in story.article_ids[-RECENT_MEMBERS:]:
+        sig = cache.members.get(member)
+        if sig is None:
+            sig = signature_for(conn, member, None)
+            cache.remember(sig)
+        out.append(sig)
+    return out
 
 
 def rebuild_story(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from tidings.stories.scoring import DEFAULT_WEIGHTS, MatchScore, Weights, score_match
+from tidings.stories.scoring import DEFAULT_WEIGHTS, MatchScore, Weights, pair_match, score_match
 from tidings.stories.signature import ArticleSignature, StoryState, unit_vector
 
 UNKNOWN_SOURCE = "unknown"
@@ -16,6 +16,10 @@ UNKNOWN_SOURCE = "unknown"
 MAX_STORY_SIZE = 80  # larger stories are re-examined for a split
 TIGHT_COHESION = 0.85  # mean member-to-centroid cosine above which a story cannot hold two events
 SPLIT_DISTANCE = 0.62  # average-linkage cosine distance that separates sub-stories
+MEMBER_ALTERNATIVES = 3  # stories above threshold, best first, whose members are checked before starting one
+RECENT_MEMBERS = 40  # the member check looks at most at a story's latest this many members (bounded cost)
+
+MemberLookup = Callable[[StoryState], Sequence[ArticleSignature]]
 
 
 @dataclass
@@ -39,8 +43,13 @@ def assign(
     candidates: Sequence[StoryState],
     idf: Mapping[str, float] | None = None,
     weights: Weights = DEFAULT_WEIGHTS,
+    members: MemberLookup | None = None,
 ) -> Decision:
-    """Pick the best-scoring candidate story above threshold, else decide to start a new story."""
+    """Pick the best-scoring candidate story above threshold, else decide to start a new story.
+
+    With `members` (a story's member signatures, oldest first) and `weights.members` set, a story is joined
+    only when its members agree (see member_support).
+    """
     live = {story.story_id: story for story in candidates if story.size > 0}
     scored = sorted(
         ((score_match(sig, story, idf, weights, exact=False), sid) for sid, story in live.items()),
@@ -51,9 +60,39 @@ def assign(
     best_id = scored[0][1]
     best = score_match(sig, live[best_id], idf, weights)  # every component, for the explanation
     runner = scored[1][1] if len(scored) > 1 else None
-    if best.is_match:
+    if not best.is_match:
+        return Decision(None, best, best_id, len(scored), "no story scored above threshold")
+    if members is None or weights.members <= 0.0:
         return Decision(best_id, best, runner, len(scored), "joined best-scoring story")
-    return Decision(None, best, best_id, len(scored), "no story scored above threshold")
+    # A centroid blurs two similar events once one story holds both; the article must also read as the same
+    # event as the story's own members, else the next story above threshold is tried, then a new story.
+    for rank, (score, sid) in enumerate(scored[:MEMBER_ALTERNATIVES]):
+        if not score.is_match:
+            break
+        if member_support(sig, members(live[sid]), idf, weights.member_top) > weights.members:
+            chosen = best if rank == 0 else score_match(sig, live[sid], idf, weights)
+            reason = "joined best-scoring story" if rank == 0 else "joined a story whose members agree"
+            return Decision(sid, chosen, best_id if rank else runner, len(scored), reason)
+    return Decision(None, best, best_id, len(scored), "the stories' members read as another event")
+
+
+def member_support(
+    sig: ArticleSignature,
+    members: Sequence[ArticleSignature],
+    idf: Mapping[str, float] | None = None,
+    top: int = 5,
+) -> float:
+    """The highest pair-model probability of the article against the `top` members closest by embedding.
+
+    1 when no member can be compared (no embeddings), so the centroid decision stands.
+    """
+    latest = members[-RECENT_MEMBERS:]
+    recent = [m for m in latest if m.embedding is not None and m.article_id != sig.article_id]
+    if not recent or sig.embedding is None:
+        return 1.0
+    sims = np.vstack([m.embedding for m in recent if m.embedding is not None]) @ sig.embedding
+    closest = np.argsort(-sims)[:top]
+    return max(pair_match(sig, recent[int(i)], idf).probability for i in closest)
 
 
 def new_story(story_id: int, sig: ArticleSignature) -> StoryState:

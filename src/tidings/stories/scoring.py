@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ import numpy as np
 from tidings.stories.signature import ArticleSignature, StoryState
 
 PROBABILITY_SLOPE = 8.0  # MatchScore.probability squashes 8 * score
+_YEAR_RE = re.compile(r"(?:19[5-9]|20[0-4])\d")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Weights:
     short_words: int = 150
     min_cosine: float = 0.30  # below this no amount of overlap joins two articles
     time_scale_hours: float = 36.0
+    # Member check: a story is joined only if the pair model's probability against its most similar members
+    # (the best of up to member_top of them) exceeds `members`; 0 turns the check off.
+    members: float = 0.0
+    member_top: int = 5
+    year: float = 0.0  # penalty when an undated article's years and the years most of a story names differ
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -141,12 +148,14 @@ def combine(
     conflict: float = 0.0,
     size: int = 1,
     short: float = 0.0,
+    year_clash: float = 0.0,
 ) -> float:
     """The linear same-story score minus the threshold."""
     if cosine < w.min_cosine:
         return min(-0.01, cosine - w.min_cosine)
     linear = w.cosine * cosine + w.entity * entity + w.title * title + w.number * number
     bar = w.bias + w.conflict * conflict + w.crowd * (1.0 - 1.0 / max(1, size)) - w.short * short
+    bar += w.year * year_clash
     return linear - w.time * (1.0 - decay) - bar
 
 
@@ -178,8 +187,26 @@ def score_match(
     # Two reports that both name people, places or organisations but none in common are two events.
     clash = float(ent == 0.0 and bool(sig.entity_keys) and bool(story.entity_counts))
     brief = 0.0 if sig.word_count <= 0 else 1.0 - min(1.0, sig.word_count / weights.short_words)
-    total = combine(cos, ent, ttl, decay, weights, num, clash, story.size, brief)
+    total = combine(cos, ent, ttl, decay, weights, num, clash, story.size, brief, year_clash(sig, story))
     return MatchScore(cos, ent, ttl, decay, gap, total, num)
+
+
+def mentioned_years(numbers: frozenset[str] | set[str] | Mapping[str, int]) -> set[str]:
+    """The numbers that read as years (1950-2049)."""
+    return {n for n in numbers if _YEAR_RE.fullmatch(n)}
+
+
+def year_clash(sig: ArticleSignature, story: StoryState) -> float:
+    """1 when an undated article names years and none of them is one most of the story's members name.
+
+    Without a date the time gap says nothing; the years a report mentions stand in for it (two similar events
+    years apart). Dated articles are left to the time gap, as background years would only add noise.
+    """
+    if sig.published_at is not None:
+        return 0.0
+    mine = mentioned_years(sig.numbers)
+    common = {y for y in mentioned_years(story.number_counts) if story.number_counts[y] * 2 >= story.size}
+    return float(bool(mine) and bool(common) and not (mine & common))
 
 
 def symmetric_overlap(
