@@ -272,10 +272,10 @@ def weight_grid() -> list[Weights]:
         replace(base, crowd=0.05),
         replace(base, conflict=0.1),
         replace(base, short=0.1, crowd=0.05),
-        replace(base, members=0.1),
         replace(base, members=0.5),
-        replace(base, year=0.4),
-        replace(base, year=0.4, members=0.1),
+        replace(base, year=0.0),
+        replace(base, year=0.2),
+        replace(base, members=0.1),
     ]
 
 
