@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, settings
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, settings
 
 if TYPE_CHECKING:
     from tidings.config import Settings
 
 app = typer.Typer(help="Measure quality on gold data.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 def _render(data: dict[str, Any]) -> None:
