@@ -13,10 +13,8 @@ from htmldate import find_date
 from tidings.extract.blocks import normalise_space
 from tidings.ingest.urls import is_http_url, join_url
 
-PROPERTY_RE = re.compile(
-    r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag|image|url|locale)\s*",
-    re.IGNORECASE,
-)
+PROPERTY_FIELDS = "author|creator|description|published_time|title|site_name|section|tag|image|url|locale"
+PROPERTY_RE = re.compile(rf"\s*(article|dc|dcterm|og|twitter)\s*:\s*({PROPERTY_FIELDS})\s*", re.IGNORECASE)
 NAME_RE = re.compile(
     r"^\s*(?:(dc|dcterm|og|twitter|parsely|weibo:(?:article|webpage))\s*[-.:]\s*)?"
     r"(author|creator|pub-date|description|title|site_name)\s*$",
