@@ -20,6 +20,17 @@ class RelatedLink:
     url: str | None = None
 
 
+@dataclass(kw_only=True)
+class ArticleMetadata:
+    """What one source (a feed entry, a file, the page itself) says about an article; keyword-only."""
+
+    title: str | None = None
+    byline: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
 @dataclass
 class ExtractedArticle:
     """What extraction makes of one page or plain-text document."""

@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ ESCAPE_SEQUENCE = re.compile(
     r"|\x1b[ -/]*[0-~]?",  # any other escape
 )
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# The option every command that prints data takes (typer reads it from the annotation).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 class UserError(Exception):

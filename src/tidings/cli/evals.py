@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, settings
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, settings
 
 if TYPE_CHECKING:
     from tidings.config import Settings
 
 app = typer.Typer(help="Measure quality on gold data.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 def _render(data: dict[str, Any]) -> None:
@@ -79,6 +78,7 @@ def _over_sets(
     max_articles: int | None,
 ) -> Any:
     """`across` fitted over every labelled set when given, else `each` set evaluated alone, by file name."""
+    files = [_existing(p) for p in files]
     if across is not None:
         return across(files, settings(), _cache(cache), folds, max_articles)
     return {f.name: each(f, settings(), _cache(cache), folds, max_articles) for f in files}
@@ -99,14 +99,13 @@ def pairs(
     with cli_errors():
         from tidings.eval.pairs import evaluate_pairs, fit_pair_weights
 
-        files = [_existing(p) for p in paths]
         result = _over_sets(
-            files, fit_pair_weights if fit else None, evaluate_pairs, cache, folds, max_articles
+            paths, fit_pair_weights if fit else None, evaluate_pairs, cache, folds, max_articles
         )
-        if fit or len(files) == 1:  # one figure set: the fit's, or the only file's
-            emit(result if fit else result[files[0].name], as_json, _render)
+        if fit or len(paths) == 1:  # one figure set: the fit's, or the only file's
+            emit(result if fit else result[paths[0].name], as_json, _render)
         else:
-            emit(result, as_json, lambda d: print(d))
+            emit(result, as_json, print)
 
 
 @app.command()
@@ -145,12 +144,10 @@ def stories(
     with cli_errors():
         from tidings.eval.story_gold import evaluate_stories, tune_weights
 
-        files = [_existing(p) for p in data]
-        emit(
-            _over_sets(files, tune_weights if tune else None, evaluate_stories, cache, folds, max_articles),
-            as_json,
-            lambda d: print(d),
+        result = _over_sets(
+            data, tune_weights if tune else None, evaluate_stories, cache, folds, max_articles
         )
+        emit(result, as_json, print)
 
 
 @app.command()

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import STDERR, UserError, cli_errors, emit, engine
+from tidings.cli.common import STDERR, JsonOpt, UserError, cli_errors, emit, engine
 
 app = typer.Typer(help="Manage subscribed feeds.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 def _render(rows: list[dict[str, Any]]) -> None:

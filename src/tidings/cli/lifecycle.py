@@ -7,20 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine, settings
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, engine, settings
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
+RetentionOpt = Annotated[
+    float | None, typer.Option(help="Retention in days (default TIDINGS_RETENTION_DAYS).", min=0)
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Count what would be pruned; change nothing.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a database that already holds data.")]
 
 
-def prune(
-    days: Annotated[
-        float | None, typer.Option(help="Retention in days (default TIDINGS_RETENTION_DAYS).", min=0)
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be pruned; change nothing.")
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
+def prune(days: RetentionOpt = None, dry_run: DryRunOpt = False, as_json: JsonOpt = False) -> None:
     """Drop the bodies and embeddings of old articles (not saved ones, nor those of live stories)."""
     with cli_errors():
         from tidings.store.retention import prune as prune_store
@@ -62,9 +58,7 @@ def backup(
 
 def restore(
     path: Annotated[Path, typer.Argument(help="A file written by `tidings backup`.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a database that already holds data.")
-    ] = False,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a backup into the configured database (empty unless --force), then migrate it."""

@@ -22,7 +22,17 @@ from tidings.cli import queue as queue_cli
 from tidings.cli import reading as reading_cli
 from tidings.cli import stories as stories_cli
 from tidings.cli import users as users_cli
-from tidings.cli.common import STDERR, UserError, cli_errors, configure_logging, emit, engine, settings, warn
+from tidings.cli.common import (
+    STDERR,
+    JsonOpt,
+    UserError,
+    cli_errors,
+    configure_logging,
+    emit,
+    engine,
+    settings,
+    warn,
+)
 
 app = typer.Typer(
     help="Tidings: a self-hosted, personalised news feed.",
@@ -38,8 +48,6 @@ personal_cli.register(app)
 reading_cli.register(app)
 lifecycle_cli.register(app)
 queue_cli.register(app)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 @app.callback()

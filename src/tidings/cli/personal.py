@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine, settings
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, engine, settings
 
 
 def event(

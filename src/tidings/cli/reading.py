@@ -6,10 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine, settings
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, engine, settings
 from tidings.store.reading import MARKS
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 def user_id_of(name: str) -> int:

@@ -6,9 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, engine
 
 
 def _render(data: dict[str, Any]) -> None:

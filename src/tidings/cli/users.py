@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from tidings.cli.common import UserError, cli_errors, emit, engine, settings
+from tidings.cli.common import JsonOpt, UserError, cli_errors, emit, engine, settings
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON document to stdout.")]
 
 
 @user_app.command("add")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +12,10 @@ from htmldate import find_date
 
 from tidings.extract.blocks import normalise_space
 from tidings.ingest.urls import is_http_url, join_url
+from tidings.models import ArticleMetadata
 
-PROPERTY_RE = re.compile(
-    r"\s*(article|dc|dcterm|og|twitter)\s*:\s*(author|creator|description|published_time|title|site_name|section|tag|image|url|locale)\s*",
-    re.IGNORECASE,
-)
+PROPERTY_FIELDS = "author|creator|description|published_time|title|site_name|section|tag|image|url|locale"
+PROPERTY_RE = re.compile(rf"\s*(article|dc|dcterm|og|twitter)\s*:\s*({PROPERTY_FIELDS})\s*", re.IGNORECASE)
 NAME_RE = re.compile(
     r"^\s*(?:(dc|dcterm|og|twitter|parsely|weibo:(?:article|webpage))\s*[-.:]\s*)?"
     r"(author|creator|pub-date|description|title|site_name)\s*$",
@@ -34,18 +33,13 @@ ARTICLE_TYPES = re.compile(r"Article|Posting|Report|BlogPosting|NewsArticle", re
 
 
 @dataclass
-class PageMetadata:
+class PageMetadata(ArticleMetadata):
     """What the page says about itself."""
 
-    title: str | None = None
-    byline: str | None = None
-    published_at: datetime | None = None
     site_name: str | None = None
-    language: str | None = None
     lead_image: str | None = None
     canonical_url: str | None = None
     description: str | None = None
-    tags: list[str] = field(default_factory=list)
 
 
 def read_meta_values(tree: Any) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dateutil import parser as dateparser
 from tidings.ingest.encoding import decode_text, is_binary, is_empty
 from tidings.ingest.feeds import parse_feed
 from tidings.ingest.opml import OpmlError, parse_opml_checked
+from tidings.models import ArticleMetadata
 
 SKIPPED_NAMES = {"readme", "sources", "license", "licence", "changelog", "notice", "copying"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}
@@ -25,23 +26,18 @@ class DocumentError(Exception):
 
 
 @dataclass
-class RawItem:
+class RawItem(ArticleMetadata):
     """One article-to-be, before extraction: what a file, feed entry or JSONL line gave us."""
 
     origin: str  # where it came from, for error messages
-    title: str | None = None
     url: str | None = None
     html: str | None = None  # a full page or a content fragment
     text: str | None = None  # plain text
     is_fragment: bool = False  # html is a feed entry's content, not a whole page
     is_teaser: bool = False
-    published_at: datetime | None = None
-    byline: str | None = None
     source_name: str | None = None
     source_id: int | None = None
-    language: str | None = None
     section: str | None = None
-    tags: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
 

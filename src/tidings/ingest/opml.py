@@ -32,16 +32,19 @@ class OpmlFeed:
     category: str | None = None
 
 
+# No entity expansion, DTD loading or network access: OPML files come from strangers.
+SAFE_PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "recover": False,
+}
+
+
 def _parser() -> etree.XMLParser:
-    # No entity expansion, DTD loading or network access: OPML files come from strangers.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        recover=False,
-    )
+    return etree.XMLParser(**SAFE_PARSER_OPTIONS)
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:

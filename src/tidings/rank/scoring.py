@@ -149,10 +149,10 @@ def build_context(pool: CandidatePool, profile: Profile, controls: UserControls,
         if (code := pool.source_code_of.get(key)) is not None:
             s_cols[code, 1] = affinity_value(pair)
     ctx = Context(
-        pool=pool,
-        profile=profile,
-        controls=controls,
-        now_ts=now_ts,
+        pool,
+        profile,
+        controls,
+        now_ts,
         topic_cols=t_cols,
         entity_cols=e_cols,
         source_cols=s_cols,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,6 +23,23 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def _parent_id(name: str, table: str, **options: Any) -> Column[int]:
+    """A column holding the id of a row of `table` that owns this row: deleting the parent deletes it."""
+    return Column(name, Integer, ForeignKey(f"{table}.id", ondelete="CASCADE"), **options)
+
+
+def per_user_table(name: str, key: str, table: str, *columns: Column[Any] | Index) -> Table:
+    """A user's own state for rows of `table`: keyed by (user_id, `key`), gone with either of them."""
+    return Table(
+        name,
+        metadata,
+        _parent_id("user_id", "users", primary_key=True),
+        _parent_id(key, table, primary_key=True),
+        *columns,
+    )
+
 
 sources = Table(
     "sources",
@@ -106,7 +125,7 @@ articles = Table(
 enrichments = Table(
     "enrichments",
     metadata,
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    _parent_id("article_id", "articles", primary_key=True),
     Column("language", String(16)),
     Column("entities", JSON),
     Column("topics", JSON),
@@ -123,7 +142,7 @@ enrichments = Table(
 article_entities = Table(
     "article_entities",
     metadata,
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    _parent_id("article_id", "articles", primary_key=True),
     Column("entity_key", String(255), primary_key=True),
     Column("name", Text, nullable=False),
     Column("type", String(32), nullable=False),
@@ -134,7 +153,7 @@ article_entities = Table(
 article_topics = Table(
     "article_topics",
     metadata,
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    _parent_id("article_id", "articles", primary_key=True),
     Column("topic", String(255), primary_key=True),
     Index("ix_article_topics_topic", "topic"),
 )
@@ -161,7 +180,7 @@ def target_table(name: str) -> Table:
         name,
         metadata,
         Column("id", Integer, primary_key=True),
-        Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        _parent_id("user_id", "users", nullable=False),
         Column("kind", String(16), nullable=False),
         Column("value", String(512), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
@@ -176,7 +195,7 @@ events = Table(
     "events",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    _parent_id("user_id", "users", nullable=False),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
     Column("story_id", Integer),
     Column("kind", String(16), nullable=False),
@@ -187,11 +206,10 @@ events = Table(
     Index("ix_events_article", "article_id"),
 )
 
-story_reads = Table(
+story_reads = per_user_table(
     "story_reads",
-    metadata,
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    "story_id",
+    "stories",
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("seen_article_ids", JSON),
 )
@@ -200,7 +218,7 @@ api_tokens = Table(
     "api_tokens",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    _parent_id("user_id", "users", nullable=False),
     Column("name", String(128), nullable=False),
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -208,11 +226,10 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
-user_sources = Table(
+user_sources = per_user_table(
     "user_sources",
-    metadata,
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    "source_id",
+    "sources",
     Column("category", Text),  # the user's own folder (None: the source's)
     Column("title", Text),  # the user's own name for the source (None: the feed's title)
 )
@@ -229,11 +246,10 @@ invites = Table(
     Column("used_at", DateTime(timezone=True)),
 )
 
-read_state = Table(
+read_state = per_user_table(
     "read_state",
-    metadata,
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    "article_id",
+    "articles",
     Column("is_read", Boolean, nullable=False, default=False),
     Column("is_starred", Boolean, nullable=False, default=False),  # "saved" in the web app
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -194,9 +194,9 @@ def record_event(
             article_id=article_id,
             story_id=story_id,
             kind=kind,
+            created_at=at or utcnow(),
             dwell_seconds=dwell,
             features=features,
-            created_at=at or utcnow(),
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
