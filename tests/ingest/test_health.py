@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from tidings.config import Settings
 from tidings.ingest.health import next_due
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-DEFAULTS = {"default_seconds": 1800, "max_backoff_seconds": 24 * 3600, "retry_after": None}
+SETTINGS = Settings(default_refresh_seconds=1800, max_backoff_seconds=24 * 3600)
 
 
-def _after(**kwargs: object) -> timedelta:
-    values: dict[str, object] = {
-        "ok": True,
-        "consecutive_failures": 0,
-        "ttl_seconds": None,
-        "max_age_seconds": None,
-        **DEFAULTS,
-    }
-    values.update(kwargs)
-    return next_due(NOW, **values) - NOW  # type: ignore[arg-type]
+def _after(ok: bool = True, consecutive_failures: int = 0, **kwargs: Any) -> timedelta:
+    failures = 0 if ok else consecutive_failures
+    return next_due(NOW, SETTINGS, failures, **kwargs) - NOW
 
 
 def test_success_uses_the_default_without_hints() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tidings.config import Settings
+
 MIN_REFRESH_SECONDS = 5 * 60
 MAX_REFRESH_SECONDS = 24 * 3600
 FIRST_FAILURE_SECONDS = 5 * 60
@@ -36,25 +38,24 @@ def failure_interval(
 
 def next_due(
     now: datetime,
+    settings: Settings,
+    failures: int = 0,
     *,
-    ok: bool,
-    consecutive_failures: int,
-    ttl_seconds: int | None,
-    max_age_seconds: int | None,
-    default_seconds: int,
-    max_backoff_seconds: int,
-    retry_after: float | None,
+    ttl_seconds: int | None = None,
+    max_age_seconds: int | None = None,
+    retry_after: float | None = None,
 ) -> datetime:
-    """When a source should be fetched next, given how the last fetch went (deterministic, no jitter)."""
-    if ok:
+    """When a source should be fetched next: after a success (no failures) or its n-th failure in a row."""
+    default = settings.default_refresh_seconds
+    if not failures:
         seconds = success_interval(
-            ttl_seconds=ttl_seconds, max_age_seconds=max_age_seconds, default_seconds=default_seconds
+            ttl_seconds=ttl_seconds, max_age_seconds=max_age_seconds, default_seconds=default
         )
     else:
         seconds = failure_interval(
-            consecutive_failures=consecutive_failures,
-            default_seconds=default_seconds,
-            max_backoff_seconds=max_backoff_seconds,
+            consecutive_failures=failures,
+            default_seconds=default,
+            max_backoff_seconds=settings.max_backoff_seconds,
             retry_after=retry_after,
         )
     return now + timedelta(seconds=seconds)

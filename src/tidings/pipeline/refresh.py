@@ -67,30 +67,9 @@ def refresh_source(
         for batch in batched(doc.items, settings.batch_size):
             store_batch(engine, settings, batch, report)
         values.update(etag=result.etag, last_modified=result.last_modified)
-    values["next_due"] = scheduled(settings, now, 0, ttl=ttl, max_age=result.max_age_seconds)
+    values["next_due"] = next_due(now, settings, ttl_seconds=ttl, max_age_seconds=result.max_age_seconds)
     with engine.begin() as conn:
         source_repo.record_fetch(conn, source["id"], values)
-
-
-def scheduled(
-    settings: Settings,
-    now: datetime,
-    failures: int,
-    ttl: int | None = None,
-    max_age: int | None = None,
-    retry_after: float | None = None,
-) -> datetime:
-    """A feed's next fetch time under this instance's refresh settings (no failures: the fetch worked)."""
-    return next_due(
-        now,
-        ok=not failures,
-        consecutive_failures=failures,
-        ttl_seconds=ttl,
-        max_age_seconds=max_age,
-        default_seconds=settings.default_refresh_seconds,
-        max_backoff_seconds=settings.max_backoff_seconds,
-        retry_after=retry_after,
-    )
 
 
 def record_failure(
@@ -105,7 +84,7 @@ def record_failure(
     now = utcnow()
     failures = int(source.get("consecutive_failures") or 0) + 1
     report.add_error(source["url"], message)
-    due = scheduled(settings, now, failures, retry_after=retry_after)
+    due = next_due(now, settings, failures, retry_after=retry_after)
     values = {"last_fetched": now, "last_error": message, "consecutive_failures": failures, "next_due": due}
     with engine.begin() as conn:
         source_repo.record_fetch(conn, source["id"], values)
