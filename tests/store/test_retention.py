@@ -215,3 +215,20 @@ def test_prune_in_batches_beside_a_concurrent_ingest(tidings_env: Path, tmp_path
     assert all(texts[f"Archive item {n}"] == "" for n in range(old_count))
     assert sum(1 for title, body in texts.items() if title.startswith("Fresh item") and body) == 40
     assert prune(eng, 30).articles == 0
+
+
+def test_the_task_queue_prunes_on_the_hours_its_interval_marks(
+    stocked: tuple[Engine, dict[str, int]],
+) -> None:
+    """Workers run the prune task hourly; it prunes only every TIDINGS_PRUNE_INTERVAL_HOURS whole hours."""
+    from tidings.config import Settings
+    from tidings.tasks.jobs import prune_if_due
+
+    eng, ids = stocked
+    every_six = Settings(retention_days=30, prune_interval_hours=6)
+    marked = 6 * 3600 * 100_000  # a whole multiple of six hours since the epoch
+    assert prune_if_due(eng, every_six, marked + 3600) == 0
+    assert _state(eng)[0][ids["plain"]][1]  # not pruned on an hour the interval does not mark
+    assert prune_if_due(eng, Settings(retention_days=0, prune_interval_hours=6), marked) == 0
+    assert prune_if_due(eng, every_six, marked) == 1
+    assert _state(eng)[0][ids["plain"]] == ("", False)

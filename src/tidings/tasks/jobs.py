@@ -28,6 +28,7 @@ from tidings.pipeline.startup import Status, seed_if_empty, subscribe_starter_if
 from tidings.service.training import train as train_weights
 from tidings.store import open_engine
 from tidings.store import sources as source_repo
+from tidings.store.retention import prune
 from tidings.store.tasks import record_error
 from tidings.store.util import as_utc, utcnow
 
@@ -41,6 +42,7 @@ TRAIN = "tidings.train"
 STARTUP = "tidings.startup"
 TICK = "tidings.tick"
 RECOVER = "tidings.recover_stalled"
+PRUNE = "tidings.prune"
 
 
 def feed_lock(source_id: int) -> str:
@@ -104,6 +106,12 @@ def register(app: Any, settings: Settings, engine: Engine | None = None) -> None
 
     app.periodic(cron=cron)(app.task(name=RECOVER, queueing_lock=RECOVER, **periodic)(recover_stalled))
 
+    def prune_old(context: Any, timestamp: int) -> int:
+        return prune_if_due(get_engine(), settings, timestamp)
+
+    # Hourly, on the hour: one run across every worker's scheduler (the periodic defer is deduplicated).
+    app.periodic(cron="0 * * * *")(app.task(name=PRUNE, queueing_lock=PRUNE, **periodic)(prune_old))
+
 
 def defer_due(app: Any, engine: Engine, settings: Settings) -> int:
     """Queue a refresh for every due feed (and a full-text pass); returns how many feeds were queued."""
@@ -122,6 +130,19 @@ def defer_due(app: Any, engine: Engine, settings: Settings) -> int:
         with contextlib.suppress(AlreadyEnqueued):
             app.configure_task(FULL_TEXT, queueing_lock=FULL_TEXT).defer()
     return queued
+
+
+def prune_if_due(engine: Engine, settings: Settings, timestamp: int) -> int:
+    """Apply TIDINGS_RETENTION_DAYS on the hours TIDINGS_PRUNE_INTERVAL_HOURS marks; returns articles pruned.
+
+    The periodic task runs every hour; `serve` without the queue counts the interval from its own start, while
+    workers come and go, so here the interval counts whole hours since the epoch instead."""
+    every = max(1, round(settings.prune_interval_hours))
+    if settings.retention_days <= 0 or (timestamp // 3600) % every:
+        return 0
+    report = prune(engine, settings.retention_days)
+    log.info("retention: pruned %d articles", report.articles)
+    return report.articles
 
 
 async def retry_stalled(app: Any, stalled_seconds: float) -> int:
