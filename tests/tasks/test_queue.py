@@ -244,3 +244,72 @@ def test_a_worker_outlives_a_postgres_restart(
         assert worker.poll() is None
     finally:
         stop(worker)
+
+
+def test_a_worker_outlives_a_postgres_outage_longer_than_its_heartbeat(
+    tmp_path: Path, cluster: Cluster, server: LoopbackServer
+) -> None:
+    # Down for several heartbeat intervals (1 s here): procrastinate's heartbeat fails, which stops the worker
+    # as quietly as a SIGTERM would; the worker must come back rather than exit.
+    settings = queue_settings(tmp_path, cluster.url)
+    engine = prepare(settings)
+    worker = start_worker(tmp_path, cluster.url)
+    try:
+
+        def ticking() -> bool:
+            with engine.connect() as conn:
+                return bool(task_repo.jobs_of(conn, TICK))
+
+        assert wait_for(ticking, 120), "the worker never started"
+        engine.dispose()
+        cluster.ctl("stop")
+        time.sleep(4)
+        cluster.ctl("start")
+        time.sleep(3)
+        assert worker.poll() is None, "the worker exited after the outage"
+        subscribe_url(engine, serve_feed(server, "brass"))
+        assert wait_for(lambda: count_articles(engine) == 2, 120)
+        assert worker.poll() is None
+    finally:
+        stop(worker)
+    assert worker.returncode == 0  # SIGTERM still stops it cleanly
+
+
+def test_a_worker_whose_heartbeat_loses_its_connection_starts_again(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    # procrastinate ends a worker quietly, as after SIGTERM, when its heartbeat query fails. A restart
+    # may kill that query mid-flight; here a row lock holds the heartbeat while the test ends its connection.
+    import psycopg
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    worker = start_worker(tmp_path, pg_url)
+    conninfo = pg_url.replace("postgresql+psycopg", "postgresql")
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as admin, psycopg.connect(conninfo) as holder:
+
+            def registered() -> list[tuple[int]]:
+                return admin.execute("SELECT id FROM procrastinate_workers").fetchall()
+
+            assert wait_for(registered, 120), "the worker never registered"
+            # FOR NO KEY UPDATE blocks the heartbeat's UPDATE, not the job fetches' foreign-key checks.
+            holder.execute(
+                "SELECT 1 FROM procrastinate_workers WHERE id = %s FOR NO KEY UPDATE", registered()[0]
+            )
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query ILIKE '%%heartbeat%%'"
+            )
+            assert wait_for(lambda: admin.execute(waiting).fetchall(), 30), "no heartbeat waited"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({waiting}) AS w")
+            holder.rollback()
+        time.sleep(4)
+        assert worker.poll() is None, "the worker exited after its heartbeat failed"
+        subscribe_url(engine, serve_feed(server, "bellringers"))
+        assert wait_for(lambda: count_articles(engine) == 2, 120)
+        assert worker.poll() is None
+    finally:
+        stop(worker)
+    assert worker.returncode == 0
+    assert "starting it again" in next(tmp_path.glob("worker-*.log")).read_text()
