@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,72 +36,16 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedserver import FeedServer, read_articles
+from pgserver import Postgres, free_port, queue_environment
 
 DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "demo-corpus"
-PGBIN = (
-    Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
-    if Path("/usr/lib/postgresql").exists()
-    else None
-)
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Postgres:
-    """A throw-away PostgreSQL cluster on loopback."""
-
-    def __init__(self) -> None:
-        if PGBIN is None:
-            raise SystemExit("PostgreSQL server binaries not found under /usr/lib/postgresql")
-        self.data = Path(tempfile.mkdtemp(prefix="tidings-load-pg-"))
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(self.data, "postgres")
-        self._run(f"{PGBIN}/initdb -D {self.data} -A trust -U postgres")
-        self.ctl("start")
-
-    def _run(self, command: str) -> None:
-        full = ["su", "postgres", "-c", command] if self.as_root else ["sh", "-c", command]
-        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ctl(self, action: str) -> None:
-        """pg_ctl start/stop/restart, waiting for it."""
-        options = f"-k /tmp -p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        self._run(f"{PGBIN}/pg_ctl -D {self.data} -o '{options}' -l {self.data}/log -m fast -w {action}")
-
-    @property
-    def url(self) -> str:
-        """The SQLAlchemy URL of its `postgres` database."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def remove(self) -> None:
-        """Stop the cluster and delete its files."""
-        try:
-            self.ctl("stop")
-        finally:
-            shutil.rmtree(self.data, ignore_errors=True)
 
 
 def environment(url: str, home: Path, enrich: bool) -> dict[str, str]:
     """The settings every Tidings process of the run shares."""
     return {
-        **os.environ,
-        "TIDINGS_DATABASE_URL": url,
-        "TIDINGS_HOME": str(home),
-        "TIDINGS_TASK_QUEUE": "procrastinate",
-        "TIDINGS_TASK_TICK_SECONDS": "2",
+        **queue_environment(url, home, enrich, tick_seconds=2),
         "TIDINGS_TASK_STALLED_SECONDS": "10",
-        "TIDINGS_ALLOW_PRIVATE_NETWORKS": "1",
-        "TIDINGS_POLITENESS_DELAY": "0",
-        "TIDINGS_FETCH_FULL_TEXT": "0",
-        "TIDINGS_SUBSCRIBE_STARTER": "0",
-        "TIDINGS_ENRICH": "1" if enrich else "0",
         "TIDINGS_SECRET_KEY": "load-test-key-" + "0" * 40,
     }
 
@@ -228,6 +171,29 @@ def stored_events(url: str) -> set[tuple[int, int, str]]:
     return {(int(u), int(a or 0), str(k)) for u, a, k in rows}
 
 
+def job_counts(url: str) -> dict[str, int]:
+    """How many procrastinate jobs ended in each status, per task ("task status": n)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT task_name, status, count(*) FROM procrastinate_jobs GROUP BY 1, 2")
+        ).all()
+    engine.dispose()
+    return {f"{task} {status}": int(n) for task, status, n in rows}
+
+
+def missing_by_feed(server: FeedServer, counts: dict[str, int]) -> dict[str, int]:
+    """Feed path -> how many of its served items are not stored (to tell one lost job from many)."""
+    found: dict[str, int] = {}
+    for path, items in server.feeds.items():
+        lost = sum(1 for _, _, link in items if link in server.served and link not in counts)
+        if lost:
+            found[path] = lost
+    return found
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     """n, p50, p95, p99 in milliseconds."""
     if len(samples) < 2:
@@ -254,6 +220,8 @@ def main() -> None:
     parser.add_argument("--no-enrich", action="store_true")
     parser.add_argument("--warm", type=int, default=100, help="articles stored before the readers start")
     parser.add_argument("--keep-logs", action="store_true", help="keep the web and worker processes' stderr")
+    parser.add_argument("--pg-port", type=int, default=0, help="the throw-away cluster's port (0: any free)")
+    parser.add_argument("--keep-db", action="store_true", help="leave the cluster running, for inspection")
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for ingestion to finish")
     args = parser.parse_args()
     folders = args.data or [DEMO]
@@ -266,7 +234,7 @@ def main() -> None:
 
 async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[str, Any]:
     """Start everything, run the readers and the faults, then check and report."""
-    pg = Postgres()
+    pg = Postgres(args.pg_port)
     server = FeedServer(corpus, args.feeds).start()
     home = Path(tempfile.mkdtemp(prefix="tidings-load-home-"))
     env = environment(pg.url, home, not args.no_enrich)
@@ -305,6 +273,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         ingest_end = time.time()
         counts = stored_urls(pg.url)
         events = stored_events(pg.url)
+        jobs = job_counts(pg.url)
     finally:
         alive = sum(1 for proc in workers if proc.poll() is None)
         for proc in [web, *workers]:
@@ -315,7 +284,10 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
             except subprocess.TimeoutExpired:
                 proc.kill()
         server.stop()
-        pg.remove()
+        if args.keep_db:
+            print(f"PostgreSQL left running at {pg.url} (data in {pg.data})", file=sys.stderr)
+        else:
+            pg.remove()
         if args.keep_logs:
             print(f"process logs kept in {home / 'logs'}", file=sys.stderr)
         else:
@@ -345,6 +317,8 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "every_item_stored_once": all(counts.get(u) == 1 for u in served),
         "items_missing": sum(1 for u in served if u not in counts),
         "items_duplicated": sum(1 for u in served if counts.get(u, 0) > 1),
+        "items_missing_by_feed": missing_by_feed(server, counts),
+        "jobs": jobs,
         "events_accepted": len(run.events),
         "events_missing": len(missing_events),
         "enrich": not args.no_enrich,
