@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedserver import FeedServer, read_articles
 from pgserver import Postgres, free_port, queue_environment
+from queue_throughput import CpuSampler, cpu_model
 
 DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "demo-corpus"
 
@@ -245,12 +246,14 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
     web = start([*tidings, "serve", "--workers", "2", "--port", str(port)], env)
     workers = [start([*tidings, "worker"], env) for _ in range(2)]
     faults: dict[str, Any] = {}
+    load_before = os.getloadavg()
     try:
         wait_healthy(base)
         warm_began = time.time()
         await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
         faults["warm_up_s"] = round(time.time() - warm_began, 1)
         run = Run()
+        web_cpu, worker_cpu = CpuSampler([web.pid]), CpuSampler([p.pid for p in workers])
         began = time.time()
         until = began + args.seconds
         tasks = [asyncio.create_task(reader(run, base, uid, token, until)) for uid, token in tokens]
@@ -259,6 +262,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         workers[0].wait()
         faults["worker_killed_at_s"] = round(time.time() - began, 1)
         workers[0] = start([*tidings, "worker"], env)
+        worker_cpu.roots.add(workers[0].pid)
         await asyncio.sleep(max(0.0, began + args.seconds / 2 - time.time()))
         restart_began = time.time()
         await asyncio.to_thread(pg.ctl, "restart")
@@ -269,6 +273,8 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         }
         await asyncio.gather(*tasks)
         ended = time.time()
+        load_during = os.getloadavg()
+        cpu = {"web_processes": web_cpu.stop(), "workers_during_readers": worker_cpu.stop()}
         drained = await asyncio.to_thread(drain, pg.url, server, args.drain)
         ingest_end = time.time()
         counts = stored_urls(pg.url)
@@ -293,9 +299,14 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         else:
             shutil.rmtree(home, ignore_errors=True)
     window = (restart_began - 1, restart_ended + 5)  # the restart plus the pools' reconnection
+    # A 5xx or a network error (no answer at all) counts against the window; a 4xx is the reader's own.
     outside = [
-        kind for t, kind in run.error_times if kind.startswith("5") and not window[0] <= t <= window[1]
+        kind for t, kind in run.error_times if not kind.startswith("4") and not window[0] <= t <= window[1]
     ]
+    failing = [t - restart_began for t, kind in run.error_times if not kind.startswith("4")]
+    faults["failed_requests_span_s"] = (
+        {"first": round(min(failing), 1), "last": round(max(failing), 1)} if failing else None
+    )  # seconds after the restart began: how long readers saw 5xx or no answer
     served = server.served
     missing_events = [e for e in run.events if e not in events]
     total = sum(len(v) for v in run.samples.values())
@@ -323,6 +334,12 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "events_missing": len(missing_events),
         "enrich": not args.no_enrich,
         "cores": os.cpu_count(),
+        "cpu": cpu_model(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_at_readers_end": [round(x, 2) for x in load_during],
+        # CPU-seconds used while the readers ran, against the wall time times the cores there are
+        "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+        "cpu_seconds_available": round((ended - began) * (os.cpu_count() or 1), 1),
     }
 
 
