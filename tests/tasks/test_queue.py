@@ -313,3 +313,51 @@ def test_a_worker_whose_heartbeat_loses_its_connection_starts_again(
         stop(worker)
     assert worker.returncode == 0
     assert "starting it again" in next(tmp_path.glob("worker-*.log")).read_text()
+
+
+def test_a_job_outcome_lost_with_the_connection_is_written_again(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    # procrastinate writes a job's outcome once; when that write's connection dies (a PostgreSQL restart),
+    # the job stayed `doing` under a live worker and its feed's lock was held for good.
+    import psycopg
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(30)
+        send_bytes(handler, 200, feed_xml(server.url(""), "organ"))
+
+    server.routes["/organ.xml"] = slow
+    subscribe_url(engine, server.url("/organ.xml"))
+    worker = start_worker(tmp_path, pg_url)
+    conninfo = pg_url.replace("postgresql+psycopg", "postgresql")
+    try:
+        assert arrived.wait(120), "the worker never fetched the feed"
+        with psycopg.connect(conninfo, autocommit=True) as admin, psycopg.connect(conninfo) as holder:
+            holder.execute(
+                "SELECT 1 FROM procrastinate_jobs WHERE task_name = %s AND status = 'doing' FOR UPDATE",
+                [REFRESH_FEED],
+            )
+            release.set()
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> %s"
+            )
+            me = [holder.info.backend_pid]
+            assert wait_for(lambda: admin.execute(waiting, me).fetchall(), 60), "no outcome was written"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({waiting}) AS w", me)
+            holder.rollback()
+
+        def finished() -> bool:
+            with engine.connect() as conn:
+                return [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["succeeded"]
+
+        assert wait_for(finished, 60)
+        assert count_articles(engine) == 2 and worker.poll() is None
+    finally:
+        release.set()
+        stop(worker)

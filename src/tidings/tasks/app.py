@@ -8,11 +8,13 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import procrastinate
 import psycopg
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.manager import JobManager
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -59,8 +61,58 @@ def make_app(settings: Settings, engine: Engine | None = None) -> Any:
     """A procrastinate App on the configured PostgreSQL database, with Tidings' tasks registered."""
 
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(settings)))
+    app.job_manager = SteadyJobManager(app.job_manager.connector)  # before the tasks take a reference
     register(app, settings, engine)
     return app
+
+
+class SteadyJobManager(JobManager):
+    """procrastinate's job manager, but a job's outcome is written again when the connection drops.
+
+    procrastinate writes a finished job's status once; when PostgreSQL restarts at that moment the error is
+    only logged ("Task exception was never retrieved"), and the job stays `doing` under a live worker, whose
+    heartbeat keeps the stalled-job check away: the feed's lock is then held for good.
+    """
+
+    async def finish_job(self, job: Any, status: Any, delete_job: bool) -> None:
+        """Set a job's final state, retrying through a lost connection."""
+        await persist(lambda: JobManager.finish_job(self, job, status, delete_job))
+
+    async def retry_job(
+        self,
+        job: Any,
+        retry_at: Any = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        lock: str | None = None,
+    ) -> None:
+        """Put a job back in the queue, retrying through a lost connection."""
+        await persist(lambda: JobManager.retry_job(self, job, retry_at, priority, queue, lock))
+
+
+async def persist(write: Callable[[], Awaitable[None]], seconds: float = 120.0) -> None:
+    """Run a job-state write until it goes through, for up to `seconds` of lost connections."""
+    deadline, pause = time.monotonic() + seconds, 0.5
+    while True:
+        try:
+            await write()
+            return
+        except Exception as exc:
+            if not lost_connection(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("could not record a job's outcome (%s); trying again in %.1f s", describe(exc), pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """True when exc comes from a dropped or refused connection (not a constraint or a query error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.OperationalError | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def prepare(settings: Settings) -> Engine:
