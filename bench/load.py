@@ -104,25 +104,33 @@ class Run:
         self.error_times.append((time.time(), kind))
 
 
-async def reader(run: Run, base: str, index: int, token: str, until: float) -> None:
+async def reader(run: Run, client: httpx.AsyncClient, index: int, token: str, until: float) -> None:
     """Ask for the feed, read or hide a few items, wait 2-10 s; until the end of the run."""
     rng = random.Random(index)
     await asyncio.sleep(rng.uniform(0, 10))  # readers arrive over the first seconds
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        run.active += 1
-        while time.time() < until:
-            feed = await run.request(client, "GET /api/v1/feed", "GET", "/api/v1/feed?limit=20")
-            items = feed.json().get("items", []) if feed is not None else []
-            for item in rng.sample(items, min(len(items), rng.randint(1, 3))):
-                kind = rng.choice(["read", "read", "hide"])
-                body: dict[str, Any] = {"article_id": item["article_id"], "kind": kind}
-                if kind == "read":
-                    body["dwell_seconds"] = rng.uniform(5, 90)
-                ok = await run.request(client, "POST /api/v1/events", "POST", "/api/v1/events", json=body)
-                if ok is not None:
-                    run.events.append((index, item["article_id"], kind))
-            await asyncio.sleep(rng.uniform(2, 10))
+    auth = {"headers": {"Authorization": f"Bearer {token}"}}
+    run.active += 1
+    while time.time() < until:
+        feed = await run.request(client, "GET /api/v1/feed", "GET", "/api/v1/feed?limit=20", **auth)
+        items = feed.json().get("items", []) if feed is not None else []
+        for item in rng.sample(items, min(len(items), rng.randint(1, 3))):
+            kind = rng.choice(["read", "read", "hide"])
+            body: dict[str, Any] = {"article_id": item["article_id"], "kind": kind}
+            if kind == "read":
+                body["dwell_seconds"] = rng.uniform(5, 90)
+            ok = await run.request(client, "POST /api/v1/events", "POST", "/api/v1/events", json=body, **auth)
+            if ok is not None:
+                run.events.append((index, item["article_id"], kind))
+        await asyncio.sleep(rng.uniform(2, 10))
+
+
+async def loop_lag(until: float, lags: list[float]) -> None:
+    """How late this process's event loop wakes from a 0.1 s sleep: when the client itself is starved of
+    CPU, every latency it measures grows by as much, so the report gives this beside them."""
+    while time.time() < until:
+        asked = time.perf_counter()
+        await asyncio.sleep(0.1)
+        lags.append(time.perf_counter() - asked - 0.1)
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -253,10 +261,16 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
         faults["warm_up_s"] = round(time.time() - warm_began, 1)
         run = Run()
-        web_cpu, worker_cpu = CpuSampler([web.pid]), CpuSampler([p.pid for p in workers])
+        web_cpu, worker_cpu = CpuSampler([web.pid], 1.0), CpuSampler([p.pid for p in workers], 1.0)
         began = time.time()
         until = began + args.seconds
-        tasks = [asyncio.create_task(reader(run, base, uid, token, until)) for uid, token in tokens]
+        # One client for every reader: a client each meant 200 TLS contexts built on the loop at the start,
+        # which stalled this process (and so every latency it measured) by tens of seconds.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        client = httpx.AsyncClient(base_url=base, timeout=30, limits=limits)
+        lags: list[float] = []
+        tasks = [asyncio.create_task(reader(run, client, uid, token, until)) for uid, token in tokens]
+        tasks.append(asyncio.create_task(loop_lag(until, lags)))
         await asyncio.sleep(args.seconds / 3)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
@@ -273,6 +287,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         }
         await asyncio.gather(*tasks)
         ended = time.time()
+        await client.aclose()
         load_during = os.getloadavg()
         cpu = {"web_processes": web_cpu.stop(), "workers_during_readers": worker_cpu.stop()}
         drained = await asyncio.to_thread(drain, pg.url, server, args.drain)
@@ -318,6 +333,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "requests_per_second": round(total / (ended - began), 1),
         "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
         "errors": run.errors,
+        "client_loop_lag_ms": percentiles(lags),
         "workers_alive_at_end": alive,
         "errors_5xx_or_network_outside_restart_window": len(outside),
         "faults": faults,

@@ -54,8 +54,9 @@ def proc_table() -> dict[int, tuple[int, float]]:
 class CpuSampler:
     """Track the CPU time of process trees by sampling /proc (the last sample of each process counts)."""
 
-    def __init__(self, roots: list[int]) -> None:
+    def __init__(self, roots: list[int], interval: float = 0.2) -> None:
         self.roots, self.seen = set(roots), {}  # type: ignore[var-annotated]
+        self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -71,7 +72,7 @@ class CpuSampler:
                 self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(self.interval):
             self.sample()
 
     def stop(self) -> float:
