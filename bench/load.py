@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,72 +36,17 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedserver import FeedServer, read_articles
+from pgserver import Postgres, free_port, queue_environment
+from queue_throughput import CpuSampler, cpu_model
 
 DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "demo-corpus"
-PGBIN = (
-    Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
-    if Path("/usr/lib/postgresql").exists()
-    else None
-)
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Postgres:
-    """A throw-away PostgreSQL cluster on loopback."""
-
-    def __init__(self) -> None:
-        if PGBIN is None:
-            raise SystemExit("PostgreSQL server binaries not found under /usr/lib/postgresql")
-        self.data = Path(tempfile.mkdtemp(prefix="tidings-load-pg-"))
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(self.data, "postgres")
-        self._run(f"{PGBIN}/initdb -D {self.data} -A trust -U postgres")
-        self.ctl("start")
-
-    def _run(self, command: str) -> None:
-        full = ["su", "postgres", "-c", command] if self.as_root else ["sh", "-c", command]
-        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ctl(self, action: str) -> None:
-        """pg_ctl start/stop/restart, waiting for it."""
-        options = f"-k /tmp -p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        self._run(f"{PGBIN}/pg_ctl -D {self.data} -o '{options}' -l {self.data}/log -m fast -w {action}")
-
-    @property
-    def url(self) -> str:
-        """The SQLAlchemy URL of its `postgres` database."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def remove(self) -> None:
-        """Stop the cluster and delete its files."""
-        try:
-            self.ctl("stop")
-        finally:
-            shutil.rmtree(self.data, ignore_errors=True)
 
 
 def environment(url: str, home: Path, enrich: bool) -> dict[str, str]:
     """The settings every Tidings process of the run shares."""
     return {
-        **os.environ,
-        "TIDINGS_DATABASE_URL": url,
-        "TIDINGS_HOME": str(home),
-        "TIDINGS_TASK_QUEUE": "procrastinate",
-        "TIDINGS_TASK_TICK_SECONDS": "2",
+        **queue_environment(url, home, enrich, tick_seconds=2),
         "TIDINGS_TASK_STALLED_SECONDS": "10",
-        "TIDINGS_ALLOW_PRIVATE_NETWORKS": "1",
-        "TIDINGS_POLITENESS_DELAY": "0",
-        "TIDINGS_FETCH_FULL_TEXT": "0",
-        "TIDINGS_SUBSCRIBE_STARTER": "0",
-        "TIDINGS_ENRICH": "1" if enrich else "0",
         "TIDINGS_SECRET_KEY": "load-test-key-" + "0" * 40,
     }
 
@@ -160,25 +104,33 @@ class Run:
         self.error_times.append((time.time(), kind))
 
 
-async def reader(run: Run, base: str, index: int, token: str, until: float) -> None:
+async def reader(run: Run, client: httpx.AsyncClient, index: int, token: str, until: float) -> None:
     """Ask for the feed, read or hide a few items, wait 2-10 s; until the end of the run."""
     rng = random.Random(index)
     await asyncio.sleep(rng.uniform(0, 10))  # readers arrive over the first seconds
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        run.active += 1
-        while time.time() < until:
-            feed = await run.request(client, "GET /api/v1/feed", "GET", "/api/v1/feed?limit=20")
-            items = feed.json().get("items", []) if feed is not None else []
-            for item in rng.sample(items, min(len(items), rng.randint(1, 3))):
-                kind = rng.choice(["read", "read", "hide"])
-                body: dict[str, Any] = {"article_id": item["article_id"], "kind": kind}
-                if kind == "read":
-                    body["dwell_seconds"] = rng.uniform(5, 90)
-                ok = await run.request(client, "POST /api/v1/events", "POST", "/api/v1/events", json=body)
-                if ok is not None:
-                    run.events.append((index, item["article_id"], kind))
-            await asyncio.sleep(rng.uniform(2, 10))
+    auth = {"headers": {"Authorization": f"Bearer {token}"}}
+    run.active += 1
+    while time.time() < until:
+        feed = await run.request(client, "GET /api/v1/feed", "GET", "/api/v1/feed?limit=20", **auth)
+        items = feed.json().get("items", []) if feed is not None else []
+        for item in rng.sample(items, min(len(items), rng.randint(1, 3))):
+            kind = rng.choice(["read", "read", "hide"])
+            body: dict[str, Any] = {"article_id": item["article_id"], "kind": kind}
+            if kind == "read":
+                body["dwell_seconds"] = rng.uniform(5, 90)
+            ok = await run.request(client, "POST /api/v1/events", "POST", "/api/v1/events", json=body, **auth)
+            if ok is not None:
+                run.events.append((index, item["article_id"], kind))
+        await asyncio.sleep(rng.uniform(2, 10))
+
+
+async def loop_lag(until: float, lags: list[float]) -> None:
+    """How late this process's event loop wakes from a 0.1 s sleep: when the client itself is starved of
+    CPU, every latency it measures grows by as much, so the report gives this beside them."""
+    while time.time() < until:
+        asked = time.perf_counter()
+        await asyncio.sleep(0.1)
+        lags.append(time.perf_counter() - asked - 0.1)
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -228,6 +180,29 @@ def stored_events(url: str) -> set[tuple[int, int, str]]:
     return {(int(u), int(a or 0), str(k)) for u, a, k in rows}
 
 
+def job_counts(url: str) -> dict[str, int]:
+    """How many procrastinate jobs ended in each status, per task ("task status": n)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT task_name, status, count(*) FROM procrastinate_jobs GROUP BY 1, 2")
+        ).all()
+    engine.dispose()
+    return {f"{task} {status}": int(n) for task, status, n in rows}
+
+
+def missing_by_feed(server: FeedServer, counts: dict[str, int]) -> dict[str, int]:
+    """Feed path -> how many of its served items are not stored (to tell one lost job from many)."""
+    found: dict[str, int] = {}
+    for path, items in server.feeds.items():
+        lost = sum(1 for _, _, link in items if link in server.served and link not in counts)
+        if lost:
+            found[path] = lost
+    return found
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     """n, p50, p95, p99 in milliseconds."""
     if len(samples) < 2:
@@ -254,6 +229,8 @@ def main() -> None:
     parser.add_argument("--no-enrich", action="store_true")
     parser.add_argument("--warm", type=int, default=100, help="articles stored before the readers start")
     parser.add_argument("--keep-logs", action="store_true", help="keep the web and worker processes' stderr")
+    parser.add_argument("--pg-port", type=int, default=0, help="the throw-away cluster's port (0: any free)")
+    parser.add_argument("--keep-db", action="store_true", help="leave the cluster running, for inspection")
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for ingestion to finish")
     args = parser.parse_args()
     folders = args.data or [DEMO]
@@ -266,7 +243,7 @@ def main() -> None:
 
 async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[str, Any]:
     """Start everything, run the readers and the faults, then check and report."""
-    pg = Postgres()
+    pg = Postgres(args.pg_port)
     server = FeedServer(corpus, args.feeds).start()
     home = Path(tempfile.mkdtemp(prefix="tidings-load-home-"))
     env = environment(pg.url, home, not args.no_enrich)
@@ -277,20 +254,29 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
     web = start([*tidings, "serve", "--workers", "2", "--port", str(port)], env)
     workers = [start([*tidings, "worker"], env) for _ in range(2)]
     faults: dict[str, Any] = {}
+    load_before = os.getloadavg()
     try:
         wait_healthy(base)
         warm_began = time.time()
         await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
         faults["warm_up_s"] = round(time.time() - warm_began, 1)
         run = Run()
+        web_cpu, worker_cpu = CpuSampler([web.pid], 1.0), CpuSampler([p.pid for p in workers], 1.0)
         began = time.time()
         until = began + args.seconds
-        tasks = [asyncio.create_task(reader(run, base, uid, token, until)) for uid, token in tokens]
+        # One client for every reader: a client each meant 200 TLS contexts built on the loop at the start,
+        # which stalled this process (and so every latency it measured) by tens of seconds.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        client = httpx.AsyncClient(base_url=base, timeout=30, limits=limits)
+        lags: list[float] = []
+        tasks = [asyncio.create_task(reader(run, client, uid, token, until)) for uid, token in tokens]
+        tasks.append(asyncio.create_task(loop_lag(until, lags)))
         await asyncio.sleep(args.seconds / 3)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         faults["worker_killed_at_s"] = round(time.time() - began, 1)
         workers[0] = start([*tidings, "worker"], env)
+        worker_cpu.roots.add(workers[0].pid)
         await asyncio.sleep(max(0.0, began + args.seconds / 2 - time.time()))
         restart_began = time.time()
         await asyncio.to_thread(pg.ctl, "restart")
@@ -301,10 +287,14 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         }
         await asyncio.gather(*tasks)
         ended = time.time()
+        await client.aclose()
+        load_during = os.getloadavg()
+        cpu = {"web_processes": web_cpu.stop(), "workers_during_readers": worker_cpu.stop()}
         drained = await asyncio.to_thread(drain, pg.url, server, args.drain)
         ingest_end = time.time()
         counts = stored_urls(pg.url)
         events = stored_events(pg.url)
+        jobs = job_counts(pg.url)
     finally:
         alive = sum(1 for proc in workers if proc.poll() is None)
         for proc in [web, *workers]:
@@ -315,15 +305,23 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
             except subprocess.TimeoutExpired:
                 proc.kill()
         server.stop()
-        pg.remove()
+        if args.keep_db:
+            print(f"PostgreSQL left running at {pg.url} (data in {pg.data})", file=sys.stderr)
+        else:
+            pg.remove()
         if args.keep_logs:
             print(f"process logs kept in {home / 'logs'}", file=sys.stderr)
         else:
             shutil.rmtree(home, ignore_errors=True)
     window = (restart_began - 1, restart_ended + 5)  # the restart plus the pools' reconnection
+    # A 5xx or a network error (no answer at all) counts against the window; a 4xx is the reader's own.
     outside = [
-        kind for t, kind in run.error_times if kind.startswith("5") and not window[0] <= t <= window[1]
+        kind for t, kind in run.error_times if not kind.startswith("4") and not window[0] <= t <= window[1]
     ]
+    failing = [t - restart_began for t, kind in run.error_times if not kind.startswith("4")]
+    faults["failed_requests_span_s"] = (
+        {"first": round(min(failing), 1), "last": round(max(failing), 1)} if failing else None
+    )  # seconds after the restart began: how long readers saw 5xx or no answer
     served = server.served
     missing_events = [e for e in run.events if e not in events]
     total = sum(len(v) for v in run.samples.values())
@@ -335,6 +333,7 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "requests_per_second": round(total / (ended - began), 1),
         "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
         "errors": run.errors,
+        "client_loop_lag_ms": percentiles(lags),
         "workers_alive_at_end": alive,
         "errors_5xx_or_network_outside_restart_window": len(outside),
         "faults": faults,
@@ -345,10 +344,18 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "every_item_stored_once": all(counts.get(u) == 1 for u in served),
         "items_missing": sum(1 for u in served if u not in counts),
         "items_duplicated": sum(1 for u in served if counts.get(u, 0) > 1),
+        "items_missing_by_feed": missing_by_feed(server, counts),
+        "jobs": jobs,
         "events_accepted": len(run.events),
         "events_missing": len(missing_events),
         "enrich": not args.no_enrich,
         "cores": os.cpu_count(),
+        "cpu": cpu_model(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_at_readers_end": [round(x, 2) for x in load_during],
+        # CPU-seconds used while the readers ran, against the wall time times the cores there are
+        "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+        "cpu_seconds_available": round((ended - began) * (os.cpu_count() or 1), 1),
     }
 
 

@@ -1,10 +1,11 @@
 """Ingest throughput through the task queue vs the single-process pipeline, same corpus, same run.
 
-Usage: python bench/queue_throughput.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+Usage: python bench/queue_throughput.py [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
            [--data DIR] [--articles 300] [--feeds 30] [--workers 2] [--concurrency 1] [--no-enrich]
 
 A loopback server (bench/feedserver.py) serves the articles (default: the BBC News files) as RSS feeds with
-full text. Each mode gets a fresh PostgreSQL database, subscribes to every feed, and then:
+full text. Each mode gets a fresh PostgreSQL database (on --pg-url's server, or TIDINGS_TEST_POSTGRES_URL's,
+else on a throw-away cluster of its own, bench/pgserver.py), subscribes to every feed, and then:
 - single: `tidings fetch` (one process, refreshing each due feed in turn, as `serve` does in-process);
 - queue: `--workers` `tidings worker` processes (TIDINGS_TASK_QUEUE=procrastinate), until every article is
   stored.
@@ -30,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedserver import FeedServer, read_articles
+from pgserver import Postgres, queue_environment
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc-news"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -52,8 +54,9 @@ def proc_table() -> dict[int, tuple[int, float]]:
 class CpuSampler:
     """Track the CPU time of process trees by sampling /proc (the last sample of each process counts)."""
 
-    def __init__(self, roots: list[int]) -> None:
+    def __init__(self, roots: list[int], interval: float = 0.2) -> None:
         self.roots, self.seen = set(roots), {}  # type: ignore[var-annotated]
+        self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -69,7 +72,7 @@ class CpuSampler:
                 self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(self.interval):
             self.sample()
 
     def stop(self) -> float:
@@ -93,18 +96,7 @@ def database(admin_url: str) -> str:
 
 def environment(url: str, home: Path, enrich: bool) -> dict[str, str]:
     """The Tidings settings of both modes."""
-    return {
-        **os.environ,
-        "TIDINGS_DATABASE_URL": url,
-        "TIDINGS_HOME": str(home),
-        "TIDINGS_ALLOW_PRIVATE_NETWORKS": "1",
-        "TIDINGS_POLITENESS_DELAY": "0",
-        "TIDINGS_FETCH_FULL_TEXT": "0",
-        "TIDINGS_SUBSCRIBE_STARTER": "0",
-        "TIDINGS_ENRICH": "1" if enrich else "0",
-        "TIDINGS_TASK_QUEUE": "procrastinate",
-        "TIDINGS_TASK_TICK_SECONDS": "1",
-    }
+    return queue_environment(url, home, enrich, tick_seconds=1)
 
 
 def prepare(env: dict[str, str], feeds: list[str]) -> Any:
@@ -199,22 +191,18 @@ def main() -> None:
     parser.add_argument("--no-enrich", action="store_true")
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
-    if not args.pg_url:
-        raise SystemExit(
-            "give --pg-url (or TIDINGS_TEST_POSTGRES_URL): a PostgreSQL server to create databases on"
-        )
     if not args.data.exists():
         raise SystemExit(f"data not found: {args.data}")
     import tempfile
 
+    own = None if args.pg_url else Postgres()
+    pg_url = args.pg_url or (own.url if own else "")
     server = FeedServer(read_articles(args.data, args.articles), args.feeds).start()
     enrich = not args.no_enrich
     results: dict[str, Any] = {}
     try:
         for mode in ("single", "queue"):
-            env = environment(
-                database(args.pg_url), Path(tempfile.mkdtemp(prefix=f"tidings-{mode}-")), enrich
-            )
+            env = environment(database(pg_url), Path(tempfile.mkdtemp(prefix=f"tidings-{mode}-")), enrich)
             engine = prepare(env, server.feed_urls)
             if mode == "single":
                 results[mode] = summarise(run_single(env, engine))
@@ -226,6 +214,8 @@ def main() -> None:
             engine.dispose()
     finally:
         server.stop()
+        if own is not None:
+            own.remove()
     ratio = results["queue"]["articles_per_second"] / max(results["single"]["articles_per_second"], 1e-9)
     print(
         json.dumps(

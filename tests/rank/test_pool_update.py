@@ -127,3 +127,12 @@ def test_rows_read_again_unchanged_stay_and_changed_ones_replace() -> None:
     fixed = merge_pool(again, [edited, items[306]], drop=())
     assert fixed.titles[fixed.row_of_id[str(items[305].article_id)]] == "A corrected headline"
     assert _rows(fixed) == _rows(CandidatePool.from_candidates([*items[:305], edited, *items[306:340]]))
+
+
+def test_a_merge_that_changes_nothing_keeps_the_pool() -> None:
+    # A web process's warm-up failed this way under bench/load.py: the articles changed since the pool's
+    # version were all re-read unchanged (or were never candidates), so the plan had no fresh rows to append.
+    items = sorted(make_candidates(200, seed=13), key=lambda c: c.published_at)
+    first = merge_pool(CandidatePool.from_candidates(items[:150]), items[150:160], drop=())
+    for same in (merge_pool(first, items[150:160], drop=()), merge_pool(first, [], drop=["no-such-id"])):
+        assert _rows(same) == _rows(CandidatePool.from_candidates(items[:160]))

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.ingest.conftest import LoopbackServer, send_bytes
@@ -224,9 +225,12 @@ def test_serve_with_the_queue_only_queues_the_start_up_work(tmp_path: Path, pg_u
     assert count_articles(engine) == 4
 
 
+@pytest.mark.parametrize("down_seconds", [0, 4])
 def test_a_worker_outlives_a_postgres_restart(
-    tmp_path: Path, cluster: Cluster, server: LoopbackServer
+    tmp_path: Path, cluster: Cluster, server: LoopbackServer, down_seconds: int
 ) -> None:
+    # 0: a plain restart; 4: down for several heartbeat intervals (1 s here), so that the worker's queries
+    # wait for the server or fail, and the worker must come back either way rather than exit.
     settings = queue_settings(tmp_path, cluster.url)
     engine = prepare(settings)
     worker = start_worker(tmp_path, cluster.url)
@@ -237,10 +241,104 @@ def test_a_worker_outlives_a_postgres_restart(
                 return bool(task_repo.jobs_of(conn, TICK))
 
         assert wait_for(ticking, 120), "the worker never started"
-        cluster.ctl("restart")
         engine.dispose()
+        if down_seconds:
+            cluster.ctl("stop")
+            time.sleep(down_seconds)
+            cluster.ctl("start")
+        else:
+            cluster.ctl("restart")
         subscribe_url(engine, serve_feed(server, "choir"))
+        assert wait_for(lambda: count_articles(engine) == 2, 120)
+        assert worker.poll() is None, "the worker exited after the restart"
+    finally:
+        stop(worker)
+    assert worker.returncode == 0  # SIGTERM still stops it cleanly
+
+
+def test_a_worker_whose_heartbeat_loses_its_connection_starts_again(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    # procrastinate ends a worker quietly, as after SIGTERM, when its heartbeat query fails. A restart
+    # may kill that query mid-flight; here a row lock holds the heartbeat while the test ends its connection.
+    import psycopg
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    worker = start_worker(tmp_path, pg_url)
+    conninfo = pg_url.replace("postgresql+psycopg", "postgresql")
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as admin, psycopg.connect(conninfo) as holder:
+
+            def registered() -> list[tuple[int]]:
+                return admin.execute("SELECT id FROM procrastinate_workers").fetchall()
+
+            assert wait_for(registered, 120), "the worker never registered"
+            # FOR NO KEY UPDATE blocks the heartbeat's UPDATE, not the job fetches' foreign-key checks.
+            holder.execute(
+                "SELECT 1 FROM procrastinate_workers WHERE id = %s FOR NO KEY UPDATE", registered()[0]
+            )
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query ILIKE '%%heartbeat%%'"
+            )
+            assert wait_for(lambda: admin.execute(waiting).fetchall(), 30), "no heartbeat waited"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({waiting}) AS w")
+            holder.rollback()
+        time.sleep(4)
+        assert worker.poll() is None, "the worker exited after its heartbeat failed"
+        subscribe_url(engine, serve_feed(server, "bellringers"))
         assert wait_for(lambda: count_articles(engine) == 2, 120)
         assert worker.poll() is None
     finally:
+        stop(worker)
+    assert worker.returncode == 0
+    assert "starting it again" in next(tmp_path.glob("worker-*.log")).read_text()
+
+
+def test_a_job_outcome_lost_with_the_connection_is_written_again(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    # procrastinate writes a job's outcome once; when that write's connection dies (a PostgreSQL restart),
+    # the job stayed `doing` under a live worker and its feed's lock was held for good.
+    import psycopg
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(30)
+        send_bytes(handler, 200, feed_xml(server.url(""), "organ"))
+
+    server.routes["/organ.xml"] = slow
+    subscribe_url(engine, server.url("/organ.xml"))
+    worker = start_worker(tmp_path, pg_url)
+    conninfo = pg_url.replace("postgresql+psycopg", "postgresql")
+    try:
+        assert arrived.wait(120), "the worker never fetched the feed"
+        with psycopg.connect(conninfo, autocommit=True) as admin, psycopg.connect(conninfo) as holder:
+            holder.execute(
+                "SELECT 1 FROM procrastinate_jobs WHERE task_name = %s AND status = 'doing' FOR UPDATE",
+                [REFRESH_FEED],
+            )
+            release.set()
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> %s"
+            )
+            me = [holder.info.backend_pid]
+            assert wait_for(lambda: admin.execute(waiting, me).fetchall(), 60), "no outcome was written"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({waiting}) AS w", me)
+            holder.rollback()
+
+        def finished() -> bool:
+            with engine.connect() as conn:
+                return [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["succeeded"]
+
+        assert wait_for(finished, 60)
+        assert count_articles(engine) == 2 and worker.poll() is None
+    finally:
+        release.set()
         stop(worker)

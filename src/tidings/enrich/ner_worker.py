@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,21 @@ def worker_environment(settings: Settings) -> dict[str, str | None]:
     return pool.submit(_environment_of_worker, list(WORKER_ENV)).result()
 
 
+def _follow_parent(parent: int) -> None:
+    """Runs in the worker at its start: exit once the parent is gone.
+
+    A parent killed with SIGKILL (a `tidings worker` under a supervisor's kill) cannot shut the pool down, and
+    the worker, which otherwise waits for work for ever, would stay behind with its model in memory.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="tidings-ner-parent", daemon=True).start()
+
+
 def _ready(model: str) -> bool:
     """Runs in the worker once, so that the process starts (and reads its environment) right away."""
     return bool(model)
@@ -82,7 +98,12 @@ def _pool_for(model: str) -> ProcessPoolExecutor:
         pool = _POOL.get(model)
         if pool is None:
             # spawn, not fork: the parent may already hold torch threads, which do not survive a fork.
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_follow_parent,
+                initargs=(os.getpid(),),
+            )
             with _environment(WORKER_ENV):  # the process is spawned by this first submit
                 pool.submit(_ready, model).result()
             _POOL[model] = pool

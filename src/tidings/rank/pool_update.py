@@ -55,9 +55,9 @@ class _Plan:
 
     @property
     def appends(self) -> bool:
-        """Whether the merge only appends rows: every base row kept, in place, and the fresh ones after."""
+        """Whether the merge only appends rows: every base row kept, in place, and some fresh ones after."""
         return (
-            bool(self.segments)
+            len(self.segments) > 1  # one base run alone appends nothing: the general copy below handles it
             and self.segments[0][:3] == (True, 0, 0)
             and all(not from_base for from_base, *_ in self.segments[1:])
         )
