@@ -69,43 +69,68 @@ def _cache(path: Path | None) -> Path:
     return path or Path(tempfile.gettempdir()) / "tidings-eval"
 
 
-def _over_sets(
-    files: list[Path],
-    across: Callable[[list[Path], Settings, Path, int, int | None], Any] | None,
-    each: Callable[[Path, Settings, Path, int, int | None], Any],
-    cache: Path | None,
-    folds: int,
-    max_articles: int | None,
-) -> Any:
-    """`across` fitted over every labelled set when given, else `each` set evaluated alone, by file name."""
-    files = [_existing(p) for p in files]
-    if across is not None:
-        return across(files, settings(), _cache(cache), folds, max_articles)
-    return {f.name: each(f, settings(), _cache(cache), folds, max_articles) for f in files}
+Across = Callable[[list[Path], "Settings", Path, int, int | None], Any]
+Each = Callable[[Path, "Settings", Path, int, int | None], Any]
 
 
-@app.command()
-def pairs(
-    paths: Annotated[list[Path], typer.Argument(help="Pairs JSONL files or event-labelled JSONL sets.")],
-    fit: Annotated[
-        bool, typer.Option("--fit", help="Fit the pair weights by cross-validation over every file.")
-    ] = False,
-    folds: FoldsOpt = 5,
-    max_articles: SampleOpt = None,
-    cache: CacheOpt = None,
-    as_json: JsonOpt = False,
+def _labelled_sets_command(
+    name: str,
+    summary: str,
+    paths_param: Any,
+    fit_flag: Any,
+    functions: Callable[[], tuple[Across, Each]],
+    one_table: bool,
 ) -> None:
-    """Same-story pairs through ingest: precision, recall, F1, AUC, beside the MiniLM cosine baseline."""
-    with cli_errors():
-        from tidings.eval.pairs import evaluate_pairs, fit_pair_weights
+    """Register `tidings eval NAME`: labelled sets through ingest, each evaluated alone or one fit across all.
 
-        result = _over_sets(
-            paths, fit_pair_weights if fit else None, evaluate_pairs, cache, folds, max_articles
-        )
-        if fit or len(paths) == 1:  # one figure set: the fit's, or the only file's
-            emit(result if fit else result[paths[0].name], as_json, _render)
-        else:
-            emit(result, as_json, print)
+    `pairs` and `stories` differ only in their first two parameters, their functions and how they print, so
+    one definition serves both; the two varying parameters are declared by their defaults, which typer reads
+    like the `Annotated` ones."""
+
+    def command(
+        paths: list[Path] = paths_param,
+        fit: bool = fit_flag,
+        folds: FoldsOpt = 5,
+        max_articles: SampleOpt = None,
+        cache: CacheOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        with cli_errors():
+            fitter, each = functions()
+            files = [_existing(p) for p in paths]
+            if fit:
+                result = fitter(files, settings(), _cache(cache), folds, max_articles)
+            else:
+                result = {f.name: each(f, settings(), _cache(cache), folds, max_articles) for f in files}
+            if one_table and (fit or len(files) == 1):  # one figure set: the fit's, or the only file's
+                emit(result if fit else result[files[0].name], as_json, _render)
+            else:
+                emit(result, as_json, print)
+
+    command.__doc__ = summary
+    app.command(name)(command)
+
+
+def _pair_functions() -> tuple[Across, Each]:
+    from tidings.eval.pairs import evaluate_pairs, fit_pair_weights
+
+    return fit_pair_weights, evaluate_pairs
+
+
+def _story_functions() -> tuple[Across, Each]:
+    from tidings.eval.story_gold import evaluate_stories, tune_weights
+
+    return tune_weights, evaluate_stories
+
+
+_labelled_sets_command(
+    "pairs",
+    "Same-story pairs through ingest: precision, recall, F1, AUC, beside the MiniLM cosine baseline.",
+    typer.Argument(help="Pairs JSONL files or event-labelled JSONL sets."),
+    typer.Option(False, "--fit", help="Fit the pair weights by cross-validation over every file."),
+    _pair_functions,
+    one_table=True,
+)
 
 
 @app.command()
@@ -129,25 +154,14 @@ def mind(
         emit(result, as_json, _render)
 
 
-@app.command()
-def stories(
-    data: Annotated[list[Path], typer.Option("--data", help="Event-labelled JSONL set (repeatable).")],
-    tune: Annotated[
-        bool, typer.Option("--tune", help="Choose clustering weights by cross-validation over the sets.")
-    ] = False,
-    folds: FoldsOpt = 5,
-    max_articles: SampleOpt = None,
-    cache: CacheOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """B-cubed P/R/F1 of `tidings ingest` on labelled sets, per fold, beside all-singletons and cosine."""
-    with cli_errors():
-        from tidings.eval.story_gold import evaluate_stories, tune_weights
-
-        result = _over_sets(
-            data, tune_weights if tune else None, evaluate_stories, cache, folds, max_articles
-        )
-        emit(result, as_json, print)
+_labelled_sets_command(
+    "stories",
+    "B-cubed P/R/F1 of `tidings ingest` on labelled sets, per fold, beside all-singletons and cosine.",
+    typer.Option(..., "--data", help="Event-labelled JSONL set (repeatable)."),
+    typer.Option(False, "--tune", help="Choose clustering weights by cross-validation over the sets."),
+    _story_functions,
+    one_table=False,
+)
 
 
 @app.command()
