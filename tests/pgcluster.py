@@ -43,8 +43,16 @@ class Cluster:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
+        self._ctl("start")
+
+    def restart(self) -> None:
+        """Restart the server (fast: open connections are closed) and wait until it accepts connections."""
+        self._ctl("restart", "-m", "fast")
+
+    def _ctl(self, action: str, *flags: str) -> None:
         options = f"-k /tmp -p {self.port} -c listen_addresses=127.0.0.1"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.data / "log"), "-w", "start")
+        log = str(self.data / "log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, *flags, "-w", action)
 
     def stop(self) -> None:
         """Stop the server (fast: open connections are closed)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.pgcluster import Cluster, postgres_bin, throwaway_cluster
 from tidings.config import Settings
 
 PG_URL = os.environ.get("TIDINGS_TEST_POSTGRES_URL", "")
@@ -94,52 +95,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-class Cluster:
-    """A throw-away PostgreSQL cluster of our own, for tests that restart the server."""
-
-    def __init__(self) -> None:
-        import shutil
-        import tempfile
-
-        from tests.live import free_port
-
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        if not bins:
-            pytest.skip("PostgreSQL server binaries are not installed")
-        self.bin = bins[-1].parent
-        # Its own folder under /tmp: the postgres user cannot enter pytest's (root-only) tmp_path.
-        folder = Path(tempfile.mkdtemp(prefix="tidings-test-pg-"))
-        self.data, self.port = folder, free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(folder, "postgres")
-        self._run(f"{self.bin}/initdb -D {folder} -A trust -U postgres")
-        self.ctl("start")
-
-    def _run(self, command: str) -> None:
-        full = ["su", "postgres", "-c", command] if self.as_root else ["sh", "-c", command]
-        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ctl(self, action: str) -> None:
-        """pg_ctl start, stop or restart, waiting for it to finish."""
-        options = f"-k /tmp -p {self.port} -c listen_addresses=127.0.0.1"
-        self._run(f"{self.bin}/pg_ctl -D {self.data} -o '{options}' -l {self.data}/log -m fast -w {action}")
-
-    @property
-    def url(self) -> str:
-        """The URL of its `postgres` database."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     """A PostgreSQL cluster on a free port, stopped and deleted afterwards."""
-    import shutil
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    with throwaway_cluster() as own:
+        yield own
+        from tidings.store import reset_engines
 
-    own = Cluster()
-    yield own
-    from tidings.store import reset_engines
-
-    reset_engines()
-    own.ctl("stop")
-    shutil.rmtree(own.data, ignore_errors=True)
+        reset_engines()

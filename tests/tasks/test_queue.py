@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from tests.ingest.conftest import LoopbackServer, send_bytes
 from tests.ingest.conftest import server as server  # the loopback server fixture
 from tests.live import running, sign_up
-from tests.tasks.conftest import QUEUE_ENV, Cluster, needs_postgres, queue_settings, start_worker, stop
+from tests.pgcluster import Cluster
+from tests.tasks.conftest import QUEUE_ENV, needs_postgres, queue_settings, start_worker, stop
 from tests.tasks.conftest import cluster as cluster  # a PostgreSQL cluster of our own
 from tidings.config import Settings
 from tidings.pipeline.subscriptions import subscribe_url
@@ -243,11 +244,11 @@ def test_a_worker_outlives_a_postgres_restart(
         assert wait_for(ticking, 120), "the worker never started"
         engine.dispose()
         if down_seconds:
-            cluster.ctl("stop")
+            cluster.stop()
             time.sleep(down_seconds)
-            cluster.ctl("start")
+            cluster.start()
         else:
-            cluster.ctl("restart")
+            cluster.restart()
         subscribe_url(engine, serve_feed(server, "choir"))
         assert wait_for(lambda: count_articles(engine) == 2, 120)
         assert worker.poll() is None, "the worker exited after the restart"
