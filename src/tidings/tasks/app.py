@@ -107,9 +107,14 @@ async def persist(write: Callable[[], Awaitable[None]], seconds: float = 120.0) 
 
 def lost_connection(exc: BaseException) -> bool:
     """True when exc comes from a dropped or refused connection (not a constraint or a query error)."""
+    return caused_by(exc, (psycopg.OperationalError, OSError))
+
+
+def caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True when exc, or an exception in its chain of causes, is one of `kinds`."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, psycopg.OperationalError | OSError):
+        if isinstance(seen, kinds):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -218,14 +223,10 @@ def describe(exc: BaseException) -> str:
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """True when exc (or its cause) is a lost or refused database connection."""
+    """True when exc (or its cause) is a lost or refused connection, or procrastinate's wrapper of one.
 
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, psycopg.OperationalError | ConnectorException | OSError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    Broader than lost_connection: it only picks how to log a stopped worker, never whether to retry."""
+    return caused_by(exc, (psycopg.OperationalError, ConnectorException, OSError))
 
 
 def uses_queue(settings: Settings) -> bool:
