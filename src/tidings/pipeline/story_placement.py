@@ -58,7 +58,12 @@ class ClusterCache:
     members: OrderedDict[int, ArticleSignature] = field(default_factory=OrderedDict)
 
     def remember(self, sig: ArticleSignature) -> None:
-        """Keep an article's signature for the member check (past the cap, the oldest one goes)."""
+        """Keep an article's signature for the member check (past the cap, the oldest one goes).
+
+        Nothing is kept while the check is off (the default): up to 20,000 signatures with their embeddings
+        would otherwise be held by every ingesting process for nothing."""
+        if self.weights.members <= 0.0:
+            return
         self.members[sig.article_id] = sig
         self.members.move_to_end(sig.article_id)
         while len(self.members) > MEMBER_CACHE_SIZE:
