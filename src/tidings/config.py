@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def uses_task_queue(self) -> bool:
+        """True when `tidings worker` processes do the background work (TIDINGS_TASK_QUEUE=procrastinate)."""
+        return self.task_queue == "procrastinate"
+
+    @property
     def resolved_database_url(self) -> str:
         """The database URL: TIDINGS_DATABASE_URL or the SQLite file in TIDINGS_HOME."""
         if self.database_url:

@@ -208,7 +208,7 @@ def serve(
         if workers == 1:
             uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_level="warning")
             return
-        if cfg.task_queue != "procrastinate" and cfg.background_refresh:
+        if not cfg.uses_task_queue and cfg.background_refresh:
             raise UserError(
                 "--workers above 1 would fetch every feed once per process: set "
                 "TIDINGS_TASK_QUEUE=procrastinate (with PostgreSQL and `tidings worker`), "

@@ -229,11 +229,6 @@ def is_connection_error(exc: BaseException) -> bool:
     return caused_by(exc, (psycopg.OperationalError, ConnectorException, OSError))
 
 
-def uses_queue(settings: Settings) -> bool:
-    """True when this install hands background work to `tidings worker` processes."""
-    return settings.task_queue == "procrastinate"
-
-
 def defer(settings: Settings, task_name: str, lock: str | None = None, **kwargs: Any) -> bool:
     """Defer one task from outside a worker (`serve`, the CLI); False when the same one is already queued."""
 

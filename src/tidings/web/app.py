@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web app for settings (default: the environment's)."""
     cfg = settings or get_settings()
     engine = open_engine(cfg)
-    if cfg.task_queue == "procrastinate":  # workers and web processes share the queue's tables
+    if cfg.uses_task_queue:  # workers and web processes share the queue's tables
         ensure_queue_schema(engine)
     bind_engine(engine, server_key(cfg))
 

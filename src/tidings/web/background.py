@@ -74,7 +74,7 @@ class Worker:
             self._stop.wait(POOL_POLL_SECONDS)
 
     def _run(self) -> None:
-        if self.settings.task_queue == "procrastinate":
+        if self.settings.uses_task_queue:
             self._hand_over()
             return
         try:
