@@ -343,3 +343,31 @@ def test_a_job_outcome_lost_with_the_connection_is_written_again(
     finally:
         release.set()
         stop(worker)
+
+
+def test_a_failed_job_whose_work_is_queued_again_ends_and_frees_the_lock(tmp_path: Path, pg_url: str) -> None:
+    # A fetch failed (PostgreSQL restarting) while the scheduler had queued the same feed again: putting the
+    # failed job back hit the queueing lock, procrastinate only logged it, and the job stayed `doing`,
+    # holding the feed's lock so that the queued copy never ran either.
+    import asyncio
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    app = make_app(settings, engine)
+    lock = feed_lock(7)
+
+    async def fail_then_requeue() -> None:
+        async with app.open_async():
+            manager = app.job_manager
+            task = app.configure_task(REFRESH_FEED, lock=lock, queueing_lock=lock)
+            await task.defer_async(source_id=7)
+            worker_id = await manager.register_worker()
+            running = await manager.fetch_job(None, worker_id)
+            assert running is not None
+            await task.defer_async(source_id=7)  # the scheduler's copy, while the first one runs
+            await manager.retry_job(running)  # what the worker does when the task raises
+            assert await manager.fetch_job(None, worker_id) is not None  # the copy may run now
+
+    asyncio.run(fail_then_requeue())
+    with engine.connect() as conn:
+        assert [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["aborted", "doing"]

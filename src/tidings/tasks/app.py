@@ -13,7 +13,8 @@ from typing import Any
 
 import procrastinate
 import psycopg
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
+from procrastinate.jobs import Status as JobStatus
 from procrastinate.manager import JobManager
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -86,8 +87,17 @@ class SteadyJobManager(JobManager):
         queue: str | None = None,
         lock: str | None = None,
     ) -> None:
-        """Put a job back in the queue, retrying through a lost connection."""
-        await persist(lambda: JobManager.retry_job(self, job, retry_at, priority, queue, lock))
+        """Put a job back in the queue, retrying through a lost connection; when the same work is already
+        queued again (same queueing lock), end this copy instead.
+
+        Without that, a job that failed while the scheduler queued its successor stayed `doing` for good
+        (procrastinate only logs the unique violation), holding the feed's lock so the successor never ran.
+        """
+        try:
+            await persist(lambda: JobManager.retry_job(self, job, retry_at, priority, queue, lock))
+        except UniqueViolation:
+            log.info("job %s (%s) is queued again already; ending this copy", job.id, job.task_name)
+            await self.finish_job(job, status=JobStatus.ABORTED, delete_job=False)
 
 
 async def persist(write: Callable[[], Awaitable[None]], seconds: float = 120.0) -> None:

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from procrastinate import RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
-from procrastinate.jobs import Status as JobStatus
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Engine
 
 from tidings.config import Settings
@@ -152,12 +151,8 @@ async def retry_stalled(app: Any, stalled_seconds: float) -> int:
     jobs = list(await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds))
     for job in jobs:
         log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
-        try:
-            await manager.retry_job(job)
-        except UniqueViolation:
-            # The scheduler already queued the same work again (same queueing lock): end this copy, which
-            # also frees the feed's lock for the queued one.
-            await manager.finish_job(job, status=JobStatus.ABORTED, delete_job=False)
+        # When the scheduler already queued the same work again, the manager ends this copy instead.
+        await manager.retry_job(job)
     return len(jobs)
 
 
