@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     task_retry_seconds: int = 4  # exponential backoff base: retries wait 4, 16, 64... seconds
     task_tick_seconds: int = 10  # how often the periodic scheduler looks for due feeds (1 to 59)
     task_stalled_seconds: float = 30.0  # a job whose worker sent no heartbeat for this long is retried
+    # `tidings worker` lowers its CPU priority by this much (0 to 19), so that on a shared machine readers'
+    # requests go before background fetching and enrichment
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Accounts
     signup_policy: Literal["open", "invite", "closed"] = "closed"  # the first account can always sign up

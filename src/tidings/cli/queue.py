@@ -16,10 +16,12 @@ def worker(
 ) -> None:
     """Run a task-queue worker and the periodic scheduler (needs PostgreSQL); stops on SIGTERM or Ctrl-C."""
     with cli_errors():
-        from tidings.tasks.app import QueueUnavailableError, run_worker
+        from tidings.tasks.app import QueueUnavailableError, lower_priority, run_worker
 
+        config = settings()
         try:
-            run_worker(settings(), concurrency)
+            lower_priority(config.worker_nice)
+            run_worker(config, concurrency)
         except QueueUnavailableError as exc:
             raise UserError(str(exc)) from None
 
