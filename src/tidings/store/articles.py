@@ -333,9 +333,13 @@ CHANGE_LOOKBACK = timedelta(seconds=10)
 def change_marks(conn: Connection) -> tuple[int, int, datetime | None]:
     """Newest article id, story revision and enrichment time: three index lookups that change whenever an
     article is added, re-clustered or (re-)enriched, in this process or another."""
-    newest = conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one()
-    revision = conn.execute(select(func.coalesce(func.max(stories.c.revision), 0))).scalar_one()
-    enriched = conn.execute(select(func.max(enrichments.c.updated_at))).scalar_one()
+    newest, revision, enriched = conn.execute(  # one round trip: this runs on every feed request
+        select(
+            select(func.coalesce(func.max(articles.c.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(stories.c.revision), 0)).scalar_subquery(),
+            select(func.max(enrichments.c.updated_at)).scalar_subquery(),
+        )
+    ).one()
     return int(newest), int(revision), as_utc(enriched)
 
 
