@@ -83,6 +83,15 @@ def candidate_pool(conn: Connection) -> CandidatePool:
     return with_fresh_popularity(conn, cached)
 
 
+def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
+    """The article's record from this process's pool as it stands (no freshness check), or None when the
+    pool is not built or lacks it: enough for a profile update, without the queries of load_candidates."""
+    with _LOCK:
+        cached = _POOLS.get(_pool_key(conn))
+    row = None if cached is None else cached.pool.row_of_id.get(str(article_id))
+    return None if row is None or cached is None else cached.pool.candidate_at(row)
+
+
 def with_fresh_popularity(conn: Connection, cached: _PoolCache) -> CandidatePool:
     """The cached pool, its popularity column recomputed when anyone's reading state changed since."""
     readers = reader_version(conn)
