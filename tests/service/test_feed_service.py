@@ -178,3 +178,26 @@ def test_profile_export_and_reset_keep_follows(store: tuple[Engine, Settings]) -
     reset_profile(engine, name)
     after = export_profile(engine, name)
     assert after["profile"]["counts"] == {} and after["follows"] == ["topic:North Korea"]
+
+
+def test_a_profile_stored_as_a_json_string_is_read_and_then_stored_as_an_object(
+    store: tuple[Engine, Settings],
+) -> None:
+    # Profiles were once stored as a JSON string inside the JSON column (encoded twice on every event).
+    from tidings.rank import Profile
+    from tidings.store import users as user_repo
+
+    engine, settings = store
+    name = new_reader(engine)
+    legacy = Profile(user=name)
+    legacy.counts["like"] = 2
+    with engine.begin() as conn:
+        user_id = user_repo.require_user(conn, name)["id"]
+        user_repo.set_user_fields(conn, user_id, {"profile": legacy.to_json()})
+    record_event(engine, settings, name, seed_id(engine), "like")
+    with engine.connect() as conn:
+        stored = user_repo.require_user(conn, name)["profile"]
+    assert isinstance(stored, dict) and stored["counts"] == {"like": 3}
+    assert Profile.from_dict(stored).counts == {"like": 3}
+    with pytest.raises(ValueError, match="malformed profile"):
+        Profile.from_dict({"version": 1})

@@ -93,14 +93,26 @@ class Profile:
 
     def to_json(self) -> str:
         """Serialise (vectors as base64 float32) so the store can persist it."""
-        return json.dumps(_profile_to_dict(self), sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form of `to_json` (for a JSON column, which encodes it once itself)."""
+        return _profile_to_dict(self)
 
     @classmethod
     def from_json(cls, text: str) -> Profile:
         """Load a profile written by `to_json`; raises ValueError on malformed input."""
         try:
-            return _profile_from_dict(json.loads(text))
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"malformed profile JSON: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Profile:
+        """Load a profile from the form `to_dict` returns; raises ValueError on malformed input."""
+        try:
+            return _profile_from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed profile JSON: {exc}") from exc
 
 

@@ -64,7 +64,8 @@ def load_profile(user: dict[str, Any]) -> Profile:
     raw = user.get("profile")
     if raw:
         try:
-            return Profile.from_json(raw if isinstance(raw, str) else str(raw))
+            # Rows written before profiles were stored as JSON objects hold a JSON string.
+            return Profile.from_json(raw) if isinstance(raw, str) else Profile.from_dict(raw)
         except ValueError:
             pass
     return Profile(user=user["name"])
@@ -175,7 +176,7 @@ def record_event(
         if kind in EVENT_MARKS:  # the event is also a state change, seen by every client
             state, value = state_repo.MARKS[EVENT_MARKS[kind]]
             state_repo.set_state(conn, int(user["id"]), [article_id], state, value, at=now)
-        user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_json()})
+        user_repo.set_user_fields(conn, user["id"], {"profile": profile.to_dict()})
     return {"ok": True}
 
 
@@ -247,5 +248,5 @@ def reset_profile(engine: Engine, name: str) -> dict[str, Any]:
     """Forget what was learnt from a reader's feedback (follows, mutes and controls stay)."""
     with engine.begin() as conn:
         user = user_repo.require_user(conn, name)
-        user_repo.set_user_fields(conn, user["id"], {"profile": Profile(user=name).to_json()})
+        user_repo.set_user_fields(conn, user["id"], {"profile": Profile(user=name).to_dict()})
     return {"ok": True}

@@ -86,7 +86,7 @@ def learn(conn: Connection, user_id: int, ids: list[int], kind: str, now: dateti
     if kind == "hide":
         profile.hidden_ids |= {str(i) for i in ids}
     if done:
-        user_repo.set_user_fields(conn, user_id, {"profile": profile.to_json()})
+        user_repo.set_user_fields(conn, user_id, {"profile": profile.to_dict()})
     return done
 
 
@@ -102,7 +102,7 @@ def unhide(engine: Engine, settings: Settings, user_id: int, article_id: int) ->
         story = next((c.story_id for c in load_candidates(conn, [article_id])), None)
         if story is not None:
             profile.hidden_story_ids.discard(str(story))
-        user_repo.set_user_fields(conn, user_id, {"profile": profile.to_json()})
+        user_repo.set_user_fields(conn, user_id, {"profile": profile.to_dict()})
     return change
 
 

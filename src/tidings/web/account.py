@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -62,6 +63,16 @@ def change_password(
         return user_repo.revoke_other_tokens(conn, user_id, keep_token_id)
 
 
+def as_object(stored: Any) -> Any:
+    """A stored profile as a JSON object: older rows hold it as a JSON string."""
+    if isinstance(stored, str):
+        try:
+            return json.loads(stored)
+        except ValueError:
+            return stored
+    return stored
+
+
 def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
     """Everything stored about a reader, as JSON-ready data (no password or token hashes)."""
     with engine.connect() as conn:
@@ -83,7 +94,7 @@ def export_data(engine: Engine, user_id: int) -> dict[str, Any]:
                 "created_at": iso(account.get("created_at")),
             },
             "controls": account.get("controls") or {},
-            "profile": account.get("profile"),
+            "profile": as_object(account.get("profile")),
             "follows": user_repo.list_targets(conn, user_id, "follow"),
             "mutes": user_repo.list_targets(conn, user_id, "mute"),
             "sources": subscription_repo.user_sources_json(conn, user_id),
