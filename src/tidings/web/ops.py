@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings.metrics import REQUEST_SECONDS
 from tidings.store.engine import ping
@@ -29,16 +29,27 @@ def healthz(request: Request) -> dict[str, object]:
 
 def install_request_metrics(app: FastAPI) -> None:
     """Time every request into a histogram labelled by route template (not raw path: bounded cardinality)."""
+    app.add_middleware(RequestTimer)
 
-    @app.middleware("http")
-    async def _timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+
+class RequestTimer:
+    """Pure ASGI middleware timing each HTTP request (starlette's BaseHTTPMiddleware costs a task group and
+    a memory stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request; record its duration under the route the router matched."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         try:
-            return await call_next(request)
+            await self.app(scope, receive, send)
         finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            REQUEST_SECONDS.labels(route=template, method=request.method).observe(
+            template = getattr(scope.get("route"), "path", "unmatched")  # the router sets it on the scope
+            REQUEST_SECONDS.labels(route=template, method=scope["method"]).observe(
                 time.perf_counter() - started
             )
 
