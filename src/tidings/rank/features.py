@@ -148,6 +148,7 @@ class CandidatePool:
     undated: npt.NDArray[np.bool_] | None = None  # rows without a publisher's date (no freshness bonus)
 
     def __post_init__(self) -> None:
+        self._topics_memo: dict[int, list[str]] = {}  # not a field: a merged pool starts its own
         if not self.row_of_id:
             self.row_of_id = {str(a): i for i, a in enumerate(self.article_ids)}
         if not self.topic_code_of:
@@ -208,9 +209,15 @@ class CandidatePool:
         return slice(lo, hi)
 
     def topics_of(self, row: int) -> list[str]:
-        """Topic names of one article."""
-        m = self.topic_matrix
-        return [self.topic_names[c] for c in m.indices[m.indptr[row] : m.indptr[row + 1]]]
+        """Topic names of one article (remembered per row: each feed asks for hundreds of rows, and a pool's
+        rows never change, an update builds a new pool)."""
+        known = self._topics_memo.get(row)
+        if known is None:
+            m = self.topic_matrix
+            known = self._topics_memo[row] = [
+                self.topic_names[c] for c in m.indices[m.indptr[row] : m.indptr[row + 1]]
+            ]
+        return list(known)
 
     def entities_of(self, row: int) -> list[str]:
         """Entity keys of one article."""
