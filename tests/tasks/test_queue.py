@@ -374,3 +374,42 @@ def test_a_failed_job_whose_work_is_queued_again_ends_and_frees_the_lock(tmp_pat
     asyncio.run(fail_then_requeue())
     with engine.connect() as conn:
         assert [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["aborted", "doing"]
+
+
+def test_the_scheduler_does_not_queue_a_feed_again_while_it_is_fetched(
+    tmp_path: Path, pg_url: str, server: LoopbackServer
+) -> None:
+    # The feed's next due time used to be written only when its fetch ended, so every tick during a slow fetch
+    # queued another copy, which then woke a worker only to find the feed not due.
+    from tidings.tasks.jobs import defer_due
+
+    settings = queue_settings(tmp_path, pg_url)
+    engine = prepare(settings)
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(30)
+        send_bytes(handler, 200, feed_xml(server.url(""), "choir"))
+
+    server.routes["/choir.xml"] = slow
+    subscribe_url(engine, server.url("/choir.xml"))
+    worker = start_worker(tmp_path, pg_url)
+
+    def job_ids() -> list[int]:
+        with engine.connect() as conn:
+            return [int(j["id"]) for j in task_repo.jobs_of(conn, REFRESH_FEED)]
+
+    try:
+        assert arrived.wait(120), "the worker never fetched the feed"
+        while_fetching = job_ids()
+        app = make_app(settings, engine)
+        with app.open():
+            assert defer_due(app, engine, settings) == 0
+        time.sleep(3)  # three ticks of the worker's own scheduler
+        assert job_ids() == while_fetching
+        release.set()
+        assert wait_for(lambda: count_articles(engine) == 2, 60)
+    finally:
+        release.set()
+        stop(worker)

@@ -117,6 +117,11 @@ def get_source(conn: Connection, source_id: int) -> dict[str, Any] | None:
     return first_row(conn, select(sources).where(sources.c.id == source_id))
 
 
+def hold_until(conn: Connection, source_id: int, until: datetime) -> None:
+    """Move a feed's next due time to `until` while a worker fetches it (the fetch then sets the real one)."""
+    conn.execute(update(sources).where(sources.c.id == source_id).values(next_due=until))
+
+
 def due_sources(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     """Feeds whose next fetch time has come."""
     query = (

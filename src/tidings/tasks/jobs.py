@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from procrastinate import RetryStrategy
@@ -42,6 +43,10 @@ STARTUP = "tidings.startup"
 TICK = "tidings.tick"
 RECOVER = "tidings.recover_stalled"
 PRUNE = "tidings.prune"
+# While a worker fetches a feed, its due time is pushed this far ahead, so that the scheduler does not queue
+# it again meanwhile (that copy only found the feed not due). The fetch sets the real next due time, and a job
+# whose worker dies is retried by the stalled-job check whatever the due time says.
+FETCH_HOLD = timedelta(minutes=10)
 
 
 def feed_lock(source_id: int) -> str:
@@ -167,6 +172,8 @@ def refresh_feed(engine: Engine, settings: Settings, context: Any, source_id: An
     due = as_utc(source.get("next_due"))
     if int(context.job.attempts) == 0 and due is not None and due > utcnow():
         return {"skipped": "not due"}  # another job fetched it since this one was queued
+    with engine.begin() as conn:
+        source_repo.hold_until(conn, source_id, utcnow() + FETCH_HOLD)
     report = IngestReport()
     try:
         with Fetcher(settings) as fetcher:
