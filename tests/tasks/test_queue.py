@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -31,22 +32,27 @@ from tidings.tasks.jobs import REFRESH_FEED, TICK, feed_lock
 pytestmark = needs_postgres
 
 
-def drain(settings: Settings) -> None:
-    """Run queued jobs until the queue is idle, in a thread of its own: procrastinate starts its event loop
-    with asyncio.run, which refuses a thread where an earlier test left a loop marked as running."""
+def in_fresh_thread(work: Callable[[], object]) -> None:
+    """Run work in a thread of its own, re-raising what it raised: asyncio.run (procrastinate's worker uses
+    it too) refuses a thread where an earlier test left an event loop marked as running."""
     errors: list[BaseException] = []
 
-    def work() -> None:
+    def guarded() -> None:
         try:
-            run_worker(settings, wait=False)
+            work()
         except BaseException as exc:  # re-raised in the test's thread below
             errors.append(exc)
 
-    thread = threading.Thread(target=work, name="queue-drain")
+    thread = threading.Thread(target=guarded, name="queue-test")
     thread.start()
     thread.join()
     if errors:
         raise errors[0]
+
+
+def drain(settings: Settings) -> None:
+    """Run queued jobs until the queue is idle."""
+    in_fresh_thread(lambda: run_worker(settings, wait=False))
 
 
 def feed_xml(base: str, name: str, n: int = 2) -> bytes:
@@ -371,7 +377,7 @@ def test_a_failed_job_whose_work_is_queued_again_ends_and_frees_the_lock(tmp_pat
             await manager.retry_job(running)  # what the worker does when the task raises
             assert await manager.fetch_job(None, worker_id) is not None  # the copy may run now
 
-    asyncio.run(fail_then_requeue())
+    in_fresh_thread(lambda: asyncio.run(fail_then_requeue()))
     with engine.connect() as conn:
         assert [j["status"] for j in task_repo.jobs_of(conn, REFRESH_FEED)] == ["aborted", "doing"]
 
