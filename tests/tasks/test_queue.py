@@ -73,6 +73,20 @@ def serve_feed(server: LoopbackServer, name: str) -> str:
     return server.url(f"/{name}.xml")
 
 
+def serve_slow_feed(server: LoopbackServer, name: str) -> tuple[str, threading.Event, threading.Event]:
+    """A feed route that answers only once `release` is set; `arrived` is set when a fetch reaches it.
+    Returns the feed's URL and the two events."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(30)
+        send_bytes(handler, 200, feed_xml(server.url(""), name))
+
+    server.routes[f"/{name}.xml"] = slow
+    return server.url(f"/{name}.xml"), arrived, release
+
+
 def count_articles(engine: object) -> int:
     with engine.connect() as conn:  # type: ignore[attr-defined]
         return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
@@ -315,15 +329,8 @@ def test_a_job_outcome_lost_with_the_connection_is_written_again(
 
     settings = queue_settings(tmp_path, pg_url)
     engine = prepare(settings)
-    arrived, release = threading.Event(), threading.Event()
-
-    def slow(handler: BaseHTTPRequestHandler) -> None:
-        arrived.set()
-        release.wait(30)
-        send_bytes(handler, 200, feed_xml(server.url(""), "organ"))
-
-    server.routes["/organ.xml"] = slow
-    subscribe_url(engine, server.url("/organ.xml"))
+    url, arrived, release = serve_slow_feed(server, "organ")
+    subscribe_url(engine, url)
     worker = start_worker(tmp_path, pg_url)
     conninfo = pg_url.replace("postgresql+psycopg", "postgresql")
     try:
@@ -391,15 +398,8 @@ def test_the_scheduler_does_not_queue_a_feed_again_while_it_is_fetched(
 
     settings = queue_settings(tmp_path, pg_url)
     engine = prepare(settings)
-    arrived, release = threading.Event(), threading.Event()
-
-    def slow(handler: BaseHTTPRequestHandler) -> None:
-        arrived.set()
-        release.wait(30)
-        send_bytes(handler, 200, feed_xml(server.url(""), "choir"))
-
-    server.routes["/choir.xml"] = slow
-    subscribe_url(engine, server.url("/choir.xml"))
+    url, arrived, release = serve_slow_feed(server, "choir")
+    subscribe_url(engine, url)
     worker = start_worker(tmp_path, pg_url)
 
     def job_ids() -> list[int]:
