@@ -88,8 +88,10 @@ def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
     pool is not built or lacks it: enough for a profile update, without the queries of load_candidates."""
     with _LOCK:
         cached = _POOLS.get(_pool_key(conn))
-    row = None if cached is None else cached.pool.row_of_id.get(str(article_id))
-    return None if row is None or cached is None else cached.pool.candidate_at(row)
+    if cached is None:
+        return None
+    row = cached.pool.row_of_id.get(str(article_id))
+    return None if row is None else cached.pool.candidate_at(row)
 
 
 def with_fresh_popularity(conn: Connection, cached: _PoolCache) -> CandidatePool:
