@@ -11,10 +11,13 @@ from tidings.stories.clusterer import add_to_story, remove_from_story
 from tidings.stories.scoring import (
     DEFAULT_PAIR_WEIGHTS,
     DEFAULT_WEIGHTS,
+    PairFeatures,
     number_overlap,
+    pair_features,
     pair_logit,
     pair_match,
     score_match,
+    shared_entities,
     shortness,
 )
 from tidings.stories.signature import ArticleSignature, StoryState, distinctive_numbers
@@ -46,9 +49,10 @@ def test_summaries_need_less_evidence_than_full_articles() -> None:
 
 def test_pair_score_stays_monotone_below_the_cosine_floor() -> None:
     w = DEFAULT_PAIR_WEIGHTS
-    weak = pair_logit(0.1, 0.0, 0.0, 0.0, 0.0, w)
-    weaker = pair_logit(0.0, 0.0, 0.0, 0.0, 0.0, w)
-    overlapping = pair_logit(0.2, 1.0, 1.0, 1.0, 0.0, w)
+    nothing = PairFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    weak = pair_logit(nothing._replace(cosine=0.1), w)
+    weaker = pair_logit(nothing, w)
+    overlapping = pair_logit(PairFeatures(0.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0), w)
     assert weaker < weak < 0.0 and overlapping < 0.0  # no overlap rescues unrelated texts
 
 
@@ -138,3 +142,25 @@ def test_optional_clustering_signals_move_the_score_the_documented_way() -> None
     assert score_match(sig, crowded, None, brief).score == pytest.approx(
         score_match(sig, crowded, None, plain).score + 0.1 * (1 - 30 / plain.short_words)
     )
+
+
+def test_a_rare_shared_entity_raises_the_pair_score_more_than_common_ones() -> None:
+    # Signature entity keys are already normalised (people by surname).
+    crowd = {f"agency-{n}": 1 for n in range(8)}
+    a = _with_length(sig_about(1, 0, "Shooting leaves two hurt", {**crowd, "quell": 1}), 400)
+    b = _with_length(sig_about(2, 0, "Two wounded in shooting", {"quell": 1, "elm-row": 1}), 400)
+    c = _with_length(sig_about(3, 0, "Two wounded in shooting", {"agency-1": 1, "elm-row": 1}), 400)
+    idf = {"quell": 1.0, "elm-row": 0.9, **dict.fromkeys(crowd, 0.2)}
+    rare, _, _ = shared_entities(a.entity_keys, b.entity_keys, idf)
+    assert rare == 1.0
+    assert pair_match(a, b, idf).score > pair_match(a, c, idf).score
+
+
+def test_reports_weeks_apart_score_lower_than_same_day_ones() -> None:
+    ents = {"place:eastbrook": 1, "person:lena ortiz": 1}
+    first = _with_length(sig_about(1, 0, "Eastbrook shooting", ents), 400)
+    same_day = _with_length(sig_about(2, 0, "Eastbrook shooting", ents, hours=5), 400)
+    weeks_later = _with_length(sig_about(3, 0, "Eastbrook shooting", ents, hours=24 * 40), 400)
+    features = pair_features(first, weeks_later)
+    assert features.days_apart > pair_features(first, same_day).days_apart > 0.0
+    assert pair_match(first, same_day).score > pair_match(first, weeks_later).score

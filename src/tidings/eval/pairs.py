@@ -27,7 +27,7 @@ from sklearn.model_selection import GroupKFold
 
 from tidings.config import Settings
 from tidings.eval.story_gold import event_group, ingest_labelled, read_labelled, signatures, spread
-from tidings.stories.scoring import PairWeights, idf_from_counts, pair_features, pair_match
+from tidings.stories.scoring import PairFeatures, PairWeights, idf_from_counts, pair_features, pair_match
 from tidings.stories.signature import ArticleSignature
 
 # Negatives per article in a labelled set: its nearest other-event article, two drawn from its 50 nearest, and
@@ -222,7 +222,9 @@ def fit_pair_weights(
         "cv_f1": spread(f1s),
         "cv_auc": spread(aucs),
         "cosine_cv_f1": spread(cos_f1),
-        "coefficients": [round(float(c), 3) for c in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 3),
+        "coefficients": {
+            n: round(float(c), 3) for n, c in zip(PairFeatures._fields, model.coef_[0], strict=True)
+        },
+        "bias": round(-float(model.intercept_[0]), 3),
         "shipped": PairWeights().__dict__,
     }
