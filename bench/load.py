@@ -8,10 +8,12 @@ corpus (../shared/data/demo-corpus; other folders with --data) as RSS feeds from
 processes with TIDINGS_TASK_QUEUE=procrastinate. Simulated readers each ask for their feed, send read or hide
 events on a few items, and wait 2-10 s, while the workers ingest (the readers start once --warm articles
 are stored). A third of the way in, a worker is SIGKILLed (and a new one started); half-way, PostgreSQL is
-restarted. At the end it waits for ingestion to finish and
-checks that every feed item served is stored exactly once and every event that got a 2xx is stored. Prints one
-JSON document: readers, requests/s, p50/p95/p99 per endpoint, errors by kind (and whether any 5xx fell outside
-the restart window), ingest throughput, and the checks.
+restarted. A worker that ends on its own is started again 5 s later and reported, as the systemd unit
+does. At the end it waits for ingestion to finish and checks that every feed item served is stored exactly
+once and every event that got a 2xx is stored. Prints one JSON document: readers, requests/s, p50/p95/p99 per
+endpoint (and the feed's p95 per 10 s), errors by kind (and whether any 5xx fell outside the restart window),
+ingest throughput, the checks, and the CPU-seconds the web processes, the workers and PostgreSQL used while
+the readers ran.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from feedserver import FeedServer, read_articles
 from pgserver import Postgres, free_port, queue_environment
 from queue_throughput import CpuSampler, cpu_model
 
+RESTART_SECONDS = 5.0  # the systemd units' RestartSec
 DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "demo-corpus"
 
 
@@ -80,6 +84,7 @@ class Run:
 
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = {}
+        self.timeline: list[tuple[float, str, float]] = []  # (wall time at the answer, endpoint, seconds)
         self.errors: dict[str, int] = {}
         self.error_times: list[tuple[float, str]] = []
         self.events: list[tuple[int, int, str]] = []  # (user id, article id, kind) answered with a 2xx
@@ -98,7 +103,9 @@ class Run:
         except (TimeoutError, aiohttp.ClientError) as exc:
             self._error(name, type(exc).__name__)
             return None
-        self.samples.setdefault(name, []).append(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        self.samples.setdefault(name, []).append(took)
+        self.timeline.append((time.time(), name, took))
         if status >= 400:
             self._error(name, str(status))
             return None
@@ -154,6 +161,23 @@ def exit_report(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
     log = Path(getattr(proc, "log_path", ""))
     tail = log.read_text(errors="replace").splitlines()[-15:] if log.is_file() else []
     return {"returncode": proc.returncode, "log_tail": tail}
+
+
+async def supervise(
+    workers: list[subprocess.Popen[bytes]],
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    restarts: list[dict[str, Any]],
+) -> None:
+    """Start again, 5 s later, any worker that ends on its own, as the systemd unit does (Restart=always,
+    RestartSec=5); each exit is reported. A worker that cannot reach PostgreSQL at start exits with that
+    error, so a replacement started during the restart depends on this, as it would in production."""
+    while True:
+        await asyncio.sleep(1.0)
+        for i, proc in enumerate(workers):
+            if proc.poll() is not None:
+                restarts.append(exit_report(proc))
+                await asyncio.sleep(RESTART_SECONDS)
+                workers[i] = start_worker()
 
 
 def wait_healthy(base: str, timeout: float = 300) -> None:
@@ -231,6 +255,16 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+def by_window(timeline: list[tuple[float, str, float]], name: str, began: float, width: float) -> list[float]:
+    """p95 in milliseconds of one endpoint's answers in each `width`-second window from the start (to tell a
+    steady latency from one fault's burst)."""
+    windows: dict[int, list[float]] = {}
+    for at, endpoint, took in timeline:
+        if endpoint == name:
+            windows.setdefault(int((at - began) // width), []).append(took)
+    return [percentiles(windows.get(i, [])).get("p95", 0.0) for i in range(max(windows, default=-1) + 1)]
+
+
 def main() -> None:
     """Run the load and fault test and print the report."""
     parser = argparse.ArgumentParser(
@@ -269,6 +303,8 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
     web = start([*tidings, "serve", "--workers", "2", "--port", str(port)], env)
     workers = [start([*tidings, "worker"], env) for _ in range(2)]
     faults: dict[str, Any] = {}
+    restarts: list[dict[str, Any]] = []
+    supervisor: asyncio.Task[None] | None = None
     load_before = os.getloadavg()
     try:
         wait_healthy(base)
@@ -276,7 +312,16 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         await asyncio.to_thread(wait_stored, pg.url, args.warm, args.drain)
         faults["warm_up_s"] = round(time.time() - warm_began, 1)
         run = Run()
-        web_cpu, worker_cpu = CpuSampler([web.pid], 1.0), CpuSampler([p.pid for p in workers], 1.0)
+        web_cpu = CpuSampler([web.pid], 1.0, since_now=True)
+        worker_cpu = CpuSampler([p.pid for p in workers], 1.0, since_now=True)
+        pg_cpu = CpuSampler([], 1.0, since_now=True, roots_from=pg.server_pids)
+
+        def restart_worker() -> subprocess.Popen[bytes]:
+            proc = start([*tidings, "worker"], env)
+            worker_cpu.roots.add(proc.pid)
+            return proc
+
+        supervisor = asyncio.create_task(supervise(workers, restart_worker, restarts))
         began = time.time()
         until = began + args.seconds
         # One client for every reader: a client each meant 200 TLS contexts built on the loop at the start,
@@ -289,11 +334,11 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         tasks = [asyncio.create_task(reader(run, client, uid, token, until)) for uid, token in tokens]
         tasks.append(asyncio.create_task(loop_lag(until, lags)))
         await asyncio.sleep(args.seconds / 3)
+        # No await between the kill and the replacement, so the supervisor never sees the killed worker.
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         faults["worker_killed_at_s"] = round(time.time() - began, 1)
-        workers[0] = start([*tidings, "worker"], env)
-        worker_cpu.roots.add(workers[0].pid)
+        workers[0] = restart_worker()
         await asyncio.sleep(max(0.0, began + args.seconds / 2 - time.time()))
         restart_began = time.time()
         await asyncio.to_thread(pg.ctl, "restart")
@@ -306,13 +351,15 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         ended = time.time()
         await client.close()
         load_during = os.getloadavg()
-        cpu = {"web_processes": web_cpu.stop(), "workers_during_readers": worker_cpu.stop()}
+        cpu = {"web_processes": web_cpu.stop(), "workers": worker_cpu.stop(), "postgresql": pg_cpu.stop()}
         drained = await asyncio.to_thread(drain, pg.url, server, args.drain)
         ingest_end = time.time()
         counts = stored_urls(pg.url)
         events = stored_events(pg.url)
         jobs = job_counts(pg.url)
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
         alive = sum(1 for proc in workers if proc.poll() is None)
         exited = [exit_report(proc) for proc in workers if proc.poll() is not None]
         for proc in [web, *workers]:
@@ -350,10 +397,12 @@ async def load(args: argparse.Namespace, corpus: list[tuple[str, str]]) -> dict[
         "requests": total,
         "requests_per_second": round(total / (ended - began), 1),
         "latency_ms": {name: percentiles(v) for name, v in sorted(run.samples.items())},
+        "feed_p95_ms_by_10s": by_window(run.timeline, "GET /api/v1/feed", began, 10.0),
         "errors": run.errors,
         "client_loop_lag_ms": percentiles(lags),
         "workers_alive_at_end": alive,
         "workers_exited": exited,  # a worker that ended on its own: its exit code and the end of its log
+        "workers_restarted": restarts,  # ended on their own and started again 5 s later, as systemd would
         "errors_5xx_or_network_outside_restart_window": len(outside),
         "faults": faults,
         "articles_served": len(served),

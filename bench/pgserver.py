@@ -61,6 +61,13 @@ class Postgres:
         )
         self._run(f"{self.bin}/pg_ctl -D {self.data} -o '{options}' -l {self.data}/log -m fast -w {action}")
 
+    def server_pids(self) -> list[int]:
+        """The postmaster's pid (its backends are its children), or none while it is down."""
+        try:
+            return [int((self.data / "postmaster.pid").read_text().split()[0])]
+        except (OSError, ValueError, IndexError):
+            return []
+
     @property
     def url(self) -> str:
         """The SQLAlchemy URL of its `postgres` database."""

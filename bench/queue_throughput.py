@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +53,34 @@ def proc_table() -> dict[int, tuple[int, float]]:
 
 
 class CpuSampler:
-    """Track the CPU time of process trees by sampling /proc (the last sample of each process counts)."""
+    """Track the CPU time of process trees by sampling /proc (the last sample of each process counts).
 
-    def __init__(self, roots: list[int], interval: float = 0.2) -> None:
+    With `since_now`, only CPU used after construction counts (processes already running, such as servers that
+    loaded their models earlier, start from their current total). `roots_from` is asked for more roots at each
+    sample (a server restarted under a new pid).
+    """
+
+    def __init__(
+        self,
+        roots: list[int],
+        interval: float = 0.2,
+        since_now: bool = False,
+        roots_from: Callable[[], Iterable[int]] | None = None,
+    ) -> None:
         self.roots, self.seen = set(roots), {}  # type: ignore[var-annotated]
-        self.interval = interval
+        self.interval, self.roots_from = interval, roots_from
+        self.base: dict[int, float] = {}
+        if since_now:
+            self.sample()
+            self.base = dict(self.seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def sample(self) -> None:
         """Record the CPU time of every process under the roots."""
+        if self.roots_from is not None:
+            self.roots.update(self.roots_from())
         table = proc_table()
         for pid, (_, cpu) in table.items():
             ancestor = pid
@@ -79,7 +97,7 @@ class CpuSampler:
         """Take a last sample and return the total CPU seconds."""
         self.sample()
         self._stop.set()
-        return float(sum(self.seen.values()))
+        return float(sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.seen.items()))
 
 
 def database(admin_url: str) -> str:
