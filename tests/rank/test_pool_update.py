@@ -136,3 +136,23 @@ def test_a_merge_that_changes_nothing_keeps_the_pool() -> None:
     first = merge_pool(CandidatePool.from_candidates(items[:150]), items[150:160], drop=())
     for same in (merge_pool(first, items[150:160], drop=()), merge_pool(first, [], drop=["no-such-id"])):
         assert _rows(same) == _rows(CandidatePool.from_candidates(items[:160]))
+
+
+def test_rows_landing_near_the_end_renumber_only_the_tail_and_leave_the_base_index_alone() -> None:
+    items = sorted(make_candidates(400, seed=5), key=lambda c: c.published_at or NOW)
+    base_items, later = items[:300], items[300:]
+    base = CandidatePool.from_candidates(base_items)
+    before = dict(base.row_of_id)
+    # New rows dated between the base's last few (as a feed's future-dated items leave them), one late row
+    # re-read with a change, and one late row dropped.
+    landing = base_items[-5].published_at
+    fresh = [dataclasses.replace(c, published_at=landing) for c in later[:20]]
+    fresh.append(dataclasses.replace(base_items[-2], title="A late correction"))
+    dropped = {base_items[-1].article_id}
+    merged = merge_pool(base, fresh, drop=dropped)
+    expected = CandidatePool.from_candidates([*base_items[:-2], *fresh])
+    assert _rows(merged) == _rows(expected)
+    assert {k: merged.article_ids[v] for k, v in merged.row_of_id.items()} == {
+        k: expected.article_ids[v] for k, v in expected.row_of_id.items()
+    }
+    assert base.row_of_id == before  # a reader still holding the base keeps its index

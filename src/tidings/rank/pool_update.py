@@ -54,6 +54,13 @@ class _Plan:
     segments: list[tuple[bool, int, int, int]]  # runs (from base?, merged start, source start, length)
 
     @property
+    def unmoved(self) -> int:
+        """How many leading rows are the base's own rows in place (their row numbers do not change)."""
+        if not self.segments or not self.segments[0][0] or self.segments[0][2] != 0:
+            return 0
+        return self.segments[0][3]
+
+    @property
     def appends(self) -> bool:
         """Whether the merge only appends rows: every base row kept, in place, and some fresh ones after."""
         return (
@@ -67,7 +74,11 @@ class _Plan:
         if isinstance(base, list):
             out: list[Any] = []
             for from_base, _, start, length in self.segments:
-                out.extend((base if from_base else fresh)[start : start + length])
+                source = base if from_base else fresh
+                if out or start:
+                    out.extend(source[start : start + length])
+                else:  # the first run: one slice copy, not a slice and then an extend
+                    out = source[start : start + length]
             return out
         fresh = np.asarray(fresh, dtype=base.dtype)
         if self.appends and base.ndim == 2:  # the wide columns (embeddings, sketch) grow in place
@@ -268,6 +279,20 @@ def _embeddings(base: CandidatePool, add: CandidatePool, plan: _Plan) -> npt.NDA
     return plan.gather(ours, theirs if theirs is not None else np.zeros((add.size, dim), np.float32))
 
 
+def _row_index(base: CandidatePool, ids: Sequence[str | int], plan: _Plan) -> dict[str, int]:
+    """str(article id) -> merged row. Rows before the first change keep their numbers, so the base's table is
+    copied (one C-level copy) and only the rows from there on are written: new articles are the newest, so
+    that is a handful of rows rather than a 100,000-entry rebuild."""
+    kept = plan.unmoved
+    if kept < base.size // 2:
+        return dict(zip(map(str, ids), range(len(ids)), strict=True))
+    index = dict(base.row_of_id)
+    for article_id in base.article_ids[kept:]:  # rows that moved or left; the ones still here come back below
+        del index[str(article_id)]
+    index.update(zip(map(str, ids[kept:]), range(kept, len(ids)), strict=True))
+    return index
+
+
 def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[str, Any]:
     """The base's lookup tables extended with the new vocabulary entries (row ids rebuilt when rows moved)."""
     topics: list[str] = values["topic_names"]
@@ -292,14 +317,8 @@ def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[s
             aliases.add(normalise_key(display[key]))
         for alias in aliases:
             entity_codes_of[alias] = [*entity_codes_of.get(alias, []), code]  # a new list: the base's stays
-    ids = values["article_ids"]
-    if plan.base_rows.size == base.size and not plan.from_base[base.size :].any():  # only appended rows
-        row_of_id = dict(base.row_of_id)
-        row_of_id.update(zip(map(str, ids[base.size :]), range(base.size, len(ids)), strict=True))
-    else:
-        row_of_id = dict(zip(map(str, ids), range(len(ids)), strict=True))
     return {
-        "row_of_id": row_of_id,
+        "row_of_id": _row_index(base, values["article_ids"], plan),
         "topic_code_of": topic_code_of,
         "source_code_of": source_code_of,
         "story_code_of": story_code_of,
