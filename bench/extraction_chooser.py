@@ -37,7 +37,7 @@ DEV_SETS = {
     "extraction-wcxb-dev": SHARED / "extraction-wcxb-dev",
     "extraction-dev": SHARED / "extraction-dev",
 }
-CACHE_VERSION = "1"  # bump when candidate extraction or features change
+CACHE_VERSION = "2"  # bump when candidate extraction or features change
 PARAMS = {
     "n_estimators": 120,
     "max_depth": 3,

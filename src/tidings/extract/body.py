@@ -22,6 +22,7 @@ ALL_CANDIDATES_MAX_CHARS = 2_000_000  # bigger pages get two candidate bodies, n
 READABILITY_CONTAINMENT = 0.9  # Readability's body is chosen when it holds this share of trafilatura's
 READABILITY_MAX_GROWTH = 6.0  # ... and is not more than this many times longer
 HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+STREAMED_SEGMENT_RE = re.compile(r"S:[0-9a-f]+")  # React's ids for streamed segments: S:0, S:1f
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
@@ -48,8 +49,21 @@ def is_hidden(el: Any) -> bool:
     return bool(style and HIDDEN_STYLE_RE.search(style))
 
 
+def reveal_streamed_segments(tree: Any) -> None:
+    """Unhide the segments a streaming server render sends ahead of their place.
+
+    React's streaming render (Next.js and others) sends a page's late parts as `<div hidden id="S:0">` at the
+    end of the body, and an inline script moves each into its placeholder once the browser runs it. Without
+    scripts the article itself can sit in such a segment, so it counts as shown, where the reader sees it.
+    """
+    for el in tree.iter("div"):
+        if el.get("hidden") is not None and STREAMED_SEGMENT_RE.fullmatch(el.get("id") or ""):
+            del el.attrib["hidden"]
+
+
 def drop_hidden(tree: Any) -> None:
-    """Remove hidden elements in place (Readability does the same)."""
+    """Remove hidden elements in place (Readability does the same); streamed segments are shown first."""
+    reveal_streamed_segments(tree)
     for el in [e for e in tree.iter() if isinstance(e.tag, str) and e.tag != "html" and is_hidden(e)]:
         if el.tag == "body":
             continue
