@@ -287,9 +287,12 @@ def _row_index(base: CandidatePool, ids: Sequence[str | int], plan: _Plan) -> di
     if kept < base.size // 2:
         return dict(zip(map(str, ids), range(len(ids)), strict=True))
     index = dict(base.row_of_id)
-    for article_id in base.article_ids[kept:]:  # rows that moved or left; the ones still here come back below
-        del index[str(article_id)]
-    index.update(zip(map(str, ids[kept:]), range(kept, len(ids)), strict=True))
+    moved = dict(zip(map(str, ids[kept:]), range(kept, len(ids)), strict=True))
+    # Only rows that left are deleted: a deletion leaves a dummy slot, and the next merge copies a dict with
+    # dummies key by key (0.36 s at 1,000,000 rows here, against 0.06 s for a clean one).
+    for key in {str(a) for a in base.article_ids[kept:]} - moved.keys():
+        del index[key]
+    index.update(moved)
     return index
 
 
