@@ -293,8 +293,24 @@ def pair_features(
     weights: PairWeights = DEFAULT_PAIR_WEIGHTS,
 ) -> PairFeatures:
     """The inputs of the pair decision for two articles."""
+    _, gap = _time_apart(a, b, weights)
+    return _features(a, b, idf, weights, gap)
+
+
+def _time_apart(a: ArticleSignature, b: ArticleSignature, weights: PairWeights) -> tuple[float, float | None]:
+    """The time decay and the gap in hours between two articles (None when a time is unknown)."""
     tb = b.event_time
-    _, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+    return time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+
+
+def _features(
+    a: ArticleSignature,
+    b: ArticleSignature,
+    idf: Mapping[str, float] | None,
+    weights: PairWeights,
+    gap: float | None,
+) -> PairFeatures:
+    """Build the pair inputs from an already computed time gap, so callers read the times once."""
     rare, mass, count = shared_entities(a.entity_keys, b.entity_keys, idf)
     return PairFeatures(
         cosine(a.embedding, b.embedding),
@@ -316,9 +332,8 @@ def pair_match(
     weights: PairWeights = DEFAULT_PAIR_WEIGHTS,
 ) -> MatchScore:
     """Score two articles against each other (pair calibration; clustering uses score_match)."""
-    f = pair_features(a, b, idf, weights)
-    tb = b.event_time
-    decay, gap = time_decay(a.event_time, tb, tb, weights.time_scale_hours)
+    decay, gap = _time_apart(a, b, weights)
+    f = _features(a, b, idf, weights, gap)
     return MatchScore(f.cosine, f.entity, f.title, decay, gap, pair_logit(f, weights), f.number)
 
 
