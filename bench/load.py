@@ -255,14 +255,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def by_window(timeline: list[tuple[float, str, float]], name: str, began: float, width: float) -> list[float]:
+def by_window(
+    timeline: list[tuple[float, str, float]], name: str, began: float, width: float
+) -> list[float | None]:
     """p95 in milliseconds of one endpoint's answers in each `width`-second window from the start (to tell a
-    steady latency from one fault's burst)."""
+    steady latency from one fault's burst); None for a window where fewer than two answers ended, which is a
+    stall, not a fast window."""
     windows: dict[int, list[float]] = {}
     for at, endpoint, took in timeline:
         if endpoint == name:
             windows.setdefault(int((at - began) // width), []).append(took)
-    return [percentiles(windows.get(i, [])).get("p95", 0.0) for i in range(max(windows, default=-1) + 1)]
+    return [percentiles(windows.get(i, [])).get("p95") for i in range(max(windows, default=-1) + 1)]
 
 
 def main() -> None:
