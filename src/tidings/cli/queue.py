@@ -16,11 +16,13 @@ def worker(
 ) -> None:
     """Run a task-queue worker and the periodic scheduler (needs PostgreSQL); stops on SIGTERM or Ctrl-C."""
     with cli_errors():
-        from tidings.tasks.app import QueueUnavailableError, lower_priority, run_worker
+        from tidings.tasks.priority import lower_priority
 
         config = settings()
+        lower_priority(config.worker_nice)  # first: the imports below start thread pools
+        from tidings.tasks.app import QueueUnavailableError, run_worker
+
         try:
-            lower_priority(config.worker_nice)
             run_worker(config, concurrency)
         except QueueUnavailableError as exc:
             raise UserError(str(exc)) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import threading
 import time
@@ -138,15 +137,6 @@ def prepare(settings: Settings) -> Engine:
     engine = open_engine(settings)
     ensure_queue_schema(engine)
     return engine
-
-
-def lower_priority(nice: int) -> None:
-    """Lower this process's CPU priority by `nice` (inherited by its NER process), as far as allowed."""
-    if nice > 0:
-        try:
-            os.nice(nice)
-        except OSError as exc:  # some containers refuse any change; the worker still runs
-            log.warning("could not lower the worker's CPU priority: %s", exc)
 
 
 def run_worker(settings: Settings, concurrency: int = 1, wait: bool = True) -> None:
