@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     port: int = 8000
     background_refresh: bool = True
     refresh_interval_seconds: int = 300
+    # Threads per web process running requests: each holds the GIL in turn, so many threads queue behind each
+    # other on a busy CPU (a convoy); requests beyond this wait in the event loop, first come first served
+    web_threads: int = Field(default=4, ge=1, le=200)
     # keys CSRF tokens, Fever key hashes and image-proxy URLs; else generated in TIDINGS_HOME/secret_key
     secret_key: str = ""
     session_max_age_days: float = 30.0  # a web session ends this long after sign-in, used or not

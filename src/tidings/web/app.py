@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = background.start(engine, cfg, app.state.status)
+        # The limiter belongs to this event loop, so it is set here rather than at import.
+        to_thread.current_default_thread_limiter().total_tokens = cfg.web_threads
         yield
         worker.stop()
 
