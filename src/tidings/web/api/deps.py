@@ -33,13 +33,15 @@ class Principal:
     via_cookie: bool
 
 
-def get_engine(request: Request) -> Engine:
+# The getters below are async on purpose: FastAPI runs a plain `def` dependency in a request thread, and each
+# such hop hands the interpreter lock to another thread, which on a busy CPU waits for the scheduler.
+async def get_engine(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -53,30 +55,68 @@ def is_cross_site(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower()
 
 
-def current_principal(
+@dataclass(frozen=True)
+class Presented:
+    """The credential a request carries, read without the database: checked later by `authenticate`."""
+
+    token: str | None
+    via_cookie: bool
+    # A cookie rides along on cross-site requests; those that change state are refused (CSRF).
+    cross_site_write: bool
+
+
+async def presented_credential(
     request: Request,
-    engine: Annotated[Engine, Depends(get_engine)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
-) -> Principal:
-    """The authenticated caller; 401 when no live token or session is presented."""
+) -> Presented:
+    """The Bearer token, else the session cookie, of the request; 401 at once when there is none, so that an
+    anonymous request learns nothing about its parameters or body."""
     via_cookie = bearer is None
     token = bearer.credentials if bearer else cookie
+    check_shape(token)
+    writes = request.method not in SAFE_METHODS
+    return Presented(
+        token=token,
+        via_cookie=via_cookie,
+        cross_site_write=via_cookie and writes and is_cross_site(request),
+    )
+
+
+def check_shape(token: str | None) -> str:
+    """The token, or 401 when there is none or it cannot be one (checked before any database read)."""
     if not token:
         raise ApiError(401, "authentication required: send Authorization: Bearer TOKEN or sign in")
     if len(token) > 512:
         raise ApiError(401, "invalid or revoked token")
+    return token
+
+
+def authenticate(engine: Engine, settings: Settings, presented: Presented) -> Principal:
+    """The caller behind a presented credential; 401 when no live token or session, 403 for a cross-site
+    write with a cookie. It reads the database, so it runs in a request thread."""
+    token = check_shape(presented.token)
     with read_only(engine) as conn:  # a pure read: on SQLite it must not queue behind writers
         row = token_repo.find_live_token(conn, token)
-    settings: Settings = request.app.state.settings
     if row is None or token_repo.is_expired_session(row, settings.session_max_age_days):
         raise ApiError(401, "invalid or revoked token")
-    # A cookie rides along on cross-site requests; refuse those that change state (CSRF).
-    if via_cookie and request.method not in SAFE_METHODS and is_cross_site(request):
+    if presented.cross_site_write:
         raise ApiError(403, "cross-site request refused")
     if token_repo.is_stale_use(row.get("last_used")):
         token_repo.touch_token(engine, int(row["id"]))
-    return Principal(int(row["user_id"]), str(row["user_name"]), int(row["id"]), via_cookie)
+    return Principal(int(row["user_id"]), str(row["user_name"]), int(row["id"]), presented.via_cookie)
+
+
+PresentedDep = Annotated[Presented, Depends(presented_credential)]
+
+
+def current_principal(
+    engine: Annotated[Engine, Depends(get_engine)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    presented: PresentedDep,
+) -> Principal:
+    """The authenticated caller; 401 when no live token or session is presented."""
+    return authenticate(engine, settings, presented)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from tidings.config import Settings
 from tidings.service.feed import RateLimitedError, export_profile, record_event, reset_profile
@@ -15,7 +17,15 @@ from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
 from tidings.store.tokens import SESSION_TOKEN_NAME
 from tidings.store.users import NotFoundError
-from tidings.web.api.deps import SESSION_COOKIE, CurrentUser, EngineDep, SettingsDep
+from tidings.web.api.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    EngineDep,
+    Presented,
+    PresentedDep,
+    SettingsDep,
+    authenticate,
+)
 from tidings.web.api.errors import ApiError
 from tidings.web.api.schemas import (
     EventIn,
@@ -39,8 +49,17 @@ def session_max_age(settings: Settings) -> int:
 
 
 @router.post("/events", response_model=Ok)
-def post_event(event: EventIn, user: CurrentUser, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+async def post_event(
+    event: EventIn, presented: PresentedDep, engine: EngineDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Record a feedback event (impression, click, read, like, ...) on an article."""
+    # One request thread for authentication and the write, as for the feed: each hop hands the lock over.
+    return await run_in_threadpool(caller_event, engine, settings, presented, event)
+
+
+def caller_event(engine: Engine, settings: Settings, presented: Presented, event: EventIn) -> dict[str, Any]:
+    """Record the authenticated caller's event (see post_event)."""
+    user = authenticate(engine, settings, presented)
     try:
         return record_event(engine, settings, user.name, event.article_id, event.kind, event.dwell_seconds)
     except RateLimitedError as exc:
