@@ -90,3 +90,37 @@ def test_logged_impressions_and_engagements(tmp_path: Path) -> None:
         assert [(u, a, f) for u, a, f, _ in shown] == [(user, article, {"topic": 0.5})]
         engaged = user_repo.engagements(conn, ("click", "read"))
         assert [(u, a) for u, a, _ in engaged] == [(user, article)]
+
+
+def test_feed_reads_of_targets_and_state_in_one_query_each(tmp_path: Path) -> None:
+    """follows_and_mutes and read_and_hidden give what list_targets and ids_with give, one query each."""
+    from sqlalchemy import event
+
+    from tidings.store import reading as state_repo
+
+    engine = _engine(tmp_path)
+    with engine.begin() as conn:
+        me = user_repo.create_user(conn, "me", "hash")
+        other = user_repo.create_user(conn, "other", "hash")
+        a, b, c = _article(conn, 1), _article(conn, 2), _article(conn, 3)
+        user_repo.add_target(conn, me, "follow", "topic", "Sport")
+        user_repo.add_target(conn, me, "follow", "source", "example.org")
+        user_repo.add_target(conn, me, "mute", "keyword", "crypto")
+        user_repo.add_target(conn, other, "mute", "topic", "Weather")
+        state_repo.set_state(conn, me, [a, b], "read", True, at=NOW)
+        state_repo.set_state(conn, me, [b, c], "hidden", True, at=NOW)
+        state_repo.set_state(conn, me, [a], "read", False, at=NOW)  # a row that is neither read nor hidden
+        state_repo.set_state(conn, other, [a], "read", True, at=NOW)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with engine.connect() as conn:
+        targets = user_repo.follows_and_mutes(conn, me)
+        read, hidden = state_repo.read_and_hidden(conn, me)
+        assert [q.split()[0] for q in statements if not q.startswith("BEGIN")] == ["SELECT", "SELECT"]
+        assert targets == {
+            "follow": [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, me, "follow")],
+            "mute": [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, me, "mute")],
+        }
+        assert targets["follow"] == [("topic", "Sport"), ("source", "example.org")]
+        assert read == state_repo.ids_with(conn, me, "read") == {b: NOW}
+        assert hidden == set(state_repo.ids_with(conn, me, "hidden")) == {b, c}

@@ -74,8 +74,8 @@ def load_profile(user: dict[str, Any]) -> Profile:
 def load_controls(conn: Any, user: dict[str, Any]) -> UserControls:
     """Follows, mutes and the reader's switches as the ranking stage's controls."""
     stored = dict(user.get("controls") or {})
-    follows = [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, user["id"], "follow")]
-    mutes = [(t["kind"], t["value"]) for t in user_repo.list_targets(conn, user["id"], "mute")]
+    targets = user_repo.follows_and_mutes(conn, user["id"])
+    follows, mutes = targets["follow"], targets["mute"]
     options = {k: stored[k] for k in CONTROL_FIELDS if k in stored}
     if "disabled" in options:
         options["disabled"] = set(options["disabled"])
@@ -120,9 +120,9 @@ def feed_for(
 
 def with_stored_state(conn: Any, profile: Profile, user_id: int) -> Profile:
     """The profile with the stored read and hidden state, whichever client set it (the store is the truth)."""
-    read = state_repo.ids_with(conn, user_id, "read")
+    read, hidden = state_repo.read_and_hidden(conn, user_id)
     profile.read_ids = {str(a) for a in read}
-    profile.hidden_ids |= {str(a) for a in state_repo.ids_with(conn, user_id, "hidden")}
+    profile.hidden_ids |= {str(a) for a in hidden}
     for aid, when in read.items():
         profile.seen_ids.setdefault(str(aid), when.timestamp() if when else 0.0)
     return profile

@@ -132,6 +132,24 @@ def ids_with(conn: Connection, user_id: int, name: str) -> dict[int, datetime | 
     return {int(a): as_utc(t) for a, t in rows}
 
 
+def read_and_hidden(conn: Connection, user_id: int) -> tuple[dict[int, datetime | None], set[int]]:
+    """The user's read articles (id -> when) and hidden ones, in one query: a feed request needs both."""
+    c = read_state.c
+    rows = conn.execute(
+        select(c.article_id, c.is_read, c.read_at, c.is_hidden).where(
+            c.user_id == user_id, c.is_read.is_(True) | c.is_hidden.is_(True)
+        )
+    )
+    read: dict[int, datetime | None] = {}
+    hidden: set[int] = set()
+    for article_id, is_read, read_at, is_hidden in rows:
+        if is_read:
+            read[int(article_id)] = as_utc(read_at)
+        if is_hidden:
+            hidden.add(int(article_id))
+    return read, hidden
+
+
 def saved_ids(conn: Connection, user_id: int, limit: int = 50, offset: int = 0) -> list[int]:
     """The user's saved articles, most recently saved first."""
     rows = conn.execute(

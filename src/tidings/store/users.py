@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, literal, select, union_all, update
 
 from tidings.store import sources as source_repo
 from tidings.store.tables import (
@@ -175,6 +175,20 @@ def list_targets(conn: Connection, user_id: int, which: str) -> list[dict[str, A
         {"id": r["id"], "kind": r["kind"], "value": r["value"], "target": f"{r['kind']}:{r['value']}"}
         for r in rows
     ]
+
+
+def follows_and_mutes(conn: Connection, user_id: int) -> dict[str, list[tuple[str, str]]]:
+    """A user's follows and mutes as {"follow": [(kind, value)], "mute": [...]}, in one query."""
+    both = union_all(
+        *(
+            select(literal(which).label("which"), t.c.id, t.c.kind, t.c.value).where(t.c.user_id == user_id)
+            for which, t in (("follow", follows), ("mute", mutes))
+        )
+    ).subquery()
+    out: dict[str, list[tuple[str, str]]] = {"follow": [], "mute": []}
+    for which, _, kind, value in conn.execute(select(both).order_by(both.c.which, both.c.id)):
+        out[str(which)].append((str(kind), str(value)))
+    return out
 
 
 def record_event(
