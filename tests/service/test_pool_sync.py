@@ -213,3 +213,49 @@ def test_a_built_pool_is_out_of_the_cyclic_collectors_reach(settings: Settings) 
         assert id(pool.entity_codes_of) not in tracked and id(pool.titles) not in tracked
     finally:
         gc.unfreeze()
+
+
+def test_read_by_others_follows_reads_unreads_and_deleted_accounts(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Popularity is recounted only for the articles whose reading state changed, and always equals a full
+    count, whichever process wrote the change; deleting an account takes its reads with it."""
+    from tidings.store import open_engine
+    from tidings.store import reading as state_repo
+    from tidings.store import users as user_repo
+
+    engine = open_engine(settings)
+    add_articles(engine, 1, 12)
+    ids = {name: int(add_user(engine, name, None)["id"]) for name in ("ann", "bob", "cat")}
+    full_counts = cand.popularity_array
+    recounts: list[list[int]] = []
+    changed_since = state_repo.changed_since
+    monkeypatch.setattr(
+        state_repo,
+        "changed_since",
+        lambda conn, since: recounts.append(changed_since(conn, since)) or recounts[-1],
+    )
+
+    def popularity() -> dict[int, int]:
+        pool = cached(engine)
+        with engine.connect() as conn:
+            assert np.array_equal(pool.popularity, full_counts(conn, pool))  # the same as counting everything
+        return {int(a): int(pool.popularity[r]) for a, r in pool.row_of_id.items() if pool.popularity[r]}
+
+    other = make_engine(settings.resolved_database_url)  # another process writes the reads
+    with other.begin() as conn:
+        state_repo.set_state(conn, ids["ann"], [1, 2], "read", True, at=NOW)
+    assert popularity() == {1: 1, 2: 1}
+    with other.begin() as conn:
+        state_repo.set_state(conn, ids["bob"], [2, 3], "saved", True, at=NOW)  # the clock is fixed: NOW again
+        state_repo.set_state(conn, ids["ann"], [1], "read", False, at=NOW)
+    assert popularity() == {2: 2, 3: 1}
+    assert recounts and set(recounts[-1]) >= {1, 2, 3} and 7 not in recounts[-1]  # not everyone's history
+    with other.begin() as conn:
+        state_repo.set_state(conn, ids["cat"], [3], "liked", 1, at=NOW)
+        state_repo.set_state(conn, ids["cat"], [2], "hidden", True, at=NOW)  # hidden is not engagement
+    assert popularity() == {2: 2, 3: 2}
+    with other.begin() as conn:
+        user_repo.delete_user(conn, ids["bob"])
+    assert popularity() == {2: 1, 3: 1}
+    other.dispose()

@@ -37,7 +37,7 @@ SYNC_UPDATE_ROWS = 20_000
 class _PoolCache:
     version: tuple[int, int, datetime | None]
     pool: CandidatePool
-    readers: tuple[int, str] | None = None  # the read_state version its popularity reflects
+    readers: tuple[int, datetime | None] | None = None  # the read_state version its popularity reflects
 
 
 _LOCK = threading.Lock()
@@ -95,17 +95,34 @@ def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
 
 
 def with_fresh_popularity(conn: Connection, cached: _PoolCache) -> CandidatePool:
-    """The cached pool, its popularity column recomputed when anyone's reading state changed since."""
+    """The cached pool, its popularity column brought up to date when anyone's reading state changed since:
+    only the articles changed since are recounted, so a feed request never reads everyone's history."""
     readers = reader_version(conn)
-    if cached.readers != readers:  # someone read or saved something: only popularity changed
-        cached.pool.popularity = popularity_array(conn, cached.pool)
+    before = cached.readers
+    if before != readers:
+        if before is None or before[0] != readers[0] or before[1] is None or readers[1] is None:
+            cached.pool.popularity = popularity_array(conn, cached.pool)
+        else:
+            cached.pool.popularity = recounted(conn, cached.pool, min(before[1], readers[1]))
         cached.readers = readers
     return cached.pool
 
 
-def reader_version(conn: Connection) -> tuple[int, str]:
-    """A cheap fingerprint of the reading state behind "read by others": row count and newest change."""
+def reader_version(conn: Connection) -> tuple[int, datetime | None]:
+    """A cheap fingerprint of the reading state behind "read by others": accounts and newest change."""
     return state_repo.reader_version(conn)
+
+
+def recounted(conn: Connection, pool: CandidatePool, since: datetime) -> FloatArray:
+    """The pool's popularity column with the articles whose reading state changed since `since` recounted."""
+    changed = state_repo.changed_since(conn, since)
+    counts = popularity_counts(conn, changed)
+    values = pool.popularity.copy()  # requests in flight keep reading the old column
+    for article_id in changed:
+        row = pool.row_of_id.get(str(article_id))
+        if row is not None:
+            values[row] = counts.get(article_id, 0)
+    return values
 
 
 def popularity_array(conn: Connection, pool: CandidatePool) -> FloatArray:

@@ -6,12 +6,14 @@ The web app, the REST API, the CLI and the reader-app APIs all read and write th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from tidings.store.tables import articles, read_state
+from tidings.store.articles import CHANGE_LOOKBACK
+from tidings.store.engine import is_sqlite
+from tidings.store.tables import articles, read_state, users
 from tidings.store.util import as_utc, utcnow
 
 # State name -> (flag column, time column). "saved" is Google Reader's and Fever's "starred".
@@ -77,10 +79,10 @@ def set_state(
             conn.execute(
                 update(read_state)
                 .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(moved))
-                .values({flag: stored, stamp: now, "updated_at": now})
+                .values({flag: stored, stamp: now, "updated_at": utcnow()})
             )
         if fresh:
-            base = {"user_id": user_id, "updated_at": now, **DEFAULTS}
+            base = {"user_id": user_id, "updated_at": utcnow(), **DEFAULTS}
             conn.execute(
                 insert(read_state), [base | {"article_id": i, flag: stored, stamp: now} for i in fresh]
             )
@@ -189,7 +191,24 @@ def reader_counts(conn: Connection, ids: list[int] | None = None) -> dict[int, i
     return {int(a): int(n) for a, n in conn.execute(query)}
 
 
-def reader_version(conn: Connection) -> tuple[int, str]:
-    """A cheap fingerprint of everyone's reading state (row count and newest change), for caches of it."""
-    count, newest = conn.execute(select(func.count(), func.max(read_state.c.updated_at))).one()
-    return int(count), str(newest)
+def reader_version(conn: Connection) -> tuple[int, datetime | None]:
+    """A cheap fingerprint of everyone's reading state, for caches of it: the number of accounts (deleting one
+    deletes its rows) and the newest change (an index lookup; `updated_at` is wall-clock time, so a fixed
+    TIDINGS_NOW does not freeze it)."""
+    accounts, newest = conn.execute(
+        select(
+            select(func.count()).select_from(users).scalar_subquery(),
+            select(func.max(read_state.c.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    return int(accounts), as_utc(newest)
+
+
+def changed_since(conn: Connection, since: datetime) -> list[int]:
+    """Articles whose reading state anyone changed at or after `since` (an index range scan).
+
+    PostgreSQL commits concurrent writers in any order, so a change stamped a little before `since` may
+    commit after it: those within CHANGE_LOOKBACK are read again."""
+    margin = timedelta(0) if is_sqlite(conn) else CHANGE_LOOKBACK
+    query = select(read_state.c.article_id).where(read_state.c.updated_at >= since - margin).distinct()
+    return [int(a) for a in conn.execute(query).scalars()]

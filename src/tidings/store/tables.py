@@ -260,6 +260,7 @@ read_state = per_user_table(
     Column("hidden_at", DateTime(timezone=True)),
     Column("liked_at", DateTime(timezone=True)),
     Index("ix_read_state_article", "article_id"),
+    Index("ix_read_state_updated_at", "updated_at"),  # "read by others" refreshes from the rows changed since
 )
 
 # The last error of each task-queue job (procrastinate keeps the job's state, not its error message).
