@@ -228,6 +228,10 @@ def test_read_by_others_follows_reads_unreads_and_deleted_accounts(
     add_articles(engine, 1, 12)
     ids = {name: int(add_user(engine, name, None)["id"]) for name in ("ann", "bob", "cat")}
     full_counts = cand.popularity_array
+    full_calls: list[int] = []
+    monkeypatch.setattr(
+        cand, "popularity_array", lambda conn, pool: full_calls.append(1) or full_counts(conn, pool)
+    )
     recounts: list[list[int]] = []
     changed_since = state_repo.changed_since
     monkeypatch.setattr(
@@ -255,7 +259,14 @@ def test_read_by_others_follows_reads_unreads_and_deleted_accounts(
         state_repo.set_state(conn, ids["cat"], [3], "liked", 1, at=NOW)
         state_repo.set_state(conn, ids["cat"], [2], "hidden", True, at=NOW)  # hidden is not engagement
     assert popularity() == {2: 2, 3: 2}
+    full = len(full_calls)
+    add_articles(other, 13, 3)  # an ingest folds new articles in: their counts are fresh, the rest kept
+    with other.begin() as conn:
+        state_repo.set_state(conn, ids["ann"], [4, 14], "read", True, at=NOW)
+    assert popularity() == {2: 2, 3: 2, 4: 1, 14: 1}
+    assert cached(engine).size == 15 and len(full_calls) == full  # no full recount after the fold
     with other.begin() as conn:
         user_repo.delete_user(conn, ids["bob"])
-    assert popularity() == {2: 1, 3: 1}
+    assert popularity() == {2: 1, 3: 1, 4: 1, 14: 1}
+    assert len(full_calls) == full + 1
     other.dispose()

@@ -165,9 +165,13 @@ def _bring_up_to_date(conn: Connection, version: tuple[int, int, datetime | None
     if cached and cached.version == version:
         return cached.pool
     started = time.perf_counter()
-    pool = _updated(conn, cached, version)
+    # Read before the fold reads the old popularity column, so the column kept is at least this fresh.
+    readers = cached.readers if cached is not None else None
+    pool, merged = _updated(conn, cached, version)
     with _LOCK:
-        _POOLS[key] = _PoolCache(version, pool)
+        # A fold keeps the old rows' popularity and counts the new rows afresh, so only later reading
+        # changes need recounting; a full build recounts everything once.
+        _POOLS[key] = _PoolCache(version, pool, readers if merged else None)
     exempt_from_cyclic_gc()
     log.info("candidate pool at %d articles in %.2f s", pool.size, time.perf_counter() - started)
     return pool
@@ -187,16 +191,16 @@ def exempt_from_cyclic_gc() -> None:
 
 def _updated(
     conn: Connection, cached: _PoolCache | None, version: tuple[int, int, datetime | None]
-) -> CandidatePool:
-    """The cached pool with the changes since its version folded in, or a full build."""
+) -> tuple[CandidatePool, bool]:
+    """The cached pool with the changes since its version folded in (True), or a full build (False)."""
     if cached is not None:
         ids = article_repo.changed_article_ids(conn, *cached.version)
         if len(ids) <= max(1000, FULL_REBUILD_SHARE * cached.pool.size):
             fresh = load_candidates(conn, sorted(ids)) if ids else []
-            return merge_pool(cached.pool, fresh, drop=ids)
+            return merge_pool(cached.pool, fresh, drop=ids), True
     pool = CandidatePool.from_candidates(load_candidates(conn))
     pool.ensure_sketch()
-    return pool
+    return pool, False
 
 
 def load_candidates(conn: Connection, article_ids: list[int] | None = None) -> list[Candidate]:
