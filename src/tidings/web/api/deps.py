@@ -59,7 +59,7 @@ def is_cross_site(request: Request) -> bool:
 class Presented:
     """The credential a request carries, read without the database: checked later by `authenticate`."""
 
-    token: str | None
+    token: str  # of a plausible shape: `presented_credential` refused the rest with 401
     via_cookie: bool
     # A cookie rides along on cross-site requests; those that change state are refused (CSRF).
     cross_site_write: bool
@@ -73,8 +73,7 @@ async def presented_credential(
     """The Bearer token, else the session cookie, of the request; 401 at once when there is none, so that an
     anonymous request learns nothing about its parameters or body."""
     via_cookie = bearer is None
-    token = bearer.credentials if bearer else cookie
-    check_shape(token)
+    token = check_shape(bearer.credentials if bearer else cookie)
     writes = request.method not in SAFE_METHODS
     return Presented(
         token=token,
@@ -95,9 +94,8 @@ def check_shape(token: str | None) -> str:
 def authenticate(engine: Engine, settings: Settings, presented: Presented) -> Principal:
     """The caller behind a presented credential; 401 when no live token or session, 403 for a cross-site
     write with a cookie. It reads the database, so it runs in a request thread."""
-    token = check_shape(presented.token)
     with read_only(engine) as conn:  # a pure read: on SQLite it must not queue behind writers
-        row = token_repo.find_live_token(conn, token)
+        row = token_repo.find_live_token(conn, presented.token)
     if row is None or token_repo.is_expired_session(row, settings.session_max_age_days):
         raise ApiError(401, "invalid or revoked token")
     if presented.cross_site_write:
