@@ -63,6 +63,7 @@ def set_state(
     flag, stamp = FIELDS[name]
     stored: bool | int = int(value) if name == "liked" else bool(value)
     now = at or utcnow()
+    changed_at = utcnow()  # wall-clock, even under a fixed TIDINGS_NOW: caches of the state key on it
     changed: list[int] = []
     for part in chunks(list(dict.fromkeys(ids))):
         current = {
@@ -79,10 +80,10 @@ def set_state(
             conn.execute(
                 update(read_state)
                 .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(moved))
-                .values({flag: stored, stamp: now, "updated_at": utcnow()})
+                .values({flag: stored, stamp: now, "updated_at": changed_at})
             )
         if fresh:
-            base = {"user_id": user_id, "updated_at": utcnow(), **DEFAULTS}
+            base = {"user_id": user_id, "updated_at": changed_at, **DEFAULTS}
             conn.execute(
                 insert(read_state), [base | {"article_id": i, flag: stored, stamp: now} for i in fresh]
             )
