@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import random
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -44,3 +45,14 @@ def test_reader_simulation_on_a_small_corpus(tmp_path: Path) -> None:
     results = readers.evaluate(corpus, readers=2, seed=0)
     assert set(results) == set(readers.METHODS)
     assert all(0.0 <= v <= 1.0 for r in results.values() for v in r.values())
+
+
+def test_pool_fold_benchmark_runs_and_keeps_the_rows_it_grows() -> None:
+    fold = _load("pool_fold")
+    result = fold.run(3000, changed=5, batches=4)
+    assert result["folds"] == 2 and result["articles"] == 3000 and result["median_ms"] > 0
+    pool, raw = fold.stored_pool(500)
+    fresh = fold.batch(pool, (list(pool.article_ids), raw), 0, 5, random.Random(1))
+    assert len(fresh) == fold.BATCH + 5
+    grown = [c for c in fresh if str(c.article_id) in pool.row_of_id]
+    assert all(c.story_size == pool.story_size[pool.row_of_id[str(c.article_id)]] + 1 for c in grown)

@@ -156,3 +156,80 @@ def test_rows_landing_near_the_end_renumber_only_the_tail_and_leave_the_base_ind
         k: expected.article_ids[v] for k, v in expected.row_of_id.items()
     }
     assert base.row_of_id == before  # a reader still holding the base keeps its index
+
+
+def test_a_story_that_grew_keeps_its_rows_and_shares_the_vectors() -> None:
+    # A new article joining old stories re-reads their members with a new story size and the same time and
+    # vector: they keep their row numbers, the embedding and sketch rows stay shared, and only the new
+    # article is appended, as in a pure append.
+    items = sorted(make_candidates(400, seed=17), key=lambda c: c.published_at or NOW)
+    base = merge_pool(CandidatePool.from_candidates(items[:300]), items[300:320], drop=())
+    base.ensure_sketch(min_rows=10, dims=8)
+    grown = [dataclasses.replace(c, story_size=c.story_size + 2) for c in (items[40], items[200], items[310])]
+    merged = merge_pool(base, [*grown, items[320]], drop=[c.article_id for c in grown])
+    expected = [*items[:321]]
+    for c in grown:
+        expected[expected.index(next(e for e in expected if e.article_id == c.article_id))] = c
+    assert _rows(merged) == _rows(CandidatePool.from_candidates(expected))
+    assert all(merged.row_of_id[k] == v for k, v in base.row_of_id.items())
+    assert merged.embeddings is not None and base.embeddings is not None
+    assert np.shares_memory(merged.embeddings, base.embeddings)
+    assert merged.sketch is not None and base.projection is not None
+    np.testing.assert_allclose(merged.sketch[-1], merged.embeddings[-1] @ base.projection, atol=1e-5)
+    again = [dataclasses.replace(c, story_size=c.story_size + 3) for c in (items[41], items[320])]
+    later = merge_pool(merged, [*again, items[321]], drop=())
+    assert later.sketch is not None and np.shares_memory(later.sketch, merged.sketch)  # the sketch grows too
+    assert [merged.story_size[merged.row_of_id[str(c.article_id)]] for c in grown] == [
+        c.story_size for c in grown
+    ]
+    assert base.story_size[base.row_of_id[str(items[40].article_id)]] == items[40].story_size
+    assert _lookups(merged) == _lookups(CandidatePool.from_candidates(expected))
+
+
+def test_a_new_vector_in_place_is_copied_and_the_base_keeps_its_own() -> None:
+    items = sorted(make_candidates(300, seed=19), key=lambda c: c.published_at or NOW)
+    base = CandidatePool.from_candidates(items)
+    base.ensure_sketch(min_rows=10, dims=8)
+    assert base.embeddings is not None and base.sketch is not None and base.projection is not None
+    before, sketch_before = base.embeddings.copy(), base.sketch.copy()
+    vector = np.random.default_rng(3).standard_normal(base.dim).astype(np.float32)
+    enriched = dataclasses.replace(items[100], embedding=vector, topics=["a topic enrichment found"])
+    merged = merge_pool(base, [enriched], drop=[enriched.article_id])
+    row = base.row_of_id[str(enriched.article_id)]
+    assert merged.row_of_id[str(enriched.article_id)] == row
+    assert merged.embeddings is not None and merged.sketch is not None
+    np.testing.assert_allclose(merged.embeddings[row], vector / np.linalg.norm(vector), atol=1e-6)
+    np.testing.assert_allclose(merged.sketch[row], merged.embeddings[row] @ base.projection, atol=1e-5)
+    np.testing.assert_array_equal(base.embeddings, before)  # a reader holding the base sees no change
+    np.testing.assert_array_equal(base.sketch, sketch_before)
+    assert "a topic enrichment found" in merged.topics_of(row)
+    assert "a topic enrichment found" not in base.topics_of(row)
+    assert _rows(merged) == _rows(CandidatePool.from_candidates([*items[:100], enriched, *items[101:]]))
+
+
+def test_merges_keep_the_vocabulary_indexes_they_extend() -> None:
+    items = sorted(make_candidates(400, seed=23), key=lambda c: c.published_at or NOW)
+    pool = CandidatePool.from_candidates(items[:100])
+    for start in range(100, 400, 50):
+        chunk = items[start : start + 50]
+        batch = [dataclasses.replace(c, topics=[*c.topics, f"topic {start}"]) for c in chunk]
+        pool = merge_pool(pool, batch, drop=())
+        for vocab in ("source_names", "topic_names", "entity_keys"):
+            names = getattr(pool, vocab)
+            assert pool.vocab_index[vocab] == {str(n): i for i, n in enumerate(names)}
+        assert pool.story_code_of == {str(s): i for i, s in enumerate(pool.story_ids)}
+
+
+def test_a_merged_pool_remembers_the_topics_of_rows_that_did_not_change() -> None:
+    items = sorted(make_candidates(300, seed=29), key=lambda c: c.published_at or NOW)
+    base = CandidatePool.from_candidates(items[:250])
+    looked_up = {row: base.topics_of(row) for row in range(0, 250, 5)}
+    retagged = dataclasses.replace(items[100], topics=["a new desk"])
+    merged = merge_pool(base, [retagged, *items[250:]], drop=())
+    row = merged.row_of_id[str(retagged.article_id)]
+    remembered = dict(merged._topics_memo)  # before any lookup on the merged pool
+    assert set(remembered) == set(looked_up) - {row}
+    assert merged.topics_of(row) == ["a new desk"]  # a changed row is looked up again
+    assert {r: merged.topics_of(r) for r in looked_up} == {
+        r: (["a new desk"] if r == row else topics) for r, topics in looked_up.items()
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -149,6 +149,8 @@ class CandidatePool:
 
     def __post_init__(self) -> None:
         self._topics_memo: dict[int, list[str]] = {}  # not a field: a merged pool starts its own
+        # vocabulary field -> {str(name): code}, kept by merges so that the next one copies, not rebuilds
+        self.vocab_index: dict[str, dict[str, int]] = {}
         if not self.row_of_id:
             self.row_of_id = {str(a): i for i, a in enumerate(self.article_ids)}
         if not self.topic_code_of:
@@ -218,6 +220,15 @@ class CandidatePool:
                 self.topic_names[c] for c in m.indices[m.indptr[row] : m.indptr[row + 1]]
             ]
         return list(known)
+
+    def keep_topics_of(self, base: CandidatePool, rows: int, changed: Iterable[int]) -> None:
+        """Take over the topic names `base` remembered for its first `rows` rows, less the `changed` ones: a
+        merged pool holds the same articles there, and its first feed would otherwise look them all up."""
+        snapshot = list(base._topics_memo.items())  # requests in other threads may be adding to it
+        memo = {row: names for row, names in snapshot if row < rows}
+        for row in changed:
+            memo.pop(row, None)
+        self._topics_memo = memo
 
     def entities_of(self, row: int) -> list[str]:
         """Entity keys of one article."""

@@ -52,25 +52,13 @@ class _Plan:
     base_rows: IntArray  # base row for each merged row taken from the base, in merged order (increasing)
     fresh_rows: IntArray  # fresh row for each merged row taken from the fresh pool, in merged order
     segments: list[tuple[bool, int, int, int]]  # runs (from base?, merged start, source start, length)
+    unmoved: int  # leading rows that hold the same article as the base's row of that number
 
-    @property
-    def unmoved(self) -> int:
-        """How many leading rows are the base's own rows in place (their row numbers do not change)."""
-        if not self.segments or not self.segments[0][0] or self.segments[0][2] != 0:
-            return 0
-        return self.segments[0][3]
+    def gather(self, base: Any, fresh: Any, base_rows_kept: bool = False) -> Any:
+        """One column of the merged pool, copied run by run (a few slice copies, not a row-by-row gather).
 
-    @property
-    def appends(self) -> bool:
-        """Whether the merge only appends rows: every base row kept, in place, and some fresh ones after."""
-        return (
-            len(self.segments) > 1  # one base run alone appends nothing: the general copy below handles it
-            and self.segments[0][:3] == (True, 0, 0)
-            and all(not from_base for from_base, *_ in self.segments[1:])
-        )
-
-    def gather(self, base: Any, fresh: Any) -> Any:
-        """One column of the merged pool, copied run by run (a few slice copies, not a row-by-row gather)."""
+        `base_rows_kept`: a wide column whose rows re-read in place are equal to the base's, so when every
+        base row keeps its number, the base's rows are shared and only the new tail is written."""
         if isinstance(base, list):
             out: list[Any] = []
             for from_base, _, start, length in self.segments:
@@ -81,9 +69,9 @@ class _Plan:
                     out = source[start : start + length]
             return out
         fresh = np.asarray(fresh, dtype=base.dtype)
-        if self.appends and base.ndim == 2:  # the wide columns (embeddings, sketch) grow in place
-            rows = np.concatenate([np.arange(start, start + n) for _, _, start, n in self.segments[1:]])
-            return _appended(base, fresh[rows], self.segments[0][3])
+        if base.ndim == 2 and base_rows_kept and self.unmoved == len(base):
+            tail = self.fresh_rows[len(self.fresh_rows) - (self.size - len(base)) :]
+            return base if not tail.size else _appended(base, fresh[tail], len(base))
         array = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
         for from_base, at, start, length in self.segments:
             array[at : at + length] = (base if from_base else fresh)[start : start + length]
@@ -133,18 +121,30 @@ def _appended(base: npt.NDArray[Any], fresh: npt.NDArray[Any], kept: int) -> npt
     return buffer[:size]
 
 
-def _plan(base: CandidatePool, add: CandidatePool, gone: set[str]) -> _Plan:
-    """Keep base rows not in `gone`, add the fresh rows, in publication-time order when the base is sorted."""
+def _plan(base: CandidatePool, add: CandidatePool, gone: set[str], in_place: dict[int, int]) -> _Plan:
+    """Keep base rows not in `gone`, add the fresh rows, in publication-time order when the base is sorted;
+    a fresh row in `in_place` (fresh row -> base row) takes its base row's place instead."""
     kept = np.ones(base.size, dtype=bool)
     kept[[base.row_of_id[a] for a in gone if a in base.row_of_id]] = False
     keep = np.flatnonzero(kept)
-    stamps = np.concatenate([base.timestamps[keep], add.timestamps])
+    moving = np.ones(add.size, dtype=bool)
+    moving[list(in_place)] = False
+    moves = np.flatnonzero(moving)
+    stamps = np.concatenate([base.timestamps[keep], add.timestamps[moves]])
     order = np.arange(stamps.size, dtype=np.int64)
     if base.is_sorted and stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
         order = np.argsort(stamps, kind="stable")  # stable: base rows keep their order, and so do fresh ones
     from_base = order < keep.size
-    source = order - keep.size  # fresh rows: their row in the fresh pool; base rows: their base row
+    source = np.empty(order.size, dtype=np.int64)  # base row, or fresh row, of each merged row
     source[from_base] = keep[order[from_base]]
+    source[~from_base] = moves[order[~from_base] - keep.size]
+    article_row = np.where(from_base, source, -1)  # the base row whose article each merged row holds
+    if in_place:
+        fresh_rows, rows = np.array(list(in_place)), np.array(list(in_place.values()))
+        at = np.flatnonzero(from_base)[np.searchsorted(keep, rows)]
+        from_base[at], source[at], article_row[at] = False, fresh_rows, rows
+    head = min(base.size, order.size)
+    moved = np.flatnonzero(article_row[:head] != np.arange(head))
     breaks = np.flatnonzero((from_base[1:] != from_base[:-1]) | (np.diff(source) != 1)) + 1
     starts, ends = np.concatenate([[0], breaks]), np.concatenate([breaks, [order.size]])
     segments = (
@@ -158,76 +158,118 @@ def _plan(base: CandidatePool, add: CandidatePool, gone: set[str]) -> _Plan:
         base_rows=source[from_base],
         fresh_rows=source[~from_base],
         segments=segments,
+        unmoved=int(moved[0]) if moved.size else head,
     )
 
 
 def _remap(
     names: Sequence[Any], into: list[Any], known: dict[str, int] | None = None
-) -> npt.NDArray[np.int32]:
-    """For each of `names`, its code in `into`, which grows with the names it lacks (`known`: an existing
-    str(name) -> code index of `into`, copied rather than rebuilt)."""
+) -> tuple[npt.NDArray[np.int32], dict[str, int] | None]:
+    """For each of `names`, its code in `into`, which grows with the names it lacks, and the str(name) ->
+    code index of the grown `into` (`known`: the index of `into` as it was, copied rather than rebuilt;
+    None comes back when there was nothing to look up and no index to extend)."""
     if known is not None:
-        index = dict(known)
+        index: dict[str, int] | None = dict(known)
     else:
-        index = {str(n): i for i, n in enumerate(into)} if len(names) else {}
+        index = {str(n): i for i, n in enumerate(into)} if len(names) else None
     table = np.empty(len(names), dtype=np.int32)
     for i, name in enumerate(names):
+        assert index is not None  # built whenever there are names
         code = index.get(str(name))
         if code is None:
             code = index[str(name)] = len(into)
             into.append(name)
         table[i] = code
+    return table, index
+
+
+def _remap_into(
+    indexes: dict[str, dict[str, int]], vocab: str, names: Sequence[Any], into: list[Any], base: CandidatePool
+) -> npt.NDArray[np.int32]:
+    """`_remap` with the base's index of the vocabulary, keeping the grown index in `indexes[vocab]`."""
+    known = base.story_code_of if vocab == "story_ids" else base.vocab_index.get(vocab)
+    table, index = _remap(names, into, known)
+    if index is not None:  # indexes are never changed once made, so an unchanged one is shared
+        indexes[vocab] = index
     return table
 
 
 def _matrix(
     base: sparse.csr_array, add: sparse.csr_array, table: npt.NDArray[np.int32], plan: _Plan
 ) -> sparse.csr_array:
-    """The 0/1 matrix of the merged pool, with the fresh matrix's columns moved to base codes."""
+    """The 0/1 matrix of the merged pool, with the fresh matrix's columns moved to base codes: each run of
+    rows is one slice of the base's or the fresh matrix's arrays (a row-by-row gather cost 45 ms at 1M)."""
     width = max(base.shape[1], int(table.max()) + 1 if table.size else 1)
     fresh = add.tocoo()
     moved = sparse.csr_array((fresh.data, (fresh.row, table[fresh.col])), shape=(add.shape[0], width))
-    kept = sparse.csr_array((base.data, base.indices, base.indptr), shape=(base.shape[0], width))
-    stacked = sparse.csr_array(sparse.vstack([kept, moved], format="csr"))
-    rows = np.empty(plan.size, dtype=np.int64)
-    rows[plan.from_base] = plan.base_rows
-    rows[~plan.from_base] = plan.fresh_rows + base.shape[0]
-    return sparse.csr_array(stacked[rows])
+    if not plan.segments:
+        return sparse.csr_array((0, width), dtype=base.dtype)
+    data, indices, counts = [], [], [np.zeros(1, dtype=np.int64)]
+    for from_base, _, start, length in plan.segments:
+        source = base if from_base else moved
+        lo, hi = int(source.indptr[start]), int(source.indptr[start + length])
+        data.append(source.data[lo:hi])
+        indices.append(source.indices[lo:hi])
+        counts.append(np.diff(source.indptr[start : start + length + 1]))
+    indptr = np.cumsum(np.concatenate(counts), dtype=np.int64)
+    return sparse.csr_array(
+        (np.concatenate(data), np.concatenate(indices), indptr), shape=(plan.size, width), copy=False
+    )
 
 
 def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection[str | int]) -> CandidatePool:
     """A new pool: `base` less the articles in `drop` or in `fresh`, plus `fresh` (new or changed articles).
 
     Each column is read once and the base's vocabularies and lookup tables are extended, not rebuilt, so
-    the cost is one copy of the columns plus O(len(fresh)). `base` is not modified: readers holding it keep
-    a consistent pool.
+    the cost is one copy of the columns plus O(len(fresh)). A changed article whose time is unchanged (a
+    story that grew, an enrichment that arrived) keeps its row, so row numbers, and the embedding and sketch
+    rows when its vector is unchanged, stay shared. `base` is not modified: readers holding it keep a
+    consistent pool.
     """
     same = {str(c.article_id) for c in fresh if unchanged(base, c)}  # re-read but equal: the base row stays
     add = CandidatePool.from_candidates([c for c in fresh if str(c.article_id) not in same])
+    in_place = _in_place_rows(base, add)
     gone = ({str(a) for a in drop} - same) | {str(a) for a in add.article_ids}
-    plan = _plan(base, add, gone)
+    gone -= {str(add.article_ids[j]) for j in in_place}
+    plan = _plan(base, add, gone, in_place)
     values: dict[str, Any] = {n: plan.gather(getattr(base, n), getattr(add, n)) for n in _row_fields(base)}
+    indexes: dict[str, dict[str, int]] = {}
     for codes, vocab in _CODED.items():
         names = list(getattr(base, vocab))
-        known = base.story_code_of if vocab == "story_ids" else None  # the largest vocabulary
-        table = _remap(getattr(add, vocab), names, known)
+        table = _remap_into(indexes, vocab, getattr(add, vocab), names, base)
         values[codes] = plan.gather(getattr(base, codes), table[getattr(add, codes)])
         values[vocab] = names
     for matrix, vocab in _MATRICES.items():
         names = list(getattr(base, vocab))
-        table = _remap(getattr(add, vocab), names)
+        table = _remap_into(indexes, vocab, getattr(add, vocab), names, base)
         values[matrix] = _matrix(getattr(base, matrix), getattr(add, matrix), table, plan)
         values[vocab] = names
-    values["embeddings"] = _embeddings(base, add, plan)
+    theirs, vectors_kept = _fresh_vectors(base, add, in_place)
+    ours = base.embeddings
+    if ours is None and theirs is not None:
+        ours = np.zeros((base.size, theirs.shape[1]), np.float32)
+    values["embeddings"] = None if ours is None else plan.gather(ours, theirs, vectors_kept)
     values["entity_display"] = {**add.entity_display, **base.entity_display}
     values["is_sorted"] = base.is_sorted
-    values.update(_lookups(base, values, plan))
+    values.update(_lookups(base, values, plan, indexes.get("story_ids")))
     merged = CandidatePool(**values)
-    if base.sketch is not None and base.projection is not None and merged.embeddings is not None:
-        fresh_rows = merged.embeddings[~plan.from_base]
-        merged.sketch = plan.gather(base.sketch, (fresh_rows @ base.projection).astype(np.float32))
+    merged.vocab_index = indexes
+    merged.keep_topics_of(base, plan.unmoved, in_place.values())
+    if base.sketch is not None and base.projection is not None and theirs is not None:
+        sketched = (theirs @ base.projection).astype(np.float32)  # fresh rows, in the fresh pool's order
+        merged.sketch = plan.gather(base.sketch, sketched, vectors_kept)
         merged.projection = base.projection
     return merged
+
+
+def _in_place_rows(base: CandidatePool, add: CandidatePool) -> dict[int, int]:
+    """Fresh row -> base row, for fresh articles the base holds at the same time (their row stays put)."""
+    out = {}
+    for j, article in enumerate(add.article_ids):
+        row = base.row_of_id.get(str(article))
+        if row is not None and base.timestamps[row] == add.timestamps[j]:
+            out[j] = row
+    return out
 
 
 def unchanged(pool: CandidatePool, candidate: Candidate) -> bool:
@@ -269,14 +311,21 @@ def unchanged(pool: CandidatePool, candidate: Candidate) -> bool:
     )
 
 
-def _embeddings(base: CandidatePool, add: CandidatePool, plan: _Plan) -> npt.NDArray[np.float32] | None:
-    """Merged embedding rows; zero rows where an article has none or one of another dimension."""
+def _fresh_vectors(
+    base: CandidatePool, add: CandidatePool, in_place: dict[int, int]
+) -> tuple[npt.NDArray[np.float32] | None, bool]:
+    """The fresh rows' embeddings in the base's dimension (zero rows where an article has none or one of
+    another dimension; None when neither pool has any), and whether the rows re-read in place kept theirs."""
     if base.embeddings is None and add.embeddings is None:
-        return None
+        return None, True
     dim = base.dim or add.dim
-    ours = base.embeddings if base.embeddings is not None else np.zeros((base.size, dim), np.float32)
     theirs = add.embeddings if add.embeddings is not None and add.dim == dim else None
-    return plan.gather(ours, theirs if theirs is not None else np.zeros((add.size, dim), np.float32))
+    if theirs is None:
+        theirs = np.zeros((add.size, dim), np.float32)
+    if base.embeddings is None:
+        return theirs, not in_place
+    kept = all(np.array_equal(base.embeddings[row], theirs[j]) for j, row in in_place.items())
+    return theirs, kept
 
 
 def _row_index(base: CandidatePool, ids: Sequence[str | int], plan: _Plan) -> dict[str, int]:
@@ -296,21 +345,24 @@ def _row_index(base: CandidatePool, ids: Sequence[str | int], plan: _Plan) -> di
     return index
 
 
-def _lookups(base: CandidatePool, values: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+def _extended(table: dict[str, int], names: list[str], known: int, key: Any) -> dict[str, int]:
+    """`table` (key(name) -> code) with the codes of `names[known:]` added: a new table when there are any."""
+    if len(names) == known:
+        return table
+    return {**table, **{key(name): code for code, name in enumerate(names[known:], start=known)}}
+
+
+def _lookups(
+    base: CandidatePool, values: dict[str, Any], plan: _Plan, story_index: dict[str, int] | None
+) -> dict[str, Any]:
     """The base's lookup tables extended with the new vocabulary entries (row ids rebuilt when rows moved)."""
     topics: list[str] = values["topic_names"]
     sources: list[str] = values["source_names"]
-    stories: list[Any] = values["story_ids"]
     entities: list[str] = values["entity_keys"]
-    topic_code_of = dict(base.topic_code_of)
-    new_topics = enumerate(topics[len(base.topic_names) :], start=len(base.topic_names))
-    topic_code_of.update({topic_slug(t): i for i, t in new_topics})
-    source_code_of = dict(base.source_code_of)
-    new_sources = enumerate(sources[len(base.source_names) :], start=len(base.source_names))
-    source_code_of.update({normalise_source(s): i for i, s in new_sources})
-    story_code_of = dict(base.story_code_of)
-    new_stories = enumerate(stories[len(base.story_ids) :], start=len(base.story_ids))
-    story_code_of.update({str(s): i for i, s in new_stories})
+    # Tables are never changed once made, so one without new entries is shared, not copied.
+    topic_code_of = _extended(base.topic_code_of, topics, len(base.topic_names), topic_slug)
+    source_code_of = _extended(base.source_code_of, sources, len(base.source_names), normalise_source)
+    story_code_of = story_index if story_index is not None else base.story_code_of  # the remap's index
     entity_codes_of = dict(base.entity_codes_of)
     display = values["entity_display"]
     for code in range(len(base.entity_keys), len(entities)):
