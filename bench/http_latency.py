@@ -160,9 +160,18 @@ EVENT_KINDS = ("like", "hide", "fewer", "click", "read")
 
 
 def synthetic_batch(
-    engine: Engine, rng: np.random.Generator, count: int, centres: np.ndarray, now: datetime
+    engine: Engine,
+    rng: np.random.Generator,
+    count: int,
+    centres: np.ndarray,
+    now: datetime,
+    join_share: float = 0.0,
 ) -> None:
-    """Write `count` new articles in new stories, as another process's ingest would (one transaction)."""
+    """Write `count` new articles, as another process's ingest would (one transaction): each starts a new
+    story, or with probability `join_share` joins one of the 500 newest stories, whose members the web
+    processes then re-read with a new story size."""
+    from sqlalchemy import update
+
     from tidings.enrich.embeddings import pack_vector
     from tidings.store.tables import article_entities, article_topics, articles, enrichments, stories
 
@@ -171,23 +180,34 @@ def synthetic_batch(
         story_id = int(conn.execute(select(func.max(stories.c.id))).scalar_one() or 0)
         revision = int(conn.execute(select(func.max(stories.c.revision))).scalar_one() or 0)
         for _ in range(count):
-            article_id, story_id, revision = article_id + 1, story_id + 1, revision + 1
+            article_id, revision = article_id + 1, revision + 1
             topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
             source = SOURCES[int(rng.integers(0, len(SOURCES)))]
             vec = centres[rng.integers(0, len(centres))] + rng.normal(scale=0.6, size=DIM).astype(np.float32)
             vec /= np.linalg.norm(vec)
-            conn.execute(
-                insert(stories).values(
-                    id=story_id,
-                    title=f"Story {story_id}",
-                    size=1,
-                    source_count=1,
-                    first_seen=now,
-                    last_updated=now,
-                    revision=revision,
-                    created_at=now,
+            joins = join_share > 0 and rng.random() < join_share  # no draw at 0: earlier runs stay comparable
+            joined = int(rng.integers(max(1, story_id - 499), story_id + 1)) if joins else 0
+            if joined:
+                grown = {"size": stories.c.size + 1, "source_count": stories.c.source_count + 1}
+                conn.execute(
+                    update(stories)
+                    .where(stories.c.id == joined)
+                    .values(**grown, last_updated=now, revision=revision)
                 )
-            )
+            else:
+                story_id += 1
+                conn.execute(
+                    insert(stories).values(
+                        id=story_id,
+                        title=f"Story {story_id}",
+                        size=1,
+                        source_count=1,
+                        first_seen=now,
+                        last_updated=now,
+                        revision=revision,
+                        created_at=now,
+                    )
+                )
             conn.execute(
                 insert(articles).values(
                     id=article_id,
@@ -204,7 +224,7 @@ def synthetic_batch(
                     status="ok",
                     is_teaser=False,
                     fulltext_attempts=0,
-                    story_id=story_id,
+                    story_id=joined or story_id,
                     tags=[topic],
                 )
             )
@@ -286,9 +306,9 @@ def cpu_model() -> str:
 class Ingester(threading.Thread):
     """Writes a batch of new articles every `every` seconds; `batches` counts the committed ones."""
 
-    def __init__(self, engine: Engine, batch: int, every: float) -> None:
+    def __init__(self, engine: Engine, batch: int, every: float, join_share: float = 0.0) -> None:
         super().__init__(daemon=True)
-        self.engine, self.batch, self.every = engine, batch, every
+        self.engine, self.batch, self.every, self.join_share = engine, batch, every, join_share
         self.batches = 0
         self.seconds: list[float] = []
         self.errors: list[str] = []
@@ -300,7 +320,7 @@ class Ingester(threading.Thread):
         while not self.stop.wait(self.every):
             started = time.perf_counter()
             try:
-                synthetic_batch(self.engine, rng, self.batch, centres, datetime.now(UTC))
+                synthetic_batch(self.engine, rng, self.batch, centres, datetime.now(UTC), self.join_share)
             except OperationalError as exc:  # the write lock stayed taken past SQLite's busy timeout
                 self.errors.append(str(exc.orig))
                 continue
@@ -458,6 +478,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ingest-batch", type=int, default=50)
     parser.add_argument("--ingest-every", type=float, default=5.0)
+    parser.add_argument(
+        "--join-share", type=float, default=0.0, help="share of new articles joining a recent story"
+    )
     parser.add_argument("--concurrent", type=int, default=40, help="visits by 8 clients at once (0: none)")
     parser.add_argument(
         "--database-url", help="a PostgreSQL database to build into (when it holds no article) and serve"
@@ -505,7 +528,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(base)
-        ingester = Ingester(engine, args.ingest_batch, args.ingest_every)
+        ingester = Ingester(engine, args.ingest_batch, args.ingest_every, args.join_share)
         results = measure(base, tokens, ingester, args.rounds, server.pid, args.concurrent)
     finally:
         server.terminate()
@@ -518,6 +541,7 @@ def main() -> None:
                 "database": engine.dialect.name,
                 "readers": args.readers,
                 "rounds": args.rounds,
+                "join_share": args.join_share,
                 "build_seconds": round(built, 1),
                 "ready_seconds": round(ready, 1),
                 **results,
