@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from tidings.config import Settings
 
@@ -64,3 +64,28 @@ def test_migrate_ingest_search_and_stories_on_postgres(pg_settings: Settings, tm
         stories = list_stories(conn)
     assert [h["article_id"] for h in hits] == [first.articles[0]["id"]]
     assert stories and stories[0]["article_ids"] == [first.articles[0]["id"]]
+
+
+def test_reads_run_outside_a_transaction_and_writes_inside_one(pg_settings: Settings) -> None:
+    """A read-only connection autocommits each statement (no BEGIN/ROLLBACK round trips; READ COMMITTED gives
+    each statement its own snapshot either way), while engine.begin() still groups its writes."""
+    import time
+
+    from tidings.store import open_engine
+    from tidings.store.engine import read_only
+
+    engine = open_engine(pg_settings)
+
+    def transaction_started_twice(conn: Connection) -> bool:
+        first = conn.execute(text("SELECT now()")).scalar()
+        time.sleep(0.01)
+        return bool(first != conn.execute(text("SELECT now()")).scalar())
+
+    with read_only(engine) as conn:
+        assert transaction_started_twice(conn)  # now() is the transaction's start: each read is its own
+    with engine.begin() as conn:
+        assert not transaction_started_twice(conn)
+    with read_only(engine) as conn:  # the pooled connection left autocommit when it was returned
+        assert transaction_started_twice(conn)
+    with engine.connect() as conn:
+        assert not transaction_started_twice(conn)
