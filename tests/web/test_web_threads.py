@@ -60,3 +60,59 @@ def test_feed_and_event_requests_take_one_request_thread(
     assert event.status_code == 404  # authenticated, then the article is looked up: still one hop
     assert refused.status_code == 401
     assert hops == ["caller_feed", "caller_event", "caller_feed"], hops
+
+
+def test_feed_and_event_requests_check_out_one_connection(tmp_path: Path) -> None:
+    """Authentication runs on the connection the feed or event works on (one checkout, where there were two)
+    and still records the token's use, on a write connection of its own once the call is over, even when
+    the call fails."""
+    from sqlalchemy import event, select, update
+
+    from tidings.service.users import add_user
+    from tidings.store.tables import api_tokens
+    from tidings.store.users import create_token
+    from tidings.web.app import create_app
+
+    web = create_app(Settings(home=tmp_path, enrich=False, background_refresh=False, subscribe_starter=False))
+    engine = web.state.engine
+    user = add_user(engine, "reader", "reader-password-1")
+    with engine.begin() as conn:
+        token_id, token = create_token(conn, user["id"], "checkouts")
+
+    def last_used() -> Any:
+        with engine.connect() as conn:
+            return conn.execute(select(api_tokens.c.last_used).where(api_tokens.c.id == token_id)).scalar()
+
+    def forget_use() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=None))
+
+    checkouts: list[int] = []
+
+    def count(*_: Any) -> None:
+        checkouts.append(1)
+
+    auth = {"Authorization": f"Bearer {token}"}
+    results: dict[str, tuple[int, int, Any]] = {}
+    with TestClient(web) as client:
+        assert client.get("/api/v1/feed", headers=auth).status_code == 200  # the pool is built
+        for name, call in (
+            ("feed", lambda: client.get("/api/v1/feed", headers=auth)),
+            (
+                "event",
+                lambda: client.post(
+                    "/api/v1/events", headers=auth, json={"article_id": 999_999, "kind": "click"}
+                ),
+            ),
+            ("fresh", lambda: client.get("/api/v1/feed", headers=auth)),
+        ):
+            if name != "fresh":
+                forget_use()
+            checkouts.clear()
+            event.listen(engine, "checkout", count)
+            status = call().status_code
+            event.remove(engine, "checkout", count)
+            results[name] = (status, len(checkouts), last_used())
+    assert results["feed"][:2] == (200, 2) and results["feed"][2] is not None  # the feed's, then the touch
+    assert results["event"][:2] == (404, 2) and results["event"][2] is not None  # a failed call still touches
+    assert results["fresh"][:2] == (200, 1)  # a recent use is not written again: one checkout

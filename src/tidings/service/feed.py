@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from tidings.config import Settings
 from tidings.rank import (
@@ -28,6 +29,8 @@ from tidings.store import users as user_repo
 from tidings.store.engine import read_only
 from tidings.store.util import iso, utcnow
 
+# Finds the acting user's row on the service call's own connection (the API authenticates there).
+UserLookup = Callable[[Connection], dict[str, Any]]
 EVENT_LIMITER = TokenBucket(rate=20.0, burst=100.0)
 # Feedback events that are also article state (an opened article is read, a saved one is starred): the
 # mark each one makes.
@@ -90,13 +93,14 @@ def feed_for(
     as_of: datetime | None = None,
     log_impressions: bool = False,
     show_read: bool = True,
+    user_of: UserLookup | None = None,
 ) -> tuple[dict[str, Any], FeedResult]:
-    """The contract's feed JSON for user name, and the ranking result behind it (without read items
-    unless show_read)."""
+    """The contract's feed JSON for user name (or for the user `user_of` finds on the feed's own connection),
+    and the ranking result behind it (without read items unless show_read)."""
     if not 1 <= limit <= 200:
         raise ValueError("limit must be between 1 and 200")
     with read_only(engine) as conn:
-        user = user_repo.require_user(conn, name)
+        user = user_of(conn) if user_of else user_repo.require_user(conn, name)
         controls = load_controls(conn, user)
         profile = with_stored_state(conn, load_profile(user), int(user["id"]))
         pool = candidate_pool(conn)
@@ -114,7 +118,7 @@ def feed_for(
     )
     if log_impressions:
         record_impressions(engine, int(user["id"]), result)
-    data = feed_json(name, result)
+    data = feed_json(str(user["name"]) if user_of else name, result)
     return data, result
 
 
@@ -155,11 +159,18 @@ def feed_json(name: str, result: FeedResult) -> dict[str, Any]:
 
 
 def record_event(
-    engine: Engine, settings: Settings, name: str, article_id: int, kind: str, dwell: float | None = None
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    article_id: int,
+    kind: str,
+    dwell: float | None = None,
+    user_of: UserLookup | None = None,
 ) -> dict[str, Any]:
-    """Validate, rate-limit and store one feedback event, folding it into the profile incrementally."""
+    """Validate, rate-limit and store one feedback event, folding it into the profile incrementally (for user
+    name, or for the user `user_of` finds on the event's own connection)."""
     with engine.begin() as conn:
-        user = user_repo.require_user(conn, name)
+        user = user_of(conn) if user_of else user_repo.require_user(conn, name)
         if not EVENT_LIMITER.allow(str(user["id"])):
             raise RateLimitedError("too many events; slow down")
         item = pooled_candidate(conn, article_id) or next(iter(load_candidates(conn, [article_id])), None)

@@ -34,6 +34,22 @@ def find_live_token(conn: Connection, token: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def find_live_token_and_user(conn: Connection, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The live token row for a presented token and its user's whole row, in one query (so that a request can
+    authenticate and load its user on the connection it works on); None when no live token matches."""
+    row = conn.execute(
+        select(api_tokens, users)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    values = row._mapping
+    token_row = {c.name: values[c] for c in api_tokens.c}
+    token_row["user_name"] = values[users.c.name]
+    return token_row, {c.name: values[c] for c in users.c}
+
+
 def is_expired_session(row: dict[str, Any], max_age_days: float) -> bool:
     """True when a token row is a web session older than the server-side session age limit."""
     if row.get("name") != SESSION_TOKEN_NAME:
@@ -51,7 +67,12 @@ def is_stale_use(last_used: Any) -> bool:
 def touch_token(engine: Engine, token_id: int) -> None:
     """Record that a token was used (callers throttle this so reads rarely take the write lock)."""
     with engine.begin() as conn:
-        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=utcnow()))
+        touch_token_on(conn, token_id)
+
+
+def touch_token_on(conn: Connection, token_id: int) -> None:
+    """Record that a token was used, inside the caller's write transaction."""
+    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=utcnow()))
 
 
 def token_json(row: dict[str, Any]) -> dict[str, Any]:

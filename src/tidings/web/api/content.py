@@ -17,6 +17,7 @@ from tidings.store.search import search_articles
 from tidings.store.stories import list_stories
 from tidings.store.users import NotFoundError
 from tidings.web.api.deps import (
+    CallerLookup,
     CurrentUser,
     EngineDep,
     Limit,
@@ -24,7 +25,6 @@ from tidings.web.api.deps import (
     Presented,
     PresentedDep,
     SettingsDep,
-    authenticate,
 )
 from tidings.web.api.errors import ApiError
 from tidings.web.api.schemas import Article, Feed, RelatedList, SearchResults, StoryList, StoryView
@@ -57,13 +57,15 @@ def caller_feed(
     show_hidden: bool,
 ) -> dict[str, Any]:
     """The authenticated caller's feed document (see get_feed)."""
-    user = authenticate(engine, settings, presented)
+    caller = CallerLookup(settings, presented)
     try:
-        data, _ = feed_for(engine, settings, user.name, limit, as_of)
+        data, _ = feed_for(engine, settings, "", limit, as_of, user_of=caller)
     except NotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
+    finally:
+        caller.finish(engine)
     if not show_hidden:
         data["hidden"] = []
     return data

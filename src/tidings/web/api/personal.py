@@ -19,12 +19,12 @@ from tidings.store.tokens import SESSION_TOKEN_NAME
 from tidings.store.users import NotFoundError
 from tidings.web.api.deps import (
     SESSION_COOKIE,
+    CallerLookup,
     CurrentUser,
     EngineDep,
     Presented,
     PresentedDep,
     SettingsDep,
-    authenticate,
 )
 from tidings.web.api.errors import ApiError
 from tidings.web.api.schemas import (
@@ -59,15 +59,19 @@ async def post_event(
 
 def caller_event(engine: Engine, settings: Settings, presented: Presented, event: EventIn) -> dict[str, Any]:
     """Record the authenticated caller's event (see post_event)."""
-    user = authenticate(engine, settings, presented)
+    caller = CallerLookup(settings, presented)
     try:
-        return record_event(engine, settings, user.name, event.article_id, event.kind, event.dwell_seconds)
+        return record_event(
+            engine, settings, "", event.article_id, event.kind, event.dwell_seconds, user_of=caller
+        )
     except RateLimitedError as exc:
         raise ApiError(429, str(exc)) from None
     except NotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
+    finally:
+        caller.finish(engine)
 
 
 def targets_of(engine: EngineDep, user_id: int, which: str) -> dict[str, Any]:
