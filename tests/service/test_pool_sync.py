@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, create_engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, func, insert, select, text, update
 
 from tests.rank.test_pool_update import _rows
 from tidings.config import Settings
@@ -233,12 +233,14 @@ def test_read_by_others_follows_reads_unreads_and_deleted_accounts(
         cand, "popularity_array", lambda conn, pool: full_calls.append(1) or full_counts(conn, pool)
     )
     recounts: list[list[int]] = []
-    changed_since = state_repo.changed_since
-    monkeypatch.setattr(
-        state_repo,
-        "changed_since",
-        lambda conn, since: recounts.append(changed_since(conn, since)) or recounts[-1],
-    )
+    recounts_since = state_repo.recounts_since
+
+    def recorded(conn: Connection, since: datetime) -> dict[int, int]:
+        counts = recounts_since(conn, since)
+        recounts.append(list(counts))
+        return counts
+
+    monkeypatch.setattr(state_repo, "recounts_since", recorded)
 
     def popularity() -> dict[int, int]:
         pool = cached(engine)

@@ -63,7 +63,7 @@ def candidate_pool(conn: Connection) -> CandidatePool:
     requests are served the previous one (seconds stale); a small one is updated on the request.
     """
     key = _pool_key(conn)
-    version = data_version(conn)
+    version, readers = candidate_repo.pool_marks(conn)  # one round trip for both checks
     with _LOCK:
         cached = _POOLS.get(key)
         building = _BUILDING.setdefault(key, threading.Lock())
@@ -80,7 +80,7 @@ def candidate_pool(conn: Connection) -> CandidatePool:
             _bring_up_to_date(conn, version)
         with _LOCK:
             cached = _POOLS[key]
-    return with_fresh_popularity(conn, cached)
+    return with_fresh_popularity(conn, cached, readers)
 
 
 def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
@@ -94,10 +94,13 @@ def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
     return None if row is None else cached.pool.candidate_at(row)
 
 
-def with_fresh_popularity(conn: Connection, cached: _PoolCache) -> CandidatePool:
-    """The cached pool, its popularity column brought up to date when anyone's reading state changed since:
-    only the articles changed since are recounted, so a feed request never reads everyone's history."""
-    readers = reader_version(conn)
+def with_fresh_popularity(
+    conn: Connection, cached: _PoolCache, readers: tuple[int, datetime | None] | None = None
+) -> CandidatePool:
+    """The cached pool, its popularity column brought up to date when anyone's reading state changed since
+    (`readers`: the reading state's version, read here when not given): only the articles changed since are
+    recounted, so a feed request never reads everyone's history."""
+    readers = readers or reader_version(conn)
     before = cached.readers
     if before != readers:
         if before is None or before[0] != readers[0] or before[1] is None or readers[1] is None:
@@ -115,13 +118,12 @@ def reader_version(conn: Connection) -> tuple[int, datetime | None]:
 
 def recounted(conn: Connection, pool: CandidatePool, since: datetime) -> FloatArray:
     """The pool's popularity column with the articles whose reading state changed since `since` recounted."""
-    changed = state_repo.changed_since(conn, since)
-    counts = popularity_counts(conn, changed)
+    counts = state_repo.recounts_since(conn, since)
     values = pool.popularity.copy()  # requests in flight keep reading the old column
-    for article_id in changed:
+    for article_id, count in counts.items():
         row = pool.row_of_id.get(str(article_id))
         if row is not None:
-            values[row] = counts.get(article_id, 0)
+            values[row] = count
     return values
 
 

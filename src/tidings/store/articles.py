@@ -330,16 +330,19 @@ def entity_article_ids(conn: Connection, key: str, limit: int = 50, offset: int 
 CHANGE_LOOKBACK = timedelta(seconds=10)
 
 
+def change_mark_columns() -> tuple[Any, Any, Any]:
+    """The three scalar subqueries of `change_marks`, for callers that read them with other marks at once."""
+    return (
+        select(func.coalesce(func.max(articles.c.id), 0)).scalar_subquery(),
+        select(func.coalesce(func.max(stories.c.revision), 0)).scalar_subquery(),
+        select(func.max(enrichments.c.updated_at)).scalar_subquery(),
+    )
+
+
 def change_marks(conn: Connection) -> tuple[int, int, datetime | None]:
     """Newest article id, story revision and enrichment time: three index lookups that change whenever an
     article is added, re-clustered or (re-)enriched, in this process or another."""
-    newest, revision, enriched = conn.execute(  # one round trip: this runs on every feed request
-        select(
-            select(func.coalesce(func.max(articles.c.id), 0)).scalar_subquery(),
-            select(func.coalesce(func.max(stories.c.revision), 0)).scalar_subquery(),
-            select(func.max(enrichments.c.updated_at)).scalar_subquery(),
-        )
-    ).one()
+    newest, revision, enriched = conn.execute(select(*change_mark_columns())).one()
     return int(newest), int(revision), as_utc(enriched)
 
 

@@ -4,11 +4,15 @@ and story timelines, for every article or for a bounded list of ids."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from tidings.store import articles as article_repo
+from tidings.store import reading as state_repo
 from tidings.store.tables import article_entities, articles, enrichments, stories
+from tidings.store.util import as_utc
 
 LEAD_CHARS = 400  # body characters kept for keyword matching
 ID_CHUNK = 5000  # ids per IN (...) list: SQLite and PostgreSQL both cap the parameters of one statement
@@ -83,3 +87,12 @@ def story_timelines(conn: Connection, story_ids: Collection[int] | None = None) 
     for chunk in id_chunks(story_ids):
         rows.extend(conn.execute(query if chunk is None else query.where(articles.c.story_id.in_(chunk))))
     return rows
+
+
+def pool_marks(conn: Connection) -> tuple[tuple[int, int, datetime | None], tuple[int, datetime | None]]:
+    """The articles' change marks (`articles.change_marks`) and the reading state's version
+    (`reading.reader_version`) in one round trip: a feed request checks both."""
+    newest, revision, enriched, accounts, read_newest = conn.execute(
+        select(*article_repo.change_mark_columns(), *state_repo.reader_version_columns())
+    ).one()
+    return (int(newest), int(revision), as_utc(enriched)), (int(accounts), as_utc(read_newest))

@@ -180,36 +180,57 @@ def undo_batch(conn: Connection, user_id: int, name: str, at: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def _engaged(table: Any) -> Any:
+    """Rows that count as "read by" their user: read, saved or liked, and not hidden."""
+    return and_(
+        table.c.is_hidden.is_(False),
+        (table.c.is_read.is_(True)) | (table.c.is_starred.is_(True)) | (table.c.liked > 0),
+    )
+
+
 def reader_counts(conn: Connection, ids: list[int] | None = None) -> dict[int, int]:
     """Article id -> how many distinct users read, saved or liked it (the "read by others" evidence)."""
-    engaged = and_(
-        read_state.c.is_hidden.is_(False),
-        (read_state.c.is_read.is_(True)) | (read_state.c.is_starred.is_(True)) | (read_state.c.liked > 0),
+    query = (
+        select(read_state.c.article_id, func.count())
+        .where(_engaged(read_state))
+        .group_by(read_state.c.article_id)
     )
-    query = select(read_state.c.article_id, func.count()).where(engaged).group_by(read_state.c.article_id)
     if ids is not None:
         query = query.where(read_state.c.article_id.in_(ids))
     return {int(a): int(n) for a, n in conn.execute(query)}
+
+
+def reader_version_columns() -> tuple[Any, Any]:
+    """The two scalar subqueries of `reader_version`, for callers that read them with other marks at once."""
+    return (
+        select(func.count()).select_from(users).scalar_subquery(),
+        select(func.max(read_state.c.updated_at)).scalar_subquery(),
+    )
 
 
 def reader_version(conn: Connection) -> tuple[int, datetime | None]:
     """A cheap fingerprint of everyone's reading state, for caches of it: the number of accounts (deleting one
     deletes its rows) and the newest change (an index lookup; `updated_at` is wall-clock time, so a fixed
     TIDINGS_NOW does not freeze it)."""
-    accounts, newest = conn.execute(
-        select(
-            select(func.count()).select_from(users).scalar_subquery(),
-            select(func.max(read_state.c.updated_at)).scalar_subquery(),
-        )
-    ).one()
+    accounts, newest = conn.execute(select(*reader_version_columns())).one()
     return int(accounts), as_utc(newest)
 
 
-def changed_since(conn: Connection, since: datetime) -> list[int]:
-    """Articles whose reading state anyone changed at or after `since` (an index range scan).
+def recounts_since(conn: Connection, since: datetime) -> dict[int, int]:
+    """Every article whose reading state anyone changed at or after `since` (an index range scan), with its
+    reader count as `reader_counts` gives it, 0 included: one query, since it runs on most feed requests.
 
     PostgreSQL commits concurrent writers in any order, so a change stamped a little before `since` may
     commit after it: those within CHANGE_LOOKBACK are read again."""
     margin = timedelta(0) if is_sqlite(conn) else CHANGE_LOOKBACK
-    query = select(read_state.c.article_id).where(read_state.c.updated_at >= since - margin).distinct()
-    return [int(a) for a in conn.execute(query).scalars()]
+    changed = (
+        select(read_state.c.article_id).where(read_state.c.updated_at >= since - margin).distinct().subquery()
+    )
+    engaged = read_state.alias("engaged")
+    joined = changed.outerjoin(engaged, and_(engaged.c.article_id == changed.c.article_id, _engaged(engaged)))
+    query = (
+        select(changed.c.article_id, func.count(engaged.c.article_id))
+        .select_from(joined)
+        .group_by(changed.c.article_id)
+    )
+    return {int(a): int(n) for a, n in conn.execute(query)}
