@@ -124,3 +124,41 @@ def test_feed_reads_of_targets_and_state_in_one_query_each(tmp_path: Path) -> No
         assert targets["follow"] == [("topic", "Sport"), ("source", "example.org")]
         assert read == state_repo.ids_with(conn, me, "read") == {b: NOW}
         assert hidden == set(state_repo.ids_with(conn, me, "hidden")) == {b, c}
+
+
+def test_set_state_writes_each_chunk_in_one_statement(tmp_path: Path) -> None:
+    """set_state reports the ids whose value changed, in the order given, touching only its own flag: one
+    statement per chunk, where a read then a write took two, and a default on a missing row writes nothing."""
+    from sqlalchemy import event, select
+
+    from tidings.store import reading as state_repo
+    from tidings.store.tables import read_state
+    from tidings.store.util import as_utc
+
+    engine = _engine(tmp_path)
+    with engine.begin() as conn:
+        me = user_repo.create_user(conn, "me", "hash")
+        other = user_repo.create_user(conn, "other", "hash")
+        a, b, c = _article(conn, 1), _article(conn, 2), _article(conn, 3)
+        state_repo.set_state(conn, me, [b], "saved", True, at=NOW)
+        state_repo.set_state(conn, other, [a, b, c], "read", True, at=NOW)
+    later = NOW + timedelta(hours=1)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with engine.begin() as conn:
+        assert state_repo.set_state(conn, me, [c, b, a, c], "read", True, at=later) == [c, b, a]
+        assert state_repo.set_state(conn, me, [a, b], "read", True, at=NOW) == []  # already read
+        assert state_repo.set_state(conn, me, [b, c], "liked", 0) == []  # a missing or neutral row stays
+        assert state_repo.set_state(conn, me, [c, a], "read", False, at=later) == [c, a]
+    writes = [q.split()[0] for q in statements if not q.startswith(("BEGIN", "COMMIT"))]
+    assert writes == ["INSERT", "INSERT", "UPDATE", "UPDATE"], writes
+    with engine.connect() as conn:
+        rows = {
+            (r.user_id, r.article_id): (r.is_read, as_utc(r.read_at), r.is_starred, as_utc(r.starred_at))
+            for r in conn.execute(select(read_state))
+        }
+    assert len(rows) == 6  # no row was added for the neutral "liked"
+    assert rows[(me, b)] == (True, later, True, NOW)  # read now, and "saved" left as it was
+    assert rows[(me, a)][:2] == (False, later) and rows[(me, a)][2] is False
+    assert [rows[(me, x)][0] for x in (a, c)] == [False, False]
+    assert all(rows[(other, x)][0] is True for x in (a, b, c))  # another reader's rows are untouched

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tidings.store.articles import CHANGE_LOOKBACK
 from tidings.store.engine import is_sqlite
@@ -62,33 +64,35 @@ def set_state(
         raise ValueError(f"unknown state {name!r}; expected one of {', '.join(FIELDS)}")
     flag, stamp = FIELDS[name]
     stored: bool | int = int(value) if name == "liked" else bool(value)
-    now = at or utcnow()
-    changed_at = utcnow()  # wall-clock, even under a fixed TIDINGS_NOW: caches of the state key on it
-    changed: list[int] = []
+    values = {flag: stored, stamp: at or utcnow(), "updated_at": utcnow()}  # wall-clock: caches key on it
+    changed: set[int] = set()
     for part in chunks(list(dict.fromkeys(ids))):
-        current = {
-            int(r[0]): r[1]
-            for r in conn.execute(
-                select(read_state.c.article_id, getattr(read_state.c, flag)).where(
-                    read_state.c.user_id == user_id, read_state.c.article_id.in_(part)
-                )
-            )
-        }
-        moved = [i for i in part if i in current and current[i] != stored]
-        fresh = [i for i in part if i not in current and stored != DEFAULTS[flag]]
-        if moved:
-            conn.execute(
+        if stored == DEFAULTS[flag]:
+            # A missing row already holds the default: only stored rows can change.
+            statement: Any = (
                 update(read_state)
-                .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(moved))
-                .values({flag: stored, stamp: now, "updated_at": changed_at})
+                .where(read_state.c.user_id == user_id, read_state.c.article_id.in_(part))
+                .where(read_state.c[flag] != stored)
+                .values(values)
             )
-        if fresh:
-            base = {"user_id": user_id, "updated_at": changed_at, **DEFAULTS}
-            conn.execute(
-                insert(read_state), [base | {"article_id": i, flag: stored, stamp: now} for i in fresh]
-            )
-        changed += [i for i in part if i in set(moved) | set(fresh)]
-    return changed
+        else:
+            statement = _upsert(conn, user_id, part, flag, values)
+        changed |= {int(i) for i in conn.execute(statement.returning(read_state.c.article_id)).scalars()}
+    return [i for i in dict.fromkeys(ids) if i in changed]
+
+
+def _upsert(conn: Connection, user_id: int, ids: list[int], flag: str, values: dict[str, Any]) -> Any:
+    """One statement that writes `values` to the user's rows for ids, creating the missing ones, and leaves
+    the rows whose flag already holds the value alone: a read-then-write took two round trips, and two
+    concurrent first marks of one article could both try to insert."""
+    make = sqlite_insert if is_sqlite(conn) else pg_insert
+    base = {"user_id": user_id, **DEFAULTS, **values}
+    statement = make(read_state).values([base | {"article_id": i} for i in ids])
+    return statement.on_conflict_do_update(
+        index_elements=[read_state.c.user_id, read_state.c.article_id],
+        set_={column: statement.excluded[column] for column in values},
+        where=read_state.c[flag] != statement.excluded[flag],
+    )
 
 
 def states(conn: Connection, user_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
