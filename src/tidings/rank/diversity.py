@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,11 @@ class CapState:
     topics: Counter[str] = field(default_factory=Counter)
     placed: int = 0
 
+    def __post_init__(self) -> None:
+        # A page checks only the sources and topics it already holds against their caps (CapIndex.fits).
+        if min([self.source_cap, self.topic_cap, *self.source_caps.values(), *self.topic_caps.values()]) < 1:
+            raise ValueError("every cap must allow at least one item")
+
     def fresh(self) -> CapState:
         """The same caps with no item counted (a new page)."""
         return CapState(self.source_cap, self.topic_cap, self.source_caps, self.topic_caps, self.page)
@@ -53,14 +59,22 @@ class CapState:
         A source's cap also grows through the page (a source with 10 of 20 may hold 1 of the first 2, 2 of
         the first 4...), so that sources interleave rather than come in blocks."""
         key = normalise_source(source)
-        cap = self.source_caps.get(key, self.source_cap)
-        if self.sources[key] >= min(cap, math.ceil(cap * (self.placed + 1) / self.page - 1e-9)):
+        if self.sources[key] >= self.source_limit(key):
             return "source", source
         for topic in topics:
             t = topic_slug(topic)
             if self.topics[t] >= self.topic_caps.get(t, self.topic_cap):
                 return "topic", topic
         return None
+
+    def source_limit(self, key: str) -> int:
+        """How many items of the (normalised) source the page may hold once one more item is placed."""
+        cap = self.source_caps.get(key, self.source_cap)
+        return min(cap, math.ceil(cap * (self.placed + 1) / self.page - 1e-9))
+
+    def topic_limit(self, slug: str) -> int:
+        """How many items of the topic (slug) the page may hold."""
+        return self.topic_caps.get(slug, self.topic_cap)
 
     def add(self, source: str, topics: list[str]) -> None:
         """Count one selected item."""
@@ -79,6 +93,60 @@ class Slate:
     sources: list[str]
     topics: list[list[str]]
     stories: list[int]
+
+    @cached_property
+    def story_codes(self) -> npt.NDArray[np.int64]:
+        """`stories` as an array."""
+        return np.array(self.stories, dtype=np.int64)
+
+    @cached_property
+    def cap_index(self) -> CapIndex:
+        """The items' sources and topics as codes, for checking every item against the caps at once."""
+        return CapIndex(self.sources, self.topics)
+
+
+class CapIndex:
+    """Each item's normalised source and topic slugs as codes. A pick checks every item against the caps;
+    one call per item folded the same names again and again (most of a feed's CPU when one source fills
+    the page), so the check is done for all items at once, and once per state of the caps."""
+
+    def __init__(self, sources: list[str], topics: list[list[str]]) -> None:
+        source_of: dict[str, int] = {}
+        topic_of: dict[str, int] = {}
+        codes: list[int] = []
+        lengths: list[int] = []
+        for names in topics:
+            slugs = {topic_of.setdefault(topic_slug(t), len(topic_of)) for t in names}
+            codes.extend(slugs)
+            lengths.append(len(slugs))
+        self.source_codes = np.array(
+            [source_of.setdefault(normalise_source(name), len(source_of)) for name in sources], dtype=np.int64
+        )
+        self.source_of, self.topic_of = source_of, topic_of
+        self.topic_codes = np.array(codes, dtype=np.int64)
+        self.topic_ends = np.cumsum(np.array(lengths, dtype=np.int64))
+        self._seen: tuple[CapState, int] | None = None  # the caps (held, so never another's) and their count
+        self._fits = np.ones(len(sources), dtype=bool)
+
+    def fits(self, caps: CapState) -> npt.NDArray[np.bool_]:
+        """Per item: whether adding it would break no cap (`caps.violation` is None)."""
+        if self._seen is not None and self._seen[0] is caps and self._seen[1] == caps.placed:
+            return self._fits  # caps change only when an item is added, which moves `placed`
+        # Every cap allows one item at least, so only the sources and topics already on the page can be full.
+        full = np.zeros(len(self.source_of), dtype=bool)
+        for key, n in caps.sources.items():
+            if key in self.source_of and n >= caps.source_limit(key):
+                full[self.source_of[key]] = True
+        ok = ~full[self.source_codes]
+        over = np.zeros(len(self.topic_of), dtype=bool)
+        for slug, n in caps.topics.items():
+            if slug in self.topic_of and n >= caps.topic_limit(slug):
+                over[self.topic_of[slug]] = True
+        if over.any():
+            hits = np.concatenate(([0], np.cumsum(over[self.topic_codes])))
+            ok &= hits[self.topic_ends] == hits[np.concatenate(([0], self.topic_ends[:-1]))]
+        self._seen, self._fits = (caps, caps.placed), ok
+        return ok
 
 
 @dataclass
@@ -100,6 +168,7 @@ class _Greedy:
     relevance: npt.NDArray[np.float64]
     max_sim: npt.NDArray[np.float64]
     alive: npt.NDArray[np.bool_]
+    recorded: npt.NDArray[np.bool_]  # items in skipped_on (and in the caller's record of them)
     page: int = 0  # the page being filled, for the record of items a cap moved down
     skipped_on: dict[int, int] = field(default_factory=dict)  # item -> page where a cap first skipped it
 
@@ -109,7 +178,7 @@ class _Greedy:
         m = scores.shape[0]
         spread = float(scores.max() - scores.min()) if m else 0.0
         relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(m)
-        return cls(slate, lam, relevance, np.zeros(m), np.ones(m, dtype=bool))
+        return cls(slate, lam, relevance, np.zeros(m), np.ones(m, dtype=bool), np.zeros(m, dtype=bool))
 
     def take(
         self, caps: CapState, used: set[int], over_cap: bool, skipped: dict[int, tuple[str, str]]
@@ -117,33 +186,37 @@ class _Greedy:
         """The best MMR item whose story is new and (unless `over_cap`) that breaks no cap."""
         s = self.slate
         value = np.where(self.alive, self.lam * self.relevance - (1.0 - self.lam) * self.max_sim, -np.inf)
-        for i in np.argsort(-value, kind="stable"):
+        order = np.argsort(-value, kind="stable")[: int(self.alive.sum())]  # the dead sort last
+        fresh = ~np.isin(s.story_codes[order], np.fromiter(used, dtype=np.int64, count=len(used)))
+        self.alive[order[~fresh]] = False  # their story is on the feed already: never to be placed
+        fits = fresh if over_cap else fresh & s.cap_index.fits(caps)[order]
+        first = int(np.argmax(fits)) if fits.any() else order.size
+        passed = order[:first][fresh[:first]]  # the better items a cap passed over, for the explanations
+        for i in passed[~self.recorded[passed]]:
             i = int(i)
-            if not self.alive[i]:
-                return None
-            if s.stories[i] in used:
-                self.alive[i] = False
-                continue
             broken = caps.violation(s.sources[i], s.topics[i])
-            if broken is None or over_cap:
-                self.alive[i] = False
-                if s.embeddings is not None:
-                    self.max_sim = np.maximum(self.max_sim, s.embeddings @ s.embeddings[i])
-                return i
-            if i not in skipped:
+            if broken is not None:
                 skipped[i] = broken
                 self.skipped_on[i] = self.page
-        return None
+        self.recorded[passed] = True
+        if first == order.size:
+            return None
+        i = int(order[first])
+        self.alive[i] = False
+        if s.embeddings is not None:
+            self.max_sim = np.maximum(self.max_sim, s.embeddings @ s.embeddings[i])
+        return i
 
 
 def _take_explore(
     explore: Slate, left: list[int], caps: CapState, used: set[int], over_cap: bool
 ) -> int | None:
     """The next exploration item (in the slate's given order) with a new story that fits the caps."""
+    fits = explore.cap_index.fits(caps) if left and not over_cap else None
     for k, i in enumerate(left):
         if explore.stories[i] in used:
             continue
-        if over_cap or caps.violation(explore.sources[i], explore.topics[i]) is None:
+        if fits is None or fits[i]:
             del left[k]
             return i
     return None

@@ -51,6 +51,7 @@ def topic_slug(name: str) -> str:
     return normalise_key(topic_key(name))
 
 
+@lru_cache(maxsize=4096)
 def normalise_source(text: str) -> str:
     """Fold a source name or domain ("www.SCMP.com" -> "scmp.com")."""
     folded = text.strip().lower()
