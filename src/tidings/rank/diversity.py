@@ -31,6 +31,9 @@ def cap_count(share: float, limit: int, window: int) -> int:
     return max(1, math.floor(share * max(limit, window) + 1e-9))
 
 
+FEW = 8  # items a pick checks one by one before it checks the rest against the caps all at once
+
+
 @dataclass
 class CapState:
     """Running per-source and per-topic counts on one page against their caps (keys are normalised)."""
@@ -187,24 +190,50 @@ class _Greedy:
         s = self.slate
         value = np.where(self.alive, self.lam * self.relevance - (1.0 - self.lam) * self.max_sim, -np.inf)
         order = np.argsort(-value, kind="stable")[: int(self.alive.sum())]  # the dead sort last
+        head = order[:FEW]  # usually the best item fits: checking a few one by one costs the least
+        for i in (int(i) for i in head):
+            if s.stories[i] in used:
+                self.alive[i] = False
+                continue
+            broken = None if over_cap else caps.violation(s.sources[i], s.topics[i])
+            if broken is None:
+                return self._picked(i)
+            self._record(i, broken, skipped)
+        return self._take_rest(order[FEW:], caps, used, over_cap, skipped)
+
+    def _take_rest(
+        self,
+        order: npt.NDArray[np.intp],
+        caps: CapState,
+        used: set[int],
+        over_cap: bool,
+        skipped: dict[int, tuple[str, str]],
+    ) -> int | None:
+        """`take` over the rest of the ranked items, checked against the caps all at once."""
+        s = self.slate
         fresh = ~np.isin(s.story_codes[order], np.fromiter(used, dtype=np.int64, count=len(used)))
         self.alive[order[~fresh]] = False  # their story is on the feed already: never to be placed
         fits = fresh if over_cap else fresh & s.cap_index.fits(caps)[order]
         first = int(np.argmax(fits)) if fits.any() else order.size
         passed = order[:first][fresh[:first]]  # the better items a cap passed over, for the explanations
         for i in passed[~self.recorded[passed]]:
-            i = int(i)
-            broken = caps.violation(s.sources[i], s.topics[i])
+            broken = caps.violation(s.sources[int(i)], s.topics[int(i)])
             if broken is not None:
-                skipped[i] = broken
-                self.skipped_on[i] = self.page
-        self.recorded[passed] = True
-        if first == order.size:
-            return None
-        i = int(order[first])
+                self._record(int(i), broken, skipped)
+        return None if first == order.size else self._picked(int(order[first]))
+
+    def _record(self, i: int, broken: tuple[str, str], skipped: dict[int, tuple[str, str]]) -> None:
+        """Note the first time a cap passed item i over (the page is told in the feed's explanations)."""
+        if not self.recorded[i]:
+            self.recorded[i] = True
+            skipped[i] = broken
+            self.skipped_on[i] = self.page
+
+    def _picked(self, i: int) -> int:
+        """Take item i off the slate; the rest are now scored against it too."""
         self.alive[i] = False
-        if s.embeddings is not None:
-            self.max_sim = np.maximum(self.max_sim, s.embeddings @ s.embeddings[i])
+        if self.slate.embeddings is not None:
+            self.max_sim = np.maximum(self.max_sim, self.slate.embeddings @ self.slate.embeddings[i])
         return i
 
 
@@ -212,13 +241,22 @@ def _take_explore(
     explore: Slate, left: list[int], caps: CapState, used: set[int], over_cap: bool
 ) -> int | None:
     """The next exploration item (in the slate's given order) with a new story that fits the caps."""
-    fits = explore.cap_index.fits(caps) if left and not over_cap else None
+    checked = 0
+    fits: npt.NDArray[np.bool_] | None = None
     for k, i in enumerate(left):
         if explore.stories[i] in used:
             continue
-        if fits is None or fits[i]:
-            del left[k]
-            return i
+        if not over_cap:
+            checked += 1
+            if checked <= FEW:
+                if caps.violation(explore.sources[i], explore.topics[i]) is not None:
+                    continue
+            else:
+                fits = explore.cap_index.fits(caps) if fits is None else fits
+                if not fits[i]:
+                    continue
+        del left[k]
+        return i
     return None
 
 
