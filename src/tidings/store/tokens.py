@@ -20,28 +20,25 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 SESSION_TOKEN_NAME = "web session"
 
 
+def _live_token(token: str, *columns: Any) -> Any:
+    """The query for the live (not revoked) token row matching a presented token, joined to its user."""
+    return (
+        select(api_tokens, *columns)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+    )
+
+
 def find_live_token(conn: Connection, token: str) -> dict[str, Any] | None:
     """The live (not revoked) token row for a presented token, with its user's id and name; a pure read."""
-    row = (
-        conn.execute(
-            select(api_tokens, users.c.name.label("user_name"))
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_live_token(token, users.c.name.label("user_name"))).mappings().first()
     return dict(row) if row else None
 
 
 def find_live_token_and_user(conn: Connection, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The live token row for a presented token and its user's whole row, in one query (so that a request can
     authenticate and load its user on the connection it works on); None when no live token matches."""
-    row = conn.execute(
-        select(api_tokens, users)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
-    ).first()
+    row = conn.execute(_live_token(token, users)).first()
     if row is None:
         return None
     values = row._mapping
@@ -67,12 +64,7 @@ def is_stale_use(last_used: Any) -> bool:
 def touch_token(engine: Engine, token_id: int) -> None:
     """Record that a token was used (callers throttle this so reads rarely take the write lock)."""
     with engine.begin() as conn:
-        touch_token_on(conn, token_id)
-
-
-def touch_token_on(conn: Connection, token_id: int) -> None:
-    """Record that a token was used, inside the caller's write transaction."""
-    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=utcnow()))
+        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=utcnow()))
 
 
 def token_json(row: dict[str, Any]) -> dict[str, Any]:
