@@ -95,12 +95,11 @@ def pooled_candidate(conn: Connection, article_id: int) -> Candidate | None:
 
 
 def with_fresh_popularity(
-    conn: Connection, cached: _PoolCache, readers: tuple[int, datetime | None] | None = None
+    conn: Connection, cached: _PoolCache, readers: tuple[int, datetime | None]
 ) -> CandidatePool:
-    """The cached pool, its popularity column brought up to date when anyone's reading state changed since
-    (`readers`: the reading state's version, read here when not given): only the articles changed since are
-    recounted, so a feed request never reads everyone's history."""
-    readers = readers or reader_version(conn)
+    """The cached pool, its popularity column brought up to date when the reading state's version `readers`
+    differs from the one it was counted at: only the articles changed since are recounted, so a feed
+    request never reads everyone's history."""
     before = cached.readers
     if before != readers:
         if before is None or before[0] != readers[0] or before[1] is None or readers[1] is None:
@@ -109,11 +108,6 @@ def with_fresh_popularity(
             cached.pool.popularity = recounted(conn, cached.pool, min(before[1], readers[1]))
         cached.readers = readers
     return cached.pool
-
-
-def reader_version(conn: Connection) -> tuple[int, datetime | None]:
-    """A cheap fingerprint of the reading state behind "read by others": accounts and newest change."""
-    return state_repo.reader_version(conn)
 
 
 def recounted(conn: Connection, pool: CandidatePool, since: datetime) -> FloatArray:

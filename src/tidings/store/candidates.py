@@ -91,7 +91,7 @@ def story_timelines(conn: Connection, story_ids: Collection[int] | None = None) 
 
 def pool_marks(conn: Connection) -> tuple[tuple[int, int, datetime | None], tuple[int, datetime | None]]:
     """The articles' change marks (`articles.change_marks`) and the reading state's version
-    (`reading.reader_version`) in one round trip: a feed request checks both."""
+    (`reading.reader_version_columns`) in one round trip: a feed request checks both."""
     newest, revision, enriched, accounts, read_newest = conn.execute(
         select(*article_repo.change_mark_columns(), *state_repo.reader_version_columns())
     ).one()

@@ -205,19 +205,13 @@ def reader_counts(conn: Connection, ids: list[int] | None = None) -> dict[int, i
 
 
 def reader_version_columns() -> tuple[Any, Any]:
-    """The two scalar subqueries of `reader_version`, for callers that read them with other marks at once."""
+    """A cheap fingerprint of everyone's reading state, for caches of it, as two scalar subqueries (read with
+    other marks at once): the number of accounts (deleting one deletes its rows) and the newest change (an
+    index lookup; `updated_at` is wall-clock time, so a fixed TIDINGS_NOW does not freeze it)."""
     return (
         select(func.count()).select_from(users).scalar_subquery(),
         select(func.max(read_state.c.updated_at)).scalar_subquery(),
     )
-
-
-def reader_version(conn: Connection) -> tuple[int, datetime | None]:
-    """A cheap fingerprint of everyone's reading state, for caches of it: the number of accounts (deleting one
-    deletes its rows) and the newest change (an index lookup; `updated_at` is wall-clock time, so a fixed
-    TIDINGS_NOW does not freeze it)."""
-    accounts, newest = conn.execute(select(*reader_version_columns())).one()
-    return int(accounts), as_utc(newest)
 
 
 def recounts_since(conn: Connection, since: datetime) -> dict[int, int]:
