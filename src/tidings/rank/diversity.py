@@ -109,9 +109,10 @@ class Slate:
 
 
 class CapIndex:
-    """Each item's normalised source and topic slugs as codes. A pick checks every item against the caps;
-    one call per item folded the same names again and again (most of a feed's CPU when one source fills
-    the page), so the check is done for all items at once, and once per state of the caps."""
+    """Each item's normalised source and topic slugs as codes. A pick that gets past its first few items
+    checks the rest against the caps; one call per item folded the same names again and again (most of a
+    feed's CPU when one source fills the page), so that check is done for all items at once, and once per
+    state of the caps."""
 
     def __init__(self, sources: list[str], topics: list[list[str]]) -> None:
         source_of: dict[str, int] = {}
@@ -248,13 +249,13 @@ def _take_explore(
             continue
         if not over_cap:
             checked += 1
-            if checked <= FEW:
-                if caps.violation(explore.sources[i], explore.topics[i]) is not None:
-                    continue
-            else:
-                fits = explore.cap_index.fits(caps) if fits is None else fits
-                if not fits[i]:
-                    continue
+            if checked > FEW and fits is None:  # past the first few: check the rest at once
+                fits = explore.cap_index.fits(caps)
+            fit = (
+                fits[i] if fits is not None else caps.violation(explore.sources[i], explore.topics[i]) is None
+            )
+            if not fit:
+                continue
         del left[k]
         return i
     return None
