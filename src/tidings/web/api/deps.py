@@ -120,16 +120,15 @@ class CallerLookup:
     def __init__(self, settings: Settings, presented: Presented) -> None:
         self.settings = settings
         self.presented = presented
-        self.principal: Principal | None = None
         self._stale_token: int | None = None
 
     def __call__(self, conn: Connection) -> dict[str, Any]:
         """The caller's user row; raises ApiError (401/403) as `authenticate` does."""
         found = token_repo.find_live_token_and_user(conn, self.presented.token)
         token_row, user = found if found is not None else (None, {})
-        self.principal = checked_principal(token_row, self.settings, self.presented)
+        principal = checked_principal(token_row, self.settings, self.presented)
         if token_row is not None and token_repo.is_stale_use(token_row.get("last_used")):
-            self._stale_token = self.principal.token_id
+            self._stale_token = principal.token_id
         return user
 
     def finish(self, engine: Engine) -> None:
