@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 
 from tests.rank.factory import NOW, make_candidates
-from tidings.rank import CandidatePool, Profile, UserControls, build_feed
+from tidings.rank import Candidate, CandidatePool, Profile, UserControls, build_feed
 from tidings.rank.pool_update import merge_pool
 
 
@@ -233,3 +233,78 @@ def test_a_merged_pool_remembers_the_topics_of_rows_that_did_not_change() -> Non
     assert {r: merged.topics_of(r) for r in looked_up} == {
         r: (["a new desk"] if r == row else topics) for r, topics in looked_up.items()
     }
+
+
+def _address(array: object) -> int:
+    """Where an array's data starts (comparing addresses keeps no reference to the buffer)."""
+    assert isinstance(array, np.ndarray)
+    return int(array.__array_interface__["data"][0])
+
+
+def _landing_batches(seed: int) -> tuple[list[Candidate], list[list[Candidate]]]:
+    """A base of 300 articles and batches of new ones dated just before the newest rows, as when feeds are
+    fetched in turn: each merge renumbers only the last rows."""
+    items = sorted(make_candidates(420, seed=seed), key=lambda c: c.published_at or NOW)
+    base, later = items[:300], items[300:]
+    batches = []
+    for k in range(4):
+        landing = base[-3].published_at - timedelta(minutes=k)
+        batches.append([dataclasses.replace(c, published_at=landing) for c in later[k * 30 : k * 30 + 30]])
+    return base, batches
+
+
+def test_a_merge_below_the_newest_rows_reuses_a_buffer_no_pool_holds() -> None:
+    base_items, batches = _landing_batches(seed=31)
+    pool = CandidatePool.from_candidates(base_items)
+    pool.ensure_sketch(min_rows=10, dims=8)
+    expected = list(base_items)
+    addresses = []
+    for batch in batches:
+        addresses.append((_address(pool.embeddings), _address(pool.sketch)))
+        pool = merge_pool(pool, batch, drop=())  # the older pool is dropped here: nothing holds it any more
+        expected += batch
+        assert _rows(pool) == _rows(CandidatePool.from_candidates(expected))
+        assert pool.embeddings is not None and pool.sketch is not None and pool.projection is not None
+        np.testing.assert_allclose(pool.sketch, pool.embeddings @ pool.projection, atol=1e-5)
+    # The first two merges copy (no free buffer yet); from the third on, the buffer of the pool two merges
+    # back is written again from its first changed row.
+    assert (_address(pool.embeddings), _address(pool.sketch)) == addresses[2]
+
+
+def test_a_buffer_is_not_reused_while_a_pool_or_a_view_of_it_is_alive() -> None:
+    base_items, batches = _landing_batches(seed=37)
+    held = CandidatePool.from_candidates(base_items)
+    assert held.embeddings is not None
+    before = _rows(held)
+    first = merge_pool(held, batches[0], drop=())
+    second = merge_pool(first, batches[1], drop=())  # `held` is alive: its buffer must not be written
+    assert not np.shares_memory(second.embeddings, held.embeddings)
+    assert _rows(held) == before
+    view = second.embeddings[280:300]  # a request still holding rows of `second`, not `second` itself
+    copy = view.copy()
+    address = _address(second.embeddings)
+    third = merge_pool(second, batches[2], drop=())
+    del second
+    fourth = merge_pool(third, batches[3], drop=())
+    assert _address(fourth.embeddings) != address
+    np.testing.assert_array_equal(view, copy)
+    assert _rows(fourth) == _rows(
+        CandidatePool.from_candidates([*base_items, *(c for b in batches for c in b)])
+    )
+    assert _rows(first) == _rows(CandidatePool.from_candidates([*base_items, *batches[0]]))
+
+
+def test_a_reused_buffer_takes_new_vectors_of_rows_re_read_in_place() -> None:
+    base_items, batches = _landing_batches(seed=41)
+    pool = merge_pool(CandidatePool.from_candidates(base_items), batches[0], drop=())
+    pool = merge_pool(pool, batches[1], drop=())
+    vector = np.random.default_rng(5).standard_normal(pool.dim).astype(np.float32)
+    enriched = dataclasses.replace(base_items[10], embedding=vector)  # far below the rows that move
+    address = _address(pool.embeddings)
+    pool = merge_pool(pool, [enriched, *batches[2]], drop=())
+    pool = merge_pool(pool, batches[3], drop=())
+    # The buffer reused is the one of the pool before the new vector, which still holds the old vector at
+    # that row: the row must be written again even though it lies far below the rows that moved.
+    assert _address(pool.embeddings) == address
+    expected = [enriched if c is base_items[10] else c for c in base_items]
+    assert _rows(pool) == _rows(CandidatePool.from_candidates([*expected, *(c for b in batches for c in b)]))

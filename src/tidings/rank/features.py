@@ -13,6 +13,7 @@ import numpy.typing as npt
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
+from tidings.rank.pool_buffers import Spare
 from tidings.vocabulary import topic_key
 
 FloatArray = npt.NDArray[np.float32]
@@ -150,6 +151,8 @@ class CandidatePool:
 
     def __post_init__(self) -> None:
         self._topics_memo: dict[int, list[str]] = {}  # not a field: a merged pool starts its own
+        # Wide column name -> an older pool's buffer that a merge may reuse (see rank/pool_buffers.py).
+        self.spares: dict[str, Spare] = {}
         # vocabulary field -> {str(name): code}, kept by merges so that the next one copies, not rebuilds
         self.vocab_index: dict[str, dict[str, int]] = {}
         if not self.row_of_id:

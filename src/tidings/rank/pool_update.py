@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
-import weakref
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -20,6 +18,7 @@ from tidings.rank.features import (
     to_timestamp,
     topic_slug,
 )
+from tidings.rank.pool_buffers import Spare, merged_column
 from tidings.vocabulary import topic_key
 
 # Columns that hold codes into a vocabulary, with the vocabulary's field; codes are remapped, not copied.
@@ -28,7 +27,6 @@ _MATRICES = {"topic_matrix": "topic_names", "entity_matrix": "entity_keys"}
 # Lookup tables derived from the columns: extended here rather than rebuilt by __post_init__.
 _DERIVED = ("row_of_id", "topic_code_of", "entity_codes_of", "source_code_of", "story_code_of")
 _SPECIAL = {"embeddings", "sketch", "projection", "entity_display", "is_sorted"}
-IntArray = npt.NDArray[np.int64]
 
 
 def _row_fields(pool: CandidatePool) -> list[str]:
@@ -45,20 +43,16 @@ def _row_fields(pool: CandidatePool) -> list[str]:
 
 @dataclasses.dataclass
 class _Plan:
-    """Where each row of the merged pool comes from: base row `base_rows[i]` or fresh row `fresh_rows[j]`."""
+    """Where each row of the merged pool comes from, as runs of base rows or fresh rows."""
 
     size: int
-    from_base: npt.NDArray[np.bool_]  # per merged row
-    base_rows: IntArray  # base row for each merged row taken from the base, in merged order (increasing)
-    fresh_rows: IntArray  # fresh row for each merged row taken from the fresh pool, in merged order
     segments: list[tuple[bool, int, int, int]]  # runs (from base?, merged start, source start, length)
     unmoved: int  # leading rows that hold the same article as the base's row of that number
+    spares: dict[str, Spare] = dataclasses.field(default_factory=dict)  # for the merged pool
 
-    def gather(self, base: Any, fresh: Any, base_rows_kept: bool = False) -> Any:
-        """One column of the merged pool, copied run by run (a few slice copies, not a row-by-row gather).
-
-        `base_rows_kept`: a wide column whose rows re-read in place are equal to the base's, so when every
-        base row keeps its number, the base's rows are shared and only the new tail is written."""
+    def gather(self, base: Any, fresh: Any) -> Any:
+        """One list or 1-D column of the merged pool, copied run by run (a few slice copies, not a row-by-row
+        gather)."""
         if isinstance(base, list):
             out: list[Any] = []
             for from_base, _, start, length in self.segments:
@@ -69,56 +63,19 @@ class _Plan:
                     out = source[start : start + length]
             return out
         fresh = np.asarray(fresh, dtype=base.dtype)
-        if base.ndim == 2 and base_rows_kept and self.unmoved == len(base):
-            tail = self.fresh_rows[len(self.fresh_rows) - (self.size - len(base)) :]
-            return base if not tail.size else _appended(base, fresh[tail], len(base))
         array = np.empty((self.size, *base.shape[1:]), dtype=base.dtype)
         for from_base, at, start, length in self.segments:
             array[at : at + length] = (base if from_base else fresh)[start : start + length]
         return array
 
-
-# Spare capacity of the wide columns: an append writes into rows no pool sees yet instead of copying the
-# column (150 MB of embeddings at 100k articles). Each buffer records how many rows the newest pool uses, so
-# only the pool that ends there may grow into it; any other merge copies.
-GROWTH = 1.25
-_CLAIMED: dict[int, tuple[weakref.ref[npt.NDArray[Any]], int]] = {}  # id(buffer) -> (buffer, rows used)
-_CLAIM_LOCK = threading.Lock()
-
-
-def _rows_used(buffer: npt.NDArray[Any]) -> int | None:
-    entry = _CLAIMED.get(id(buffer))
-    return entry[1] if entry is not None and entry[0]() is buffer else None
-
-
-def _claim(buffer: npt.NDArray[Any], rows: int) -> None:
-    key = id(buffer)
-    _CLAIMED[key] = (weakref.ref(buffer, lambda _: _CLAIMED.pop(key, None)), rows)
-
-
-def _appended(base: npt.NDArray[Any], fresh: npt.NDArray[Any], kept: int) -> npt.NDArray[Any]:
-    """`base` with `fresh` rows after its first `kept` rows (all of them), written into the spare rows of its
-    buffer when it ends the buffer's used part, else into a new buffer with room to grow."""
-    size = kept + len(fresh)
-    buffer = base.base
-    with _CLAIM_LOCK:
-        in_place = (
-            kept == len(base)
-            and isinstance(buffer, np.ndarray)
-            and buffer.flags.c_contiguous
-            and base.flags.c_contiguous
-            and buffer.shape[1:] == base.shape[1:]
-            and buffer.shape[0] >= size
-            and base.__array_interface__["data"][0] == buffer.__array_interface__["data"][0]
-            and _rows_used(buffer) == len(base)
-        )
-        if not in_place:
-            buffer = np.empty((max(size, int(size * GROWTH)), *base.shape[1:]), dtype=base.dtype)
-            buffer[:kept] = base[:kept]
-        assert isinstance(buffer, np.ndarray)
-        buffer[kept:size] = fresh
-        _claim(buffer, size)
-    return buffer[:size]
+    def wide(self, base: CandidatePool, name: str, column: Any, fresh: Any, kept: bool) -> Any:
+        """A wide column (embeddings, sketch) of the merged pool, without copying the base's rows where it can
+        (`kept`: rows re-read in place kept their vectors); the merged pool inherits a spare buffer."""
+        fresh = np.asarray(fresh, dtype=column.dtype)
+        merged, spare = merged_column(column, fresh, self.segments, self.unmoved, kept, base.spares.get(name))
+        if spare is not None:
+            self.spares[name] = spare
+        return merged
 
 
 def _plan(base: CandidatePool, add: CandidatePool, gone: set[str], in_place: dict[int, int]) -> _Plan:
@@ -154,9 +111,6 @@ def _plan(base: CandidatePool, add: CandidatePool, gone: set[str], in_place: dic
     )
     return _Plan(
         size=int(stamps.size),
-        from_base=from_base,
-        base_rows=source[from_base],
-        fresh_rows=source[~from_base],
         segments=segments,
         unmoved=int(moved[0]) if moved.size else head,
     )
@@ -248,7 +202,7 @@ def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection
     ours = base.embeddings
     if ours is None and theirs is not None:
         ours = np.zeros((base.size, theirs.shape[1]), np.float32)
-    values["embeddings"] = None if ours is None else plan.gather(ours, theirs, vectors_kept)
+    values["embeddings"] = None if ours is None else plan.wide(base, "embeddings", ours, theirs, vectors_kept)
     values["entity_display"] = {**add.entity_display, **base.entity_display}
     values["is_sorted"] = base.is_sorted
     values.update(_lookups(base, values, plan, indexes.get("story_ids")))
@@ -257,8 +211,9 @@ def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection
     merged.keep_topics_of(base, plan.unmoved, in_place.values())
     if base.sketch is not None and base.projection is not None and theirs is not None:
         sketched = (theirs @ base.projection).astype(np.float32)  # fresh rows, in the fresh pool's order
-        merged.sketch = plan.gather(base.sketch, sketched, vectors_kept)
+        merged.sketch = plan.wide(base, "sketch", base.sketch, sketched, vectors_kept)
         merged.projection = base.projection
+    merged.spares = plan.spares
     return merged
 
 
