@@ -2,11 +2,13 @@
 
 A synthetic pool of N articles (bench/feed.py's `make_pool`) takes a chain of batches; each batch holds 50 new
 articles, the newest, plus `--changed` older articles re-read with one more source in their story (same time,
-same vector), as happens when new articles join existing stories. Prints the median and the maximum fold time
+same vector), as happens when new articles join existing stories. With `--landing K` the new articles are
+dated just before the pool's K newest rows instead (feeds fetched in turn, or future-dated items, leave newer
+rows behind), so that each fold renumbers the last rows. Prints the median and the maximum fold time
 over the batches after the first two, and the CPU model. To compare two versions, run this script against each
 (e.g. with PYTHONPATH pointing at the other checkout's src) in the same session.
 
-    python bench/pool_fold.py --articles 100000 --changed 0 40
+    python bench/pool_fold.py --articles 100000 --changed 0 40 [--landing 200]
 """
 
 from __future__ import annotations
@@ -50,10 +52,15 @@ def batch(
     number: int,
     changed: int,
     rng: random.Random,
+    landing: int = 0,
 ) -> list[Candidate]:
-    """New articles, newest of all, and `changed` original articles whose story grew."""
+    """New articles, newest of all (or dated before the `landing` newest rows), and `changed` original
+    articles whose story grew."""
     template = [pool.candidate_at(row) for row in range(pool.size - BATCH, pool.size)]
     start = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=number)
+    if landing:
+        newer = float(pool.timestamps[pool.size - landing])
+        start = datetime.fromtimestamp(newer, UTC) - timedelta(seconds=1)
     new = [
         dataclasses.replace(
             c, article_id=10**9 + number * 1000 + k, published_at=start, story_id=f"n{number}-{k}"
@@ -68,14 +75,15 @@ def batch(
     return new + grown
 
 
-def run(n: int, changed: int, batches: int) -> dict[str, float | int]:
+def run(n: int, changed: int, batches: int, landing: int = 0) -> dict[str, float | int]:
     """Fold `batches` batches into a pool of `n` articles; fold times in milliseconds."""
     pool, raw = stored_pool(n)
+    pool.ensure_sketch()  # as a web process does after building its pool (from 50,000 articles)
     originals = (list(pool.article_ids), raw)
     rng = random.Random(0)
     times = []
     for number in range(batches):
-        fresh = batch(pool, originals, number, changed, rng)
+        fresh = batch(pool, originals, number, changed, rng, landing)
         started = time.perf_counter()
         pool = merge_pool(pool, fresh, drop=[c.article_id for c in fresh])
         times.append((time.perf_counter() - started) * 1000.0)
@@ -83,6 +91,7 @@ def run(n: int, changed: int, batches: int) -> dict[str, float | int]:
     return {
         "articles": n,
         "changed": changed,
+        "landing": landing,
         "folds": len(kept),
         "median_ms": round(statistics.median(kept), 1),
         "max_ms": round(max(kept), 1),
@@ -95,8 +104,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, nargs="+", default=[100_000])
     parser.add_argument("--changed", type=int, nargs="+", default=[0, 40])
     parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--landing", type=int, default=0, help="date new articles before the K newest rows")
     args = parser.parse_args()
-    results = [run(n, c, args.batches) for n in args.articles for c in args.changed]
+    results = [run(n, c, args.batches, args.landing) for n in args.articles for c in args.changed]
     print(json.dumps({"cpu": cpu_model(), "results": results}, indent=1))
 
 
