@@ -272,3 +272,26 @@ def test_read_by_others_follows_reads_unreads_and_deleted_accounts(
     assert popularity() == {2: 1, 3: 1, 4: 1, 14: 1}
     assert len(full_calls) == full + 1
     other.dispose()
+
+
+def test_a_bulk_load_sharing_one_stamp_is_not_read_again_after_a_start(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the next fold re-reads what was enriched shortly before the pool was read (writers commit
+    out of stamp order). It counted back from the newest stamp, so a bulk load stamped at one moment (a
+    restore, a re-enrichment, the benchmark's synthetic store) was read again in full at the first change
+    after every start: at 1,000,000 articles, a rebuild."""
+    from tidings.store import open_engine
+
+    engine = open_engine(settings)
+    add_articles(engine, 1, 30)
+    with engine.begin() as conn:
+        conn.execute(update(enrichments).values(updated_at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert cand.refresh_pool(engine).size == 30
+    loaded: list[list[int] | None] = []
+    load = cand.load_candidates
+    monkeypatch.setattr(cand, "load_candidates", lambda conn, ids=None: loaded.append(ids) or load(conn, ids))
+    add_articles(engine, 33, 2)  # a story of their own
+    pool = cand.refresh_pool(engine)
+    assert loaded == [[33, 34]]
+    assert _rows(pool) == _rows(rebuilt(engine))

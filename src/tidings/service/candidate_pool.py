@@ -38,6 +38,7 @@ class _PoolCache:
     version: tuple[int, int, datetime | None]
     pool: CandidatePool
     readers: tuple[int, datetime | None] | None = None  # the read_state version its popularity reflects
+    seen: datetime | None = None  # the database's clock before its rows were read (PostgreSQL)
 
 
 _LOCK = threading.Lock()
@@ -164,11 +165,12 @@ def _bring_up_to_date(conn: Connection, version: tuple[int, int, datetime | None
     # Read before the fold reads the old popularity column, so the column kept is at least this fresh.
     readers = cached.readers if cached is not None else None
     collect_young_garbage()
+    seen = article_repo.database_clock(conn)  # before reading: what was committed by then is in the pool
     pool, merged = _updated(conn, cached, version)
     with _LOCK:
         # A fold keeps the old rows' popularity and counts the new rows afresh, so only later reading
         # changes need recounting; a full build recounts everything once.
-        _POOLS[key] = _PoolCache(version, pool, readers if merged else None)
+        _POOLS[key] = _PoolCache(version, pool, readers if merged else None, seen)
     gc.freeze()  # everything alive now, the new pool included, leaves the cyclic collector's reach
     log.info("candidate pool at %d articles in %.2f s", pool.size, time.perf_counter() - started)
     return pool
@@ -192,7 +194,7 @@ def _updated(
 ) -> tuple[CandidatePool, bool]:
     """The cached pool with the changes since its version folded in (True), or a full build (False)."""
     if cached is not None:
-        ids = article_repo.changed_article_ids(conn, *cached.version)
+        ids = article_repo.changed_article_ids(conn, *cached.version, seen=cached.seen)
         if len(ids) <= max(1000, FULL_REBUILD_SHARE * cached.pool.size):
             fresh = load_candidates(conn, sorted(ids)) if ids else []
             return merge_pool(cached.pool, fresh, drop=ids), True

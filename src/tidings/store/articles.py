@@ -346,11 +346,36 @@ def change_marks(conn: Connection) -> tuple[int, int, datetime | None]:
     return int(newest), int(revision), as_utc(enriched)
 
 
+def database_clock(conn: Connection) -> datetime | None:
+    """The server's clock on PostgreSQL, where writers commit out of stamp order (None on SQLite)."""
+    return None if is_sqlite(conn) else as_utc(conn.execute(select(func.now())).scalar_one())
+
+
+def enriched_since(
+    enriched_after: datetime | None, seen: datetime | None, margin: timedelta
+) -> datetime | None:
+    """Where to start re-reading enrichments for a pool whose newest enrichment was `enriched_after` and
+    whose rows were read after the database's clock showed `seen` (None: not known). A writer commits within
+    `margin` of its stamp, so what was stamped before `seen - margin` was visible to that read: re-read from
+    there, or from `enriched_after` when that is later. Counting back from `enriched_after` alone re-read a
+    bulk load whose rows share one stamp (a restore, a re-enrichment, the synthetic benchmark store) in
+    full, a rebuild, at the next change after every start."""
+    if enriched_after is None:
+        return None
+    if seen is None:
+        return enriched_after - margin
+    return min(enriched_after, seen - margin)
+
+
 def changed_article_ids(
-    conn: Connection, after_id: int, after_revision: int, enriched_after: datetime | None
+    conn: Connection,
+    after_id: int,
+    after_revision: int,
+    enriched_after: datetime | None,
+    seen: datetime | None = None,
 ) -> set[int]:
     """Articles added after `after_id`, in stories changed after `after_revision`, or enriched after
-    `enriched_after` (less a small margin); each part is an index range scan."""
+    `enriched_after` (less a small margin, see `enriched_since`); each part is an index range scan."""
     out = {int(i) for i in conn.execute(select(articles.c.id).where(articles.c.id > after_id)).scalars()}
     changed_stories = select(stories.c.id).where(stories.c.revision > after_revision)
     out.update(
@@ -358,9 +383,9 @@ def changed_article_ids(
         for i in conn.execute(select(articles.c.id).where(articles.c.story_id.in_(changed_stories))).scalars()
     )
     enriched = select(enrichments.c.article_id)
-    if enriched_after is not None:
-        margin = timedelta(0) if is_sqlite(conn) else CHANGE_LOOKBACK
-        enriched = enriched.where(enrichments.c.updated_at > enriched_after - margin)
+    since = enriched_since(enriched_after, seen, timedelta(0) if is_sqlite(conn) else CHANGE_LOOKBACK)
+    if since is not None:
+        enriched = enriched.where(enrichments.c.updated_at > since)
     out.update(int(i) for i in conn.execute(enriched).scalars())
     return out
 
