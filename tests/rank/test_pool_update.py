@@ -308,3 +308,23 @@ def test_a_reused_buffer_takes_new_vectors_of_rows_re_read_in_place() -> None:
     assert _address(pool.embeddings) == address
     expected = [enriched if c is base_items[10] else c for c in base_items]
     assert _rows(pool) == _rows(CandidatePool.from_candidates([*expected, *(c for b in batches for c in b)]))
+
+
+def test_a_chain_of_merges_shares_storage_and_leaves_every_held_pool_as_it_was() -> None:
+    items = sorted(make_candidates(2600, seed=11), key=lambda c: c.published_at or NOW)
+    pool = CandidatePool.from_candidates(items[:2400])  # two full chunks of 1,024 rows, and a part
+    held = [(pool, _rows(pool))]
+    rows_now = {str(c.article_id): c for c in items[:2400]}
+    for step, start in enumerate(range(2400, 2600, 20)):
+        landing = pool.candidate_at(pool.size - 3).published_at  # before the three newest rows
+        fresh = [dataclasses.replace(c, published_at=landing) for c in items[start : start + 20]]
+        grown = pool.candidate_at(100 + step)  # far below the new rows: its row stays, with a new size
+        fresh.append(dataclasses.replace(grown, story_size=grown.story_size + 1, title=f"Grown {step}"))
+        merged = merge_pool(pool, fresh, drop=[])
+        rows_now.update((str(c.article_id), c) for c in fresh)
+        assert _rows(merged) == _rows(CandidatePool.from_candidates(list(rows_now.values())))
+        assert merged.titles._chunks[0] is not pool.titles._chunks[0]  # the grown row's chunk is a copy
+        assert merged.titles._chunks[1] is pool.titles._chunks[1]  # nothing changed there: shared
+        held.append((merged, _rows(merged)))
+        pool = merged
+    assert all(_rows(p) == rows for p, rows in held)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -13,6 +13,7 @@ import numpy.typing as npt
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
+from tidings.rank.persistent import LayeredIndex, chunked, layered
 from tidings.rank.pool_buffers import Spare
 from tidings.vocabulary import topic_key
 
@@ -122,15 +123,15 @@ class _Vocab:
 class CandidatePool:
     """Columnar candidates: one row per article, sorted by publication time when `is_sorted`."""
 
-    article_ids: list[str | int]
-    titles: list[str]
-    keywords: list[str]
+    article_ids: Sequence[str | int]  # these four lists are ChunkedLists, which merged pools share
+    titles: Sequence[str]
+    keywords: Sequence[str]
     timestamps: npt.NDArray[np.float64]
     embeddings: FloatArray | None  # (n, d) unit rows; zero rows for articles without one
     source_codes: npt.NDArray[np.int32]
     source_names: list[str]
     story_codes: npt.NDArray[np.int32]
-    story_ids: list[str | int | None]
+    story_ids: Sequence[str | int | None]
     story_size: FloatArray
     story_velocity: FloatArray
     popularity: FloatArray
@@ -140,11 +141,11 @@ class CandidatePool:
     entity_keys: list[str]
     entity_display: dict[str, str] = field(default_factory=dict)  # entity key -> display name
     is_sorted: bool = True
-    row_of_id: dict[str, int] = field(default_factory=dict)
+    row_of_id: Mapping[str, int] = field(default_factory=dict)  # a LayeredIndex once made
     topic_code_of: dict[str, int] = field(default_factory=dict)  # normalised topic -> code
     entity_codes_of: dict[str, list[int]] = field(default_factory=dict)  # key or alias -> codes
     source_code_of: dict[str, int] = field(default_factory=dict)  # normalised source -> code
-    story_code_of: dict[str, int] = field(default_factory=dict)  # str(story id) -> code
+    story_code_of: Mapping[str, int] = field(default_factory=dict)  # str(story id) -> code; a LayeredIndex
     sketch: FloatArray | None = None  # (n, k) low-dimensional projection for the first ranking stage
     projection: FloatArray | None = None  # (d, k) maps full embeddings into the sketch space
     undated: npt.NDArray[np.bool_] | None = None  # rows without a publisher's date (no freshness bonus)
@@ -155,16 +156,20 @@ class CandidatePool:
         self._topics_inherited: tuple[dict[int, list[str]], int, frozenset[int]] | None = None
         # Wide column name -> an older pool's buffer that a merge may reuse (see rank/pool_buffers.py).
         self.spares: dict[str, Spare] = {}
-        # vocabulary field -> {str(name): code}, kept by merges so that the next one copies, not rebuilds
-        self.vocab_index: dict[str, dict[str, int]] = {}
+        # vocabulary field -> {str(name): code}, kept by merges so that the next one extends, not rebuilds
+        self.vocab_index: dict[str, LayeredIndex] = {}
+        self.article_ids, self.titles = chunked(self.article_ids), chunked(self.titles)
+        self.keywords, self.story_ids = chunked(self.keywords), chunked(self.story_ids)
         if not self.row_of_id:
-            self.row_of_id = {str(a): i for i, a in enumerate(self.article_ids)}
+            self.row_of_id = LayeredIndex({str(a): i for i, a in enumerate(self.article_ids)})
+        self.row_of_id = layered(self.row_of_id)
         if not self.topic_code_of:
             self.topic_code_of = {topic_slug(t): i for i, t in enumerate(self.topic_names)}
         if not self.source_code_of:
             self.source_code_of = {normalise_source(s): i for i, s in enumerate(self.source_names)}
         if not self.story_code_of:
-            self.story_code_of = {str(s): i for i, s in enumerate(self.story_ids)}
+            self.story_code_of = LayeredIndex({str(s): i for i, s in enumerate(self.story_ids)})
+        self.story_code_of = layered(self.story_code_of)
         if not self.entity_codes_of:
             self._index_entities()
 
