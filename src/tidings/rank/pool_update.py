@@ -81,40 +81,74 @@ class _Plan:
 
 def _plan(base: CandidatePool, add: CandidatePool, gone: set[str], in_place: dict[int, int]) -> _Plan:
     """Keep base rows not in `gone`, add the fresh rows, in publication-time order when the base is sorted;
-    a fresh row in `in_place` (fresh row -> base row) takes its base row's place instead."""
-    kept = np.ones(base.size, dtype=bool)
-    kept[[base.row_of_id[a] for a in gone if a in base.row_of_id]] = False
-    keep = np.flatnonzero(kept)
+    a fresh row in `in_place` (fresh row -> base row) takes its base row's place instead.
+
+    Only the rows from the first change on are ordered (new articles land near the end, so this is a few
+    hundred rows, not the whole pool); the rows before it stay where they are."""
+    gone_rows = np.array([base.row_of_id[a] for a in gone if a in base.row_of_id], dtype=np.int64)
     moving = np.ones(add.size, dtype=bool)
     moving[list(in_place)] = False
     moves = np.flatnonzero(moving)
+    first = _first_change(base, add.timestamps[moves], gone_rows)
+    kept = np.ones(base.size - first, dtype=bool)
+    kept[gone_rows - first] = False
+    keep = np.flatnonzero(kept) + first
     stamps = np.concatenate([base.timestamps[keep], add.timestamps[moves]])
     order = np.arange(stamps.size, dtype=np.int64)
     if base.is_sorted and stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
         order = np.argsort(stamps, kind="stable")  # stable: base rows keep their order, and so do fresh ones
     from_base = order < keep.size
-    source = np.empty(order.size, dtype=np.int64)  # base row, or fresh row, of each merged row
+    source = np.empty(order.size, dtype=np.int64)  # base row, or fresh row, of each merged row from `first`
     source[from_base] = keep[order[from_base]]
     source[~from_base] = moves[order[~from_base] - keep.size]
     article_row = np.where(from_base, source, -1)  # the base row whose article each merged row holds
-    if in_place:
-        fresh_rows, rows = np.array(list(in_place)), np.array(list(in_place.values()))
+    below = {j: row for j, row in in_place.items() if row < first}
+    above = {j: row for j, row in in_place.items() if row >= first}
+    if above:
+        fresh_rows, rows = np.array(list(above)), np.array(list(above.values()))
         at = np.flatnonzero(from_base)[np.searchsorted(keep, rows)]
         from_base[at], source[at], article_row[at] = False, fresh_rows, rows
-    head = min(base.size, order.size)
-    moved = np.flatnonzero(article_row[:head] != np.arange(head))
+    head = min(base.size, first + order.size) - first
+    moved = np.flatnonzero(article_row[:head] != np.arange(first, first + head))
     breaks = np.flatnonzero((from_base[1:] != from_base[:-1]) | (np.diff(source) != 1)) + 1
     starts, ends = np.concatenate([[0], breaks]), np.concatenate([breaks, [order.size]])
-    segments = (
-        [(bool(from_base[s]), int(s), int(source[s]), int(e - s)) for s, e in zip(starts, ends, strict=True)]
+    tail = (
+        [
+            (bool(from_base[s]), first + int(s), int(source[s]), int(e - s))
+            for s, e in zip(starts, ends, strict=True)
+        ]
         if order.size
         else []
     )
     return _Plan(
-        size=int(stamps.size),
-        segments=segments,
-        unmoved=int(moved[0]) if moved.size else head,
+        size=first + int(stamps.size),
+        segments=_prefix_runs(first, below) + tail,
+        unmoved=first + (int(moved[0]) if moved.size else head),
     )
+
+
+def _first_change(
+    base: CandidatePool, stamps: npt.NDArray[np.float64], gone_rows: npt.NDArray[np.int64]
+) -> int:
+    """The first base row a merge moves or drops: the first row that leaves, or where the first fresh row
+    goes in (after every base row of its time or earlier, as the stable sort puts it)."""
+    first = int(gone_rows.min()) if gone_rows.size else base.size
+    if stamps.size and base.is_sorted:
+        first = min(first, int(np.searchsorted(base.timestamps, stamps.min(), side="right")))
+    return first
+
+
+def _prefix_runs(first: int, in_place: dict[int, int]) -> list[tuple[bool, int, int, int]]:
+    """Runs of the rows before `first`: the base's own rows, cut by the fresh rows re-read in place."""
+    runs, at = [], 0
+    for row, fresh in sorted((row, j) for j, row in in_place.items()):
+        if row > at:
+            runs.append((True, at, at, row - at))
+        runs.append((False, row, fresh, 1))
+        at = row + 1
+    if first > at:
+        runs.append((True, at, at, first - at))
+    return runs
 
 
 def _remap(
