@@ -51,6 +51,7 @@ def test_pool_fold_benchmark_runs_and_keeps_the_rows_it_grows() -> None:
     fold = _load("pool_fold")
     result = fold.run(3000, changed=5, batches=4)
     assert result["folds"] == 2 and result["articles"] == 3000 and result["median_ms"] > 0
+    assert 0 <= result["longest_wait_ms"] and 0 <= result["lock_wait_ms"]
     pool, raw = fold.stored_pool(500)
     fresh = fold.batch(pool, (list(pool.article_ids), raw), 0, 5, random.Random(1))
     assert len(fresh) == fold.BATCH + 5
