@@ -218,11 +218,12 @@ def _matrix(
 def merge_pool(base: CandidatePool, fresh: Sequence[Candidate], drop: Collection[str | int]) -> CandidatePool:
     """A new pool: `base` less the articles in `drop` or in `fresh`, plus `fresh` (new or changed articles).
 
-    Each column is read once and the base's vocabularies and lookup tables are extended, not rebuilt, so
-    the cost is one copy of the columns plus O(len(fresh)). A changed article whose time is unchanged (a
-    story that grew, an enrichment that arrived) keeps its row, so row numbers, and the embedding and sketch
-    rows when its vector is unchanged, stay shared. `base` is not modified: readers holding it keep a
-    consistent pool.
+    The base's vocabularies and lookup tables are extended, not rebuilt, and its lists and indexes are
+    shared up to the first changed row, so the cost is O(len(fresh) + the rows after the first change) plus
+    one copy of the 1-D numeric columns and the sparse matrices (copies without the interpreter lock). A
+    changed article whose time is unchanged (a story that grew, an enrichment that arrived) keeps its row, so
+    row numbers, and the embedding and sketch rows when its vector is unchanged, stay shared. `base` is not
+    modified: readers holding it keep a consistent pool.
     """
     same = {str(c.article_id) for c in fresh if unchanged(base, c)}  # re-read but equal: the base row stays
     add = CandidatePool.from_candidates([c for c in fresh if str(c.article_id) not in same])
