@@ -160,16 +160,20 @@ class CandidatePool:
         self.vocab_index: dict[str, LayeredIndex] = {}
         self.article_ids, self.titles = chunked(self.article_ids), chunked(self.titles)
         self.keywords, self.story_ids = chunked(self.keywords), chunked(self.story_ids)
-        if not self.row_of_id:
-            self.row_of_id = LayeredIndex({str(a): i for i, a in enumerate(self.article_ids)})
-        self.row_of_id = layered(self.row_of_id)
+        self.row_of_id = (
+            layered(self.row_of_id)
+            if self.row_of_id
+            else LayeredIndex({str(a): i for i, a in enumerate(self.article_ids)})
+        )
         if not self.topic_code_of:
             self.topic_code_of = {topic_slug(t): i for i, t in enumerate(self.topic_names)}
         if not self.source_code_of:
             self.source_code_of = {normalise_source(s): i for i, s in enumerate(self.source_names)}
-        if not self.story_code_of:
-            self.story_code_of = LayeredIndex({str(s): i for i, s in enumerate(self.story_ids)})
-        self.story_code_of = layered(self.story_code_of)
+        self.story_code_of = (
+            layered(self.story_code_of)
+            if self.story_code_of
+            else LayeredIndex({str(s): i for i, s in enumerate(self.story_ids)})
+        )
         if not self.entity_codes_of:
             self._index_entities()
 
