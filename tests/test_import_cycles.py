@@ -38,8 +38,9 @@ HEAVY = frozenset(
 
 # Each CLI command imports the tidings subsystem it runs when it runs: importing them all would make every
 # `tidings` call, `--help` included, load the web app, scikit-learn and the pipeline (3 s against 14 s
-# measured here). Only tidings modules and HEAVY packages may be deferred there.
-DEFERRING_PACKAGES = ("tidings.cli",)
+# measured here). Only tidings modules and HEAVY packages may be deferred there. `tidings.eval.commands` is
+# the `tidings eval` group, which the command line mounts through an entry point at every call.
+DEFERRING_PACKAGES = ("tidings.cli", "tidings.eval.commands")
 # Our own modules that need an optional extra (procrastinate, with `postgres`): the web process imports them
 # only when TIDINGS_TASK_QUEUE selects the queue. Deferring one still needs a `# ` comment.
 OPTIONAL_MODULES = ("tidings.tasks",)

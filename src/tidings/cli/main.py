@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +15,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from tidings.cli import evals as evals_cli
 from tidings.cli import feeds as feeds_cli
 from tidings.cli import lifecycle as lifecycle_cli
 from tidings.cli import personal as personal_cli
@@ -41,13 +41,24 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(feeds_cli.app, name="feeds")
-app.add_typer(evals_cli.app, name="eval")
 users_cli.register(app)
 stories_cli.register(app)
 personal_cli.register(app)
 reading_cli.register(app)
 lifecycle_cli.register(app)
 queue_cli.register(app)
+
+
+def _mount_command_groups(root: typer.Typer) -> None:
+    """Add the command groups other packages declare under the `tidings.commands` entry point.
+
+    `tidings eval` comes this way from `tidings.eval.commands`: the evaluation package depends on the command
+    line, never the reverse, so production code has no path to it."""
+    for point in sorted(entry_points(group="tidings.commands"), key=lambda p: p.name):
+        root.add_typer(point.load(), name=point.name)
+
+
+_mount_command_groups(app)
 
 
 @app.callback()

@@ -1,4 +1,7 @@
-"""`tidings eval extraction|pairs|mind|topics|stories`: quality measured on gold data."""
+"""`tidings eval extraction|pairs|mind|topics|stories`: quality measured on gold data.
+
+The command line mounts this group through the `tidings.commands` entry point, so no module outside `eval/`
+imports the evaluation package, not even the command line."""
 
 from __future__ import annotations
 
