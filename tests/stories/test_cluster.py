@@ -214,7 +214,8 @@ def test_member_check_joins_only_when_the_members_read_as_the_same_event() -> No
     from tidings.stories.clusterer import member_support
     from tidings.stories.scoring import DEFAULT_WEIGHTS
 
-    strict = replace(DEFAULT_WEIGHTS, members=0.5)
+    centroid = replace(DEFAULT_WEIGHTS, linkage=0.0)  # the check guards the centroid decision
+    strict = replace(centroid, members=0.5)
     story = add_to_story(new_story(1, flood(1)), flood(2, 1.0))
     article = flood(3, 2.0)
     agreeing = [flood(1), flood(2, 1.0)]
@@ -224,7 +225,7 @@ def test_member_check_joins_only_when_the_members_read_as_the_same_event() -> No
     vetoed = assign(article, [story], weights=strict, members=lambda s: other_event)
     assert vetoed.is_new and "members" in vetoed.reason
     # Off by default, and without a lookup the centroid decision stands.
-    assert assign(article, [story], members=lambda s: other_event).story_id == 1
+    assert assign(article, [story], weights=centroid, members=lambda s: other_event).story_id == 1
     assert assign(article, [story], weights=strict).story_id == 1
     # Members that cannot be compared (no embedding) do not veto.
     assert member_support(article, [ArticleSignature(5, "untitled")]) == 1.0
@@ -235,7 +236,7 @@ def test_member_check_falls_back_to_the_next_story_above_threshold() -> None:
 
     from tidings.stories.scoring import DEFAULT_WEIGHTS
 
-    strict = replace(DEFAULT_WEIGHTS, members=0.5)
+    strict = replace(DEFAULT_WEIGHTS, members=0.5, linkage=0.0)
     first = add_to_story(new_story(1, flood(1)), flood(2, 1.0))
     second = new_story(2, flood(4, 1.0))
     lookup = {1: [rates(11)], 2: [flood(4, 1.0)]}

@@ -256,8 +256,11 @@ def evaluate_stories(
 
 
 def weight_grid() -> list[Weights]:
-    """Candidate clustering weights around the shipped ones, plus one step along each optional signal."""
-    base = Weights()
+    """Candidate clustering weights around the shipped ones, plus one step along each optional signal.
+
+    The centroid variants have member linkage off, so they stay comparable with earlier tunings; member
+    linkage (dated articles only) is tried at four bars and two candidate windows."""
+    base = replace(Weights(), linkage=0.0)
     grid = [
         replace(base, bias=bias, entity=entity, time=time)
         for bias in (0.76, 0.84, 0.92)
@@ -276,6 +279,11 @@ def weight_grid() -> list[Weights]:
         replace(base, year=0.0),
         replace(base, year=0.2),
         replace(base, members=0.1),
+        *(
+            replace(base, linkage=bar, linkage_window_hours=hours)
+            for bar in (0.4, 0.5, 0.6, 0.7)
+            for hours in (336.0, 720.0)
+        ),
     ]
 
 

@@ -60,9 +60,9 @@ class ClusterCache:
     def remember(self, sig: ArticleSignature) -> None:
         """Keep an article's signature for the member check (past the cap, the oldest one goes).
 
-        Nothing is kept while the check is off (the default): up to 20,000 signatures with their embeddings
-        would otherwise be held by every ingesting process for nothing."""
-        if self.weights.members <= 0.0:
+        Nothing is kept while neither the check nor member linkage is on: up to 20,000 signatures with their
+        embeddings would otherwise be held by every ingesting process for nothing."""
+        if self.weights.members <= 0.0 and self.weights.linkage <= 0.0:
             return
         self.members[sig.article_id] = sig
         self.members.move_to_end(sig.article_id)
@@ -170,7 +170,7 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     cache.max_article_id = max(cache.max_article_id, sig.article_id)
     target = cache.story_of.get(original) if original is not None else None
     if target is None or target not in cache.index.stories:
-        candidates = cache.index.candidates(sig, window_hours=CLUSTER_WINDOW_HOURS)
+        candidates = cache.index.candidates(sig, window_hours=candidate_window(cache.weights, sig))
         decision = assign(sig, candidates, cache.idf, cache.weights, lambda s: story_members(conn, cache, s))
         target = decision.story_id
     if target is None:
@@ -189,6 +189,14 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
         values["duplicate_of"] = original
     article_repo.update_article(conn, sig.article_id, values)
     return {"story_id": story.story_id, "duplicate_of": original}
+
+
+def candidate_window(weights: Weights, sig: ArticleSignature) -> float:
+    """Hours around the article in which stories are candidates: wider when members decide (follow-ups weeks
+    later name the same people and places, which the pair model weighs against the days between them)."""
+    if weights.linkage > 0.0 and sig.published_at is not None:
+        return max(CLUSTER_WINDOW_HOURS, weights.linkage_window_hours)
+    return CLUSTER_WINDOW_HOURS
 
 
 def story_members(conn: Connection, cache: ClusterCache, story: StoryState) -> Sequence[ArticleSignature]:

@@ -48,7 +48,8 @@ def assign(
     """Pick the best-scoring candidate story above threshold, else decide to start a new story.
 
     With `members` (a story's member signatures, oldest first) and `weights.members` set, a story is joined
-    only when its members agree (see member_support).
+    only when its members agree (see member_support). With `weights.linkage` set, a dated article joins by its
+    agreement with the members of each story instead (see _assign_by_linkage).
     """
     live = {story.story_id: story for story in candidates if story.size > 0}
     scored = sorted(
@@ -57,6 +58,8 @@ def assign(
     )
     if not scored:
         return Decision(None, reason="no candidate stories", considered=0)
+    if members is not None and weights.linkage > 0.0 and sig.published_at is not None:
+        return _assign_by_linkage(sig, scored, live, idf, weights, members)
     best_id = scored[0][1]
     best = score_match(sig, live[best_id], idf, weights)  # every component, for the explanation
     runner = scored[1][1] if len(scored) > 1 else None
@@ -76,15 +79,52 @@ def assign(
     return Decision(None, best, best_id, len(scored), "the stories' members read as another event")
 
 
+def _assign_by_linkage(
+    sig: ArticleSignature,
+    scored: Sequence[tuple[MatchScore, int]],
+    live: Mapping[int, StoryState],
+    idf: Mapping[str, float] | None,
+    weights: Weights,
+    members: MemberLookup,
+) -> Decision:
+    """Join the candidate story whose members read most like the article, if they agree enough.
+
+    A centroid blurs the small differences between two events of one kind (two shootings, two quakes) and
+    drifts as a story grows over weeks; the pair model compares the article with actual reports, with days
+    apart, shared names and numbers as inputs. The centroid score only prunes the candidates.
+    """
+    best_id, agreement = None, 0.0
+    for score, sid in scored:
+        if score.score < weights.linkage_floor:
+            continue
+        value = member_support(sig, members(live[sid]), idf, weights.member_top, weights.linkage_top)
+        if value > agreement:
+            best_id, agreement = sid, value
+    runner = scored[0][1] if scored[0][1] != best_id else (scored[1][1] if len(scored) > 1 else None)
+    if best_id is None or agreement <= weights.linkage:
+        return Decision(
+            None,
+            score_match(sig, live[scored[0][1]], idf, weights),
+            scored[0][1],
+            len(scored),
+            "no story's members read as the same event",
+        )
+    chosen = score_match(sig, live[best_id], idf, weights)
+    return Decision(
+        best_id, chosen, runner, len(scored), "joined the story whose members read as the same event"
+    )
+
+
 def member_support(
     sig: ArticleSignature,
     members: Sequence[ArticleSignature],
     idf: Mapping[str, float] | None = None,
     top: int = 5,
+    k: int = 1,
 ) -> float:
-    """The highest pair-model probability of the article against the `top` members closest by embedding.
+    """The mean of the `k` highest pair-model probabilities of the article against its `top` closest members.
 
-    1 when no member can be compared (no embeddings), so the centroid decision stands.
+    Closest is by embedding. 1 when no member can be compared (no embeddings): the centroid decision stands.
     """
     latest = members[-RECENT_MEMBERS:]
     recent = [m for m in latest if m.embedding is not None and m.article_id != sig.article_id]
@@ -92,7 +132,8 @@ def member_support(
         return 1.0
     sims = np.vstack([m.embedding for m in recent if m.embedding is not None]) @ sig.embedding
     closest = np.argsort(-sims)[:top]
-    return max(pair_match(sig, recent[int(i)], idf).probability for i in closest)
+    probabilities = sorted((pair_match(sig, recent[int(i)], idf).probability for i in closest), reverse=True)
+    return float(np.mean(probabilities[:k]))
 
 
 def new_story(story_id: int, sig: ArticleSignature) -> StoryState:
