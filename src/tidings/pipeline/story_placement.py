@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,29 +120,50 @@ def entity_keys_for(conn: Connection, ids: list[int]) -> dict[int, dict[str, int
 
 def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | None) -> ArticleSignature:
     """The stories stage's signature of a stored article (its enrichment passed in or read back)."""
+    if enrichment is None:
+        return signatures_for(conn, [article_id])[0]
+    embedding = None if enrichment.embedding is None else np.asarray(enrichment.embedding)
     row = article_repo.signature_fields(conn, article_id)
-    embedding = None
-    entities: dict[str, int] = {}
-    if enrichment is not None:
-        embedding = enrichment.embedding
-        entities = entity_counts_from(enrichment.entities)
-    else:
-        stored = article_repo.stored_embedding(conn, article_id)
-        if stored:
-            embedding = unpack_vector(stored)
-        entities = entity_keys_for(conn, [article_id]).get(article_id, {})
+    entities = entity_counts_from(enrichment.entities)
+    return _signature(article_id, row, embedding, entities, list(enrichment.topics))
+
+
+def signatures_for(conn: Connection, ids: list[int]) -> list[ArticleSignature]:
+    """The signatures of stored articles, in the order given, read back in three queries per 500.
+
+    Raises KeyError for an id with no article, as signature_fields raises for one."""
+    rows = article_repo.signature_rows(conn, ids)
+    vectors = article_repo.stored_embeddings(conn, ids)
+    keys = entity_keys_for(conn, ids)
+    out = []
+    for aid in ids:
+        packed = vectors.get(aid)
+        embedding = None if packed is None else np.asarray(unpack_vector(packed))
+        out.append(_signature(aid, rows[aid], embedding, keys.get(aid, {}), []))
+    return out
+
+
+def _signature(
+    article_id: int,
+    row: Mapping[Any, Any],
+    embedding: np.ndarray | None,
+    entities: dict[str, int],
+    topics: list[str],
+) -> ArticleSignature:
+    """A signature from an article's stored columns and its enrichment's parts."""
+    title, text = row["title"] or "", row["text"] or ""
     return ArticleSignature(
         article_id=article_id,
         title=row["title"],
-        embedding=None if embedding is None else np.asarray(embedding),
+        embedding=embedding,
         entity_keys=entities,
         published_at=as_utc(row["published_at"]),
         source=row["source"] or "",
-        fingerprint=row["fingerprint"] or text_fingerprint(row["text"] or ""),
-        topics=list(enrichment.topics) if enrichment else [],
+        fingerprint=row["fingerprint"] or text_fingerprint(text),
+        topics=topics,
         ingested_at=as_utc(row["ingested_at"]),
-        word_count=len((row["title"] or "").split()) + len((row["text"] or "").split()),
-        numbers=distinctive_numbers(f"{row['title'] or ''}\n{row['text'] or ''}"),
+        word_count=len(title.split()) + len(text.split()),
+        numbers=distinctive_numbers(f"{title}\n{text}"),
     )
 
 
@@ -201,14 +222,14 @@ def candidate_window(weights: Weights, sig: ArticleSignature) -> float:
 
 def story_members(conn: Connection, cache: ClusterCache, story: StoryState) -> Sequence[ArticleSignature]:
     """The signatures of a story's latest members, oldest first (read back when not cached)."""
-    out = []
-    for member in story.article_ids[-RECENT_MEMBERS:]:
-        sig = cache.members.get(member)
-        if sig is None:
-            sig = signature_for(conn, member, None)
-            cache.remember(sig)
-        out.append(sig)
-    return out
+    latest = story.article_ids[-RECENT_MEMBERS:]
+    # After a restart the cache is cold: read the missing members back together, not one by one.
+    for sig in signatures_for(conn, [m for m in latest if m not in cache.members]):
+        cache.remember(sig)
+    read = {m: cache.members.get(m) for m in latest}
+    if all(sig is not None for sig in read.values()):
+        return [sig for sig in read.values() if sig is not None]
+    return signatures_for(conn, latest)  # the cache is off or smaller than one story
 
 
 def rebuild_story(
@@ -216,8 +237,9 @@ def rebuild_story(
 ) -> None:
     """Recompute a story from its stored members (after one of them changed, or after a split)."""
     story = StoryState(story_id=story_id)
-    for member in members if members is not None else story_repo.member_ids(conn, story_id):
-        story = add_to_story(story, signature_for(conn, member, None))
+    ids = members if members is not None else story_repo.member_ids(conn, story_id)
+    for sig in signatures_for(conn, list(ids)):
+        story = add_to_story(story, sig)
     persist_story(conn, story)
     cache.index.upsert(story)
     for member in story.article_ids:
@@ -226,7 +248,7 @@ def rebuild_story(
 
 def split_if_drifted(conn: Connection, cache: ClusterCache, story: StoryState) -> None:
     """Break a story that grew large or drifted into sub-stories (the largest part keeps the id)."""
-    members = [signature_for(conn, member, None) for member in story.article_ids]
+    members = signatures_for(conn, story.article_ids)
     groups = maybe_split(story, members)
     if len(groups) < 2:
         return

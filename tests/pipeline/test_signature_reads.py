@@ -1,0 +1,74 @@
+"""Signatures read back from the store in batches: their order, their fields and a missing id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from tidings.config import Settings
+from tidings.enrich.embeddings import pack_vector
+from tidings.models import Enrichment, Entity
+from tidings.pipeline.story_placement import ClusterCache, signatures_for, story_members
+from tidings.store import articles as article_repo
+from tidings.store import open_engine
+from tidings.stories import StoryState, Weights, add_to_story
+
+NOW = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
+
+
+def _store(tmp_path: Path) -> tuple[Engine, list[int]]:
+    engine = open_engine(Settings(home=tmp_path, enrich=False))
+    ids = []
+    with engine.begin() as conn:
+        for n in range(3):
+            aid = article_repo.insert_article(
+                conn,
+                {
+                    "content_hash": f"h{n}",
+                    "title": f"Harbour fire {n}",
+                    "text": f"Crews fought the fire for {n + 3} hours in 2024.",
+                    "ingested_at": NOW,
+                    "sort_time": NOW,
+                    "published_at": NOW if n else None,
+                    "source": f"s{n}",
+                },
+            )
+            vector = np.eye(8, dtype=np.float32)[n]
+            entity = Entity(key=f"gpe:harbour-{n % 2}", name="Harbour", type="GPE", count=n + 1)
+            enrichment = Enrichment(entities=[entity], embedding=vector)
+            article_repo.save_enrichment(conn, aid, enrichment, pack_vector(vector) if n < 2 else None)
+            ids.append(aid)
+    return engine, ids
+
+
+def test_batched_signatures_match_and_keep_the_order(tmp_path: Path) -> None:
+    engine, ids = _store(tmp_path)
+    with engine.connect() as conn:
+        batch = signatures_for(conn, list(reversed(ids)))
+        assert [s.article_id for s in batch] == list(reversed(ids))
+        first, second, third = reversed(batch)
+        assert first.published_at is None and second.published_at == NOW
+        assert first.entity_keys and first.entity_keys != second.entity_keys
+        assert first.embedding is not None and second.embedding is not None
+        assert float(first.embedding @ second.embedding) == pytest.approx(0, abs=0.02)
+        assert third.embedding is None  # stored without one
+        assert first.numbers >= {"2024"} and first.word_count > 5
+        with pytest.raises(KeyError):
+            signatures_for(conn, [ids[0], 10_000])
+
+
+def test_story_members_read_missing_members_back_and_cache_them(tmp_path: Path) -> None:
+    engine, ids = _store(tmp_path)
+    with engine.connect() as conn:
+        story = StoryState(story_id=1)
+        for sig in signatures_for(conn, ids):
+            story = add_to_story(story, sig)
+        cache = ClusterCache(weights=Weights())
+        members = story_members(conn, cache, story)
+        assert [m.article_id for m in members] == ids and set(cache.members) == set(ids)
+        off = ClusterCache(weights=Weights(linkage=0.0))  # nothing is cached: still every member, in order
+        assert [m.article_id for m in story_members(conn, off, story)] == ids and not off.members
