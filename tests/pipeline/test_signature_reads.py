@@ -67,7 +67,7 @@ def test_story_members_read_missing_members_back_and_cache_them(tmp_path: Path) 
         story = StoryState(story_id=1)
         for sig in signatures_for(conn, ids):
             story = add_to_story(story, sig)
-        cache = ClusterCache(weights=Weights())
+        cache = ClusterCache(weights=Weights(linkage=0.5))  # member linkage keeps member signatures
         members = story_members(conn, cache, story)
         assert [m.article_id for m in members] == ids and set(cache.members) == set(ids)
         off = ClusterCache(weights=Weights(linkage=0.0))  # nothing is cached: still every member, in order
