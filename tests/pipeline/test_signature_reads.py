@@ -70,5 +70,10 @@ def test_story_members_read_missing_members_back_and_cache_them(tmp_path: Path) 
         cache = ClusterCache(weights=Weights(linkage=0.5))  # member linkage keeps member signatures
         members = story_members(conn, cache, story)
         assert [m.article_id for m in members] == ids and set(cache.members) == set(ids)
+        partly = ClusterCache(weights=Weights(linkage=0.5))
+        held = signatures_for(conn, [ids[1]])[0]
+        partly.remember(held)
+        again = story_members(conn, partly, story)
+        assert again[1] is held and [m.article_id for m in again] == ids  # a cached member is not read again
         off = ClusterCache(weights=Weights(linkage=0.0))  # nothing is cached: still every member, in order
         assert [m.article_id for m in story_members(conn, off, story)] == ids and not off.members

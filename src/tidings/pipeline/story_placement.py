@@ -223,13 +223,12 @@ def candidate_window(weights: Weights, sig: ArticleSignature) -> float:
 def story_members(conn: Connection, cache: ClusterCache, story: StoryState) -> Sequence[ArticleSignature]:
     """The signatures of a story's latest members, oldest first (read back when not cached)."""
     latest = story.article_ids[-RECENT_MEMBERS:]
+    known = {m: cache.members[m] for m in latest if m in cache.members}
     # After a restart the cache is cold: read the missing members back together, not one by one.
-    for sig in signatures_for(conn, [m for m in latest if m not in cache.members]):
+    read = {sig.article_id: sig for sig in signatures_for(conn, [m for m in latest if m not in known])}
+    for sig in read.values():
         cache.remember(sig)
-    read = {m: cache.members.get(m) for m in latest}
-    if all(sig is not None for sig in read.values()):
-        return [sig for sig in read.values() if sig is not None]
-    return signatures_for(conn, latest)  # the cache is off or smaller than one story
+    return [known[m] if m in known else read[m] for m in latest]
 
 
 def rebuild_story(
