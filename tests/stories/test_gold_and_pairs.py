@@ -131,3 +131,38 @@ def test_eval_stories_and_pairs_cli(
     assert pairs["positives"] == 1 and {"f1", "auc", "cosine_best"} <= set(pairs)
     missing = runner.invoke(app, ["eval", "stories", "--data", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code != 0 and "no such file" in missing.output
+
+
+def test_summary_text_keeps_the_first_words_of_real_paragraphs() -> None:
+    from tidings.eval.pairs import SUMMARY_WORDS, summary_text
+
+    body = "By a reporter\nShare this\n" + "\n".join(f"Paragraph {i} " + "word " * 20 for i in range(5))
+    short = summary_text(body)
+    assert short.startswith("Paragraph 0") and "reporter" not in short and "Share" not in short
+    assert len(short.split()) == SUMMARY_WORDS
+    assert summary_text("Too short to keep") == ""
+
+
+def test_fit_learns_from_full_texts_and_their_summary_view(tmp_path: Path) -> None:
+    from tidings.eval.pairs import fit_pair_weights
+
+    events = {
+        "bridge": ["Old stone bridge closed after cracks found", "Cracks close the old stone bridge"],
+        "crane": ["Harbour crane collapses onto the quay", "Quay crane falls at the harbour"],
+        "fire": ["Warehouse fire burns through the night", "Night fire guts riverside warehouse"],
+        "vote": ["Council budget vote passes narrowly", "Narrow council vote passes the budget"],
+    }
+    rows = [
+        {"url": f"https://a.example/{event}/{i}", "title": title, "text": f"{title}. {BODY * 3}\nShort line"}
+        for event, titles in events.items()
+        for i, title in enumerate(titles)
+    ]
+    data = tmp_path / "set.jsonl"
+    data.write_text("".join(json.dumps({**r, "event": r["url"].split("/")[3]}) + "\n" for r in rows))
+    settings = Settings(home=tmp_path / "home", enrich=False, subscribe_starter=False)
+    result = fit_pair_weights([data], settings, tmp_path / "cache", folds=2)
+    assert 0 < result["summary_pairs"] < result["pairs"]
+    assert result["positives"] == 2 * len(events)  # one same-event pair per event, in each view
+    assert {"cv_f1", "cv_full_f1", "cv_summary_f1"} <= set(result)
+    settings_only = {"bias", "min_cosine", "short_words", "time_scale_hours"}
+    assert set(result["coefficients"]) == set(result["shipped"]) - settings_only

@@ -6,7 +6,9 @@ pair is scored by the production signature (`pipeline.story_placement.signature_
 `same_story`), or an event-labelled JSONL, from which every same-event pair and, per article, four other-event
 articles (its nearest by embedding, two of its 50 nearest and one at random) become the pairs. The baseline
 beside it is the plain MiniLM cosine at its best threshold on the same pairs, and at a threshold chosen by
-k-fold cross-validation.
+k-fold cross-validation. `--fit` also learns from a summary view of each labelled set (every text cut to the
+first words of its paragraphs, as feed items carry), so the decision holds for feed summaries as well as for
+full articles.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from tidings.stories.signature import ArticleSignature
 NEAR_NEGATIVES = 2
 NEAR_POOL = 50
 MAX_POSITIVES_PER_EVENT = 60
+# A summary view keeps this many words of a text's paragraphs of at least SUMMARY_PARAGRAPH_WORDS words
+# (shorter lines are bylines, captions and prompts): about what a feed item's description holds.
+SUMMARY_WORDS = 45
+SUMMARY_PARAGRAPH_WORDS = 8
 
 
 @dataclass
@@ -79,7 +85,38 @@ def labelled_set_pairs(
     path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
 ) -> LabelledPairs:
     """Pairs from an event-labelled JSONL: same-event pairs and each article's nearest other-event ones."""
-    ingested = ingest_labelled(read_labelled(path, max_articles), settings, cache_dir, path.name)
+    return labelled_rows_pairs(read_labelled(path, max_articles), path.name, settings, cache_dir)
+
+
+def summary_text(text: str) -> str:
+    """A feed-summary stand-in: the first SUMMARY_WORDS words of the text's longer paragraphs."""
+    words: list[str] = []
+    for paragraph in text.split("\n"):
+        if len(paragraph.split()) >= SUMMARY_PARAGRAPH_WORDS:
+            words.extend(paragraph.split())
+        if len(words) >= SUMMARY_WORDS:
+            break
+    return " ".join(words[:SUMMARY_WORDS])
+
+
+def summary_view(
+    path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
+) -> LabelledPairs:
+    """The labelled set's pairs with every text cut to a summary (titles kept), ingested on their own.
+
+    The view carries the set's name, so both views of an event fall in the same cross-validation fold."""
+    rows = [
+        {**row, "url": f"{row['url']}#summary", "text": summary_text(str(row.get("text") or ""))}
+        for row in read_labelled(path, max_articles)
+    ]
+    return labelled_rows_pairs(rows, path.name, settings, cache_dir)
+
+
+def labelled_rows_pairs(
+    rows: list[dict[str, Any]], name: str, settings: Settings, cache_dir: Path
+) -> LabelledPairs:
+    """Pairs from event-labelled rows, ingested into a temporary store (see labelled_set_pairs)."""
+    ingested = ingest_labelled(rows, settings, cache_dir, name)
     sigs = signatures(ingested)
     events = [ingested.gold[s.article_id] for s in sigs]
     members: dict[str, list[int]] = {}
@@ -105,18 +142,23 @@ def labelled_set_pairs(
                 seen.add(key)
                 # A negative straddles two event groups: it goes with the first one's fold.
                 pairs.append((key[0], key[1], False, event_group(events[key[0]])))
-    return LabelledPairs(path.name, sigs, pairs)
+    return LabelledPairs(name, sigs, pairs)
 
 
 def load_pairs(
     path: Path, settings: Settings, cache_dir: Path, max_articles: int | None = None
 ) -> LabelledPairs:
     """A pairs file (rows with `same_story`) or an event-labelled set (rows with `event`)."""
-    with path.open(encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    if first and "event" in json.loads(first):
+    if is_labelled_set(path):
         return labelled_set_pairs(path, settings, cache_dir, max_articles)
     return read_pairs_file(path, settings, cache_dir)
+
+
+def is_labelled_set(path: Path) -> bool:
+    """Whether a JSONL file is an event-labelled set (its first row has `event`), not a pairs file."""
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    return bool(first) and "event" in json.loads(first)
 
 
 def corpus_idf(sigs: Sequence[ArticleSignature]) -> dict[str, float]:
@@ -196,35 +238,45 @@ def fit_pair_weights(
     folds: int = 5,
     max_articles: int | None = None,
 ) -> dict[str, Any]:
-    """Fit the pair logistic regression with k-fold CV over event groups: held-out F1/AUC, coefficients."""
+    """Fit the pair logistic regression with k-fold CV over event groups: held-out F1/AUC, coefficients.
+
+    Each labelled set is learned from twice, as full texts and as its summary view; held-out figures are given
+    over all pairs and for each view alone."""
     # Deferred: scikit-learn is slow to import; only this fit needs it.
     from sklearn.linear_model import LogisticRegression
 
-    sets = [load_pairs(p, settings, cache_dir, max_articles) for p in paths]
+    full = [load_pairs(p, settings, cache_dir, max_articles) for p in paths]
+    short = [summary_view(p, settings, cache_dir, max_articles) for p in paths if is_labelled_set(p)]
+    sets = full + short
     x = np.vstack([feature_matrix(d) for d in sets])
     y = np.array([same for d in sets for _, _, same, _ in d.pairs])
     groups = [f"{d.name}:{g}" for d in sets for _, _, _, g in d.pairs]
-    f1s, aucs, cos_f1 = [], [], []
+    is_short = np.array([i >= len(full) for i, d in enumerate(sets) for _ in d.pairs])
+    scores: dict[str, list[float]] = {}
     for train, test in GroupKFold(n_splits=folds).split(x, y, groups):
         model = LogisticRegression(C=1.0, max_iter=1000).fit(x[train], y[train])
         prob = model.predict_proba(x[test])[:, 1]
-        f1s.append(float(precision_recall_fscore_support(y[test], prob > 0.5, average="binary",
-                                                         zero_division=0.0)[2]))  # fmt: skip
-        aucs.append(float(roc_auc_score(y[test], prob)))
         t, _ = best_threshold(list(y[train]), list(x[train, 0]))
-        cos_f1.append(float(precision_recall_fscore_support(y[test], x[test, 0] >= t, average="binary",
-                                                            zero_division=0.0)[2]))  # fmt: skip
+        for view, keep in (("", slice(None)), ("full_", ~is_short[test]), ("summary_", is_short[test])):
+            if len(set(y[test][keep])) < 2:
+                continue
+            scores.setdefault(f"{view}f1", []).append(_f1(y[test][keep], prob[keep] > 0.5))
+            scores.setdefault(f"{view}auc", []).append(float(roc_auc_score(y[test][keep], prob[keep])))
+            scores.setdefault(f"{view}cosine_f1", []).append(_f1(y[test][keep], x[test, 0][keep] >= t))
     model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
     return {
         "data": [p.name for p in paths],
         "pairs": len(y),
         "positives": int(y.sum()),
-        "cv_f1": spread(f1s),
-        "cv_auc": spread(aucs),
-        "cosine_cv_f1": spread(cos_f1),
+        "summary_pairs": int(is_short.sum()),
+        **{f"cv_{name}": spread(values) for name, values in scores.items()},
         "coefficients": {
             n: round(float(c), 3) for n, c in zip(PairFeatures._fields, model.coef_[0], strict=True)
         },
         "bias": round(-float(model.intercept_[0]), 3),
         "shipped": PairWeights().__dict__,
     }
+
+
+def _f1(labels: np.ndarray, decisions: np.ndarray) -> float:
+    return float(precision_recall_fscore_support(labels, decisions, average="binary", zero_division=0.0)[2])
