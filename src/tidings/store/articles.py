@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, sel
 from tidings.models import Enrichment, entity_chips, entity_type_label
 from tidings.store.engine import is_sqlite
 from tidings.store.tables import article_entities, article_topics, articles, enrichments, sources, stories
-from tidings.store.util import as_utc, first_row, iso, utcnow
+from tidings.store.util import as_utc, chunks, first_row, iso, utcnow
 from tidings.vocabulary import topic_key, with_parents
 
 
@@ -98,11 +98,13 @@ def articles_after(conn: Connection, after_id: int) -> list[tuple[int, bytes | N
     return [(int(r[0]), r[1], r[2]) for r in rows]
 
 
+IN_CHUNK = 500  # ids per IN (...) list of the by-id reads below
+
+
 def entity_counts(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     """Each article's stored entity keys with their mention counts (articles with none left out)."""
     grouped: dict[int, dict[str, int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(ids, IN_CHUNK):
         rows = conn.execute(
             select(
                 article_entities.c.article_id, article_entities.c.entity_key, article_entities.c.count
@@ -130,10 +132,9 @@ def signature_fields(conn: Connection, article_id: int) -> RowMapping:
 
 
 def signature_rows(conn: Connection, ids: list[int]) -> dict[int, RowMapping]:
-    """signature_fields of many articles, by id, in one query per 500 (ids with no article left out)."""
+    """signature_fields of many articles, by id, one query per IN_CHUNK ids (ids with no article left out)."""
     found: dict[int, RowMapping] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(ids, IN_CHUNK):
         query = select(articles.c.id, *_SIGNATURE_COLUMNS).where(articles.c.id.in_(chunk))
         for row in conn.execute(query).mappings():
             found[int(row["id"])] = row
@@ -143,8 +144,7 @@ def signature_rows(conn: Connection, ids: list[int]) -> dict[int, RowMapping]:
 def stored_embeddings(conn: Connection, ids: list[int]) -> dict[int, bytes]:
     """The packed embeddings of many articles, by id (articles without one left out)."""
     found: dict[int, bytes] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(ids, IN_CHUNK):
         query = select(enrichments.c.article_id, enrichments.c.embedding).where(
             enrichments.c.article_id.in_(chunk)
         )

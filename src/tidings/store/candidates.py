@@ -12,7 +12,7 @@ from sqlalchemy import Connection, RowMapping, func, select
 from tidings.store import articles as article_repo
 from tidings.store import reading as state_repo
 from tidings.store.tables import article_entities, articles, enrichments, stories
-from tidings.store.util import as_utc
+from tidings.store.util import as_utc, chunks
 
 LEAD_CHARS = 400  # body characters kept for keyword matching
 ID_CHUNK = 5000  # ids per IN (...) list: SQLite and PostgreSQL both cap the parameters of one statement
@@ -22,8 +22,7 @@ def id_chunks(ids: Collection[int] | None) -> list[list[int] | None]:
     """`ids` sorted, in bounded pieces for IN lists; [None] (no filter) when ids is None."""
     if ids is None:
         return [None]
-    items = sorted(ids)
-    return [items[i : i + ID_CHUNK] for i in range(0, len(items), ID_CHUNK)]
+    return list(chunks(sorted(ids), ID_CHUNK))
 
 
 def candidate_rows(conn: Connection, article_ids: Sequence[int] | None = None) -> list[RowMapping]:
@@ -56,8 +55,7 @@ def candidate_rows(conn: Connection, article_ids: Sequence[int] | None = None) -
     if article_ids is None:
         return list(conn.execute(query).mappings().all())
     rows: list[RowMapping] = []
-    for start in range(0, len(article_ids), ID_CHUNK):  # in the given order, chunk by chunk
-        chunk = list(article_ids[start : start + ID_CHUNK])
+    for chunk in chunks(article_ids, ID_CHUNK):  # in the given order, chunk by chunk
         rows.extend(conn.execute(query.where(articles.c.id.in_(chunk))).mappings().all())
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,11 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, or None."""
     value = as_utc(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def chunks(ids: Sequence[int], size: int) -> list[list[int]]:
+    """`ids` in order, in pieces of at most `size`: one bounded IN (...) list per statement."""
+    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
 def first_row(conn: Connection, query: Executable) -> dict[str, Any] | None:
