@@ -100,7 +100,7 @@ def _assign_by_linkage(
         value = member_support(sig, members(live[sid]), idf, weights.member_top, weights.linkage_top)
         if value > agreement:
             best_id, agreement = sid, value
-    runner = scored[0][1] if scored[0][1] != best_id else (scored[1][1] if len(scored) > 1 else None)
+    runner = next((sid for _, sid in scored if sid != best_id), None)  # the best-scoring story not chosen
     if best_id is None or agreement <= weights.linkage:
         return Decision(
             None,
