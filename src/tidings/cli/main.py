@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import distribution
 from typing import Annotated, Any
 
 import typer
@@ -50,11 +50,13 @@ queue_cli.register(app)
 
 
 def _mount_command_groups(root: typer.Typer) -> None:
-    """Add the command groups other packages declare under the `tidings.commands` entry point.
+    """Add the command groups this package declares under the `tidings.commands` entry point.
 
     `tidings eval` comes this way from `tidings.eval.commands`: the evaluation package depends on the command
-    line, never the reverse, so production code has no path to it."""
-    for point in sorted(entry_points(group="tidings.commands"), key=lambda p: p.name):
+    line, never the reverse, so production code has no path to it. Only our own distribution's metadata is
+    read: no other installed package can add commands, and no call scans every installed package."""
+    points = distribution("tidings").entry_points.select(group="tidings.commands")
+    for point in sorted(points, key=lambda p: p.name):
         root.add_typer(point.load(), name=point.name)
 
 
