@@ -166,3 +166,43 @@ def test_fit_learns_from_full_texts_and_their_summary_view(tmp_path: Path) -> No
     assert {"cv_f1", "cv_full_f1", "cv_summary_f1"} <= set(result)
     settings_only = {"bias", "min_cosine", "short_words", "time_scale_hours"}
     assert set(result["coefficients"]) == set(result["shipped"]) - settings_only
+    assert result["transfer"] == {}  # one labelled set: no other set to fit on
+
+
+def test_fit_scores_each_set_with_a_model_fitted_on_the_others(tmp_path: Path) -> None:
+    from tidings.eval.pairs import fit_pair_weights
+
+    def write(name: str, events: dict[str, list[str]]) -> Path:
+        path = tmp_path / name
+        path.write_text(
+            "".join(
+                json.dumps({"url": f"https://{name}.example/{ev}/{i}", "title": t, "event": f"{name}-{ev}",
+                            "text": f"{t}. {BODY * 3}"}) + "\n"
+                for ev, titles in events.items()
+                for i, t in enumerate(titles)
+            ),
+            encoding="utf-8",
+        )  # fmt: skip
+        return path
+
+    first = write(
+        "a",
+        {
+            "bridge": ["Old stone bridge closed after cracks", "Cracks close old stone bridge"],
+            "crane": ["Harbour crane collapses onto quay", "Quay crane falls at the harbour"],
+        },
+    )
+    second = write(
+        "b",
+        {
+            "fire": ["Warehouse fire burns all night", "Night fire guts riverside warehouse"],
+            "vote": ["Council budget vote passes", "Narrow council vote passes budget"],
+        },
+    )
+    settings = Settings(home=tmp_path / "home", enrich=False, subscribe_starter=False)
+    result = fit_pair_weights([first, second], settings, tmp_path / "cache", folds=2)
+    assert set(result["transfer"]) <= {"a:full", "a:summary", "b:full", "b:summary"}
+    assert {"a:full", "b:full"} <= set(result["transfer"])
+    for figures in result["transfer"].values():
+        assert figures["pairs"] > 0 and 0.0 <= figures["f1"] <= 1.0
+        assert figures["cosine_f1"] <= figures["cosine_best_f1"]  # a borrowed threshold never beats the best
