@@ -1,4 +1,4 @@
-"""Same-story pairs on general news, with and without dates: the shipped pair model beside MiniLM cosine.
+"""Story grouping on general news: pair decisions, dated and undated, beside cosine; B-cubed of clustering.
 
 The stories dev sets are near misses of one kind (ECB+) and shootings (GVA); the owners' held-out pairs are
 general news in the pairs format, which carries no dates. This scores two labelled general-news sets written
@@ -9,7 +9,9 @@ and the production pair scorer, as `tidings eval pairs` does:
 - the hand-labelled demo-corpus groups (`tests/data/stories/demo-corpus-events.json`: same-event groups and
   distractors from the same countries and themes, over `../shared/data/demo-corpus`).
 
-Prints one JSON document: per set and view, pairs, P/R/F1/AUC, and cosine's F1 at its best threshold there.
+Prints one JSON document: per set, the pair figures of each view (P/R/F1/AUC, and cosine's F1 at its best
+threshold there), and the B-cubed of the stored articles clustered by `pipeline/story_placement.py` in ingest
+order and in reverse, with the shipped weights and with member linkage (off by default), beside singletons.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,8 @@ import numpy as np
 
 from tidings.config import Settings
 from tidings.eval.pairs import best_threshold, corpus_idf, labelled_rows_pairs, summarise
-from tidings.eval.story_gold import gold_feed_rows
-from tidings.stories.scoring import pair_match
+from tidings.eval.story_gold import gold_feed_rows, ingest_labelled, recluster, scores, signatures
+from tidings.stories.scoring import Weights, pair_match
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "stories"
@@ -64,6 +67,17 @@ def score(rows: list[dict[str, Any]], name: str, settings: Settings, cache: Path
     return out
 
 
+def clustering(rows: list[dict[str, Any]], name: str, settings: Settings, cache: Path) -> dict[str, Any]:
+    """B-cubed of the shipped clustering and of member linkage, in ingest order and reversed."""
+    ingested = ingest_labelled(rows, settings, cache, name)
+    sigs = signatures(ingested)
+    out: dict[str, Any] = {"singletons": scores({a: a for a in ingested.gold}, ingested.gold)}
+    for label, weights in (("shipped", Weights()), ("member linkage 0.5", replace(Weights(), linkage=0.5))):
+        out[label] = scores(recluster(ingested, sigs, weights), ingested.gold)
+        out[f"{label}, reversed"] = scores(recluster(ingested, sigs[::-1], weights), ingested.gold)
+    return out
+
+
 def main() -> None:
     """Score both sets, dated and undated."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -80,6 +94,7 @@ def main() -> None:
         report[f"{name}, dated"] = score(rows, name, settings, args.cache)
         undated = [{k: v for k, v in row.items() if k != "published"} for row in rows]
         report[f"{name}, undated"] = score(undated, name, settings, args.cache)
+        report[f"{name}, stories"] = clustering(rows, name, settings, args.cache)
     print(json.dumps(report, indent=2))
 
 
