@@ -82,6 +82,37 @@ def test_empty_pairs_file(tmp_path: Path) -> None:
     assert evaluate_pairs(empty, Settings(home=tmp_path), tmp_path / "cache")["pairs"] == 0
 
 
+def test_pairs_file_dates_reach_the_signatures(tmp_path: Path) -> None:
+    from tidings.eval.pairs import read_pairs_file
+    from tidings.stories.scoring import pair_features
+
+    bridge = {"title": "Bridge closed after cracks", "text": "Engineers closed the bridge. " + BODY}
+    reopens = {"title": "Bridge reopens", "text": "The bridge reopened. " + BODY}
+    crane = {"title": "Crane collapses at harbour", "text": "A crane fell. " + BODY}
+
+    def side(n: int, item: dict[str, str], published: str | None = None) -> dict[str, str]:
+        dated = {f"published_{n}": published} if published else {}
+        return {f"title_{n}": item["title"], f"text_{n}": item["text"], **dated}
+
+    rows = [
+        {
+            **side(1, bridge, "2024-03-01T08:00:00Z"),
+            **side(2, reopens, "2024-03-11T08:00:00Z"),
+            "same_story": True,
+        },
+        {**side(1, crane), **side(2, bridge), "same_story": False},
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    settings = Settings(home=tmp_path / "home", enrich=False, subscribe_starter=False)
+    data = read_pairs_file(path, settings, tmp_path / "cache")
+    dated = [s for s in data.sigs if s.published_at is not None]
+    assert sorted(s.published_at.day for s in dated if s.published_at) == [1, 11]
+    assert len(data.sigs) == 3  # the bridge text appears twice and is stored once
+    first, second = data.pairs[0][:2]
+    assert pair_features(data.sigs[first], data.sigs[second]).days_apart > 2.0  # log(1 + 10 days)
+
+
 @pytest.mark.slow
 def test_own_words_pairs_through_ingest(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", subscribe_starter=False)

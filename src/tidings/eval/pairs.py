@@ -3,12 +3,12 @@
 Every text goes through `tidings ingest` into a temporary store (see `story_gold.ingest_labelled`), and each
 pair is scored by the production signature (`pipeline.story_placement.signature_for`) and pair scorer
 (`stories.scoring.pair_match`). Two inputs are read: a pairs file (`title_1`, `text_1`, `title_2`, `text_2`,
-`same_story`), or an event-labelled JSONL, from which every same-event pair and, per article, four other-event
-articles (its nearest by embedding, two of its 50 nearest and one at random) become the pairs. The baseline
-beside it is the plain MiniLM cosine at its best threshold on the same pairs, and at a threshold chosen by
-k-fold cross-validation. `--fit` also learns from a summary view of each labelled set (every text cut to the
-first words of its paragraphs, as feed items carry), so the decision holds for feed summaries as well as for
-full articles.
+`same_story`, and optionally `published_1`, `published_2`), or an event-labelled JSONL, from which every
+same-event pair and, per article, four other-event articles (its nearest by embedding, two of its 50
+nearest and one at random) become the pairs. The baseline beside it is the plain MiniLM cosine at its best
+threshold on the same pairs, and at a threshold chosen by k-fold cross-validation. `--fit` also learns from a
+summary view of each labelled set (every text cut to the first words of its paragraphs, as feed items carry),
+so the decision holds for feed summaries as well as for full articles.
 """
 
 from __future__ import annotations
@@ -68,7 +68,12 @@ def read_pairs_file(path: Path, settings: Settings, cache_dir: Path) -> Labelled
         for side in ("1", "2"):
             title, text = str(row.get(f"title_{side}") or ""), str(row.get(f"text_{side}") or "")
             url = _text_url(title, text)
-            rows.setdefault(url, {"url": url, "title": title, "text": text, "event": url})
+            text_row = {"url": url, "title": title, "text": text, "event": url}
+            # A pair may carry each side's publication date, as a feed item does; without one, both sides are
+            # dated by their arrival, as undated items are in production.
+            if row.get(f"published_{side}"):
+                text_row["published"] = str(row[f"published_{side}"])
+            rows.setdefault(url, text_row)
             pair.append(url)
         urls.append((pair[0], pair[1], bool(row["same_story"])))
     if not rows:
