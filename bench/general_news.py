@@ -40,7 +40,7 @@ def demo_rows(shared: Path) -> list[dict[str, Any]]:
     """The labelled demo-corpus articles as event-labelled rows (a distractor is its own event)."""
     labels = json.loads((LABELS / "demo-corpus-events.json").read_text(encoding="utf-8"))
     event: dict[str, str] = {}
-    for part in ("dev", "heldout"):
+    for part in ("dev", "checks"):
         for name, ids in labels[part]["groups"].items():
             event.update(dict.fromkeys(ids, name))
         event.update({i: i for i in labels[part]["distractors"]})
