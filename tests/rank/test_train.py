@@ -69,3 +69,38 @@ def test_newness_falls_with_positive_signals() -> None:
     assert newness(Profile()) == 1.0
     warm = Profile(counts={"click": int(WARM_SIGNALS), "impression": 500})
     assert newness(warm) == 0.5  # impressions are not taste
+
+
+def _impressions(n: int, seed: int = 2) -> tuple[list[tuple[dict[str, float], bool]], list[int]]:
+    """Long lists are shown when much is popular, short ones when little is; each impression gets one click,
+    on what is popular within it. Pooled over impressions, popular items look unclicked (1 in 40 against 1 in
+    6), though within every impression popularity decides."""
+    rng = np.random.default_rng(seed)
+    out, keys = [], []
+    for impression in range(n):
+        long_list = bool(rng.uniform() < 0.5)
+        size, low = (40, 0.5) if long_list else (6, 0.0)
+        pop, fresh = rng.uniform(low, low + 0.5, size), rng.uniform(0.0, 1.0, size)
+        chance = np.exp(6 * pop) / np.exp(6 * pop).sum()
+        clicked = int(rng.choice(size, p=chance))
+        for j in range(size):
+            out.append(({"popularity": float(pop[j]), "freshness": float(fresh[j])}, j == clicked))
+            keys.append(impression)
+    return out, keys
+
+
+def test_learns_the_order_within_impressions_not_between_them() -> None:
+    logged, keys = _impressions(400)
+    weights, report = train_weights(logged, impressions=keys)
+    assert report["adopted"] and report["impressions"] == 400
+    assert report["auc_new"] > report["auc_current"] + 0.02  # mean per-impression AUC on held-out rows
+    assert weights["popularity"] > 0.0 and weights["popularity"] > 5 * abs(weights["freshness"])
+    # Without the impressions every row is compared with every other, and the lists' sizes mislead.
+    pooled, _ = train_weights(logged)
+    assert pooled["popularity"] < 0.0
+
+
+def test_impressions_must_match_the_log() -> None:
+    logged, keys = _impressions(10)
+    with pytest.raises(ValueError, match="one impression per logged row"):
+        train_weights(logged, impressions=keys[:-1])

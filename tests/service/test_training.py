@@ -47,7 +47,7 @@ def test_train_adopts_weights_that_beat_the_defaults(tmp_path: Path) -> None:
                     conn, user["id"], article_id, None, "click", None, at=shown_at + timedelta(minutes=2)
                 )
     examples = logged_examples(engine)
-    assert len(examples) == 300 and 40 < sum(clicked for _, clicked in examples) < 200
+    assert len(examples) == 300 and 40 < sum(clicked for _, clicked, _ in examples) < 200
     assert instance_weights(settings) is None
     report = train(engine, settings)
     assert report["adopted"] is True

@@ -255,13 +255,14 @@ def evaluate_mind(
     report: dict[str, Any] = {}
     replay = Replay(pool)
     logged: list[tuple[dict[str, float], bool]] = []
+    shown_in: list[str] = []  # which training impression each logged row came from
     w = resolve_weights(weights, UserControls())
     fit = method == "tidings" and bool(training) and weights is None
     scored = []
     for group in _by_time(training + evaluated):
         if fit and any(i.is_eval for i in group):
             # Fit on the training logs replayed so far, then score the evaluation logs with the result.
-            fitted, report = train_weights(logged)
+            fitted, report = train_weights(logged, impressions=shown_in)
             w, fit = resolve_weights(fitted, UserControls()), False
         for imp in group:
             if any(lbl < 0 for _, lbl in imp.shown):
@@ -272,6 +273,7 @@ def evaluate_mind(
                 scored.append((labels, _scores(method, values, w, pool.popularity[rows])))
             elif fit and len(logged) < MAX_TRAINING_ROWS and any(lbl == 1 for _, lbl in imp.shown):
                 logged += _as_logged(replay.features(imp)[0], imp)
+                shown_in += [imp.impression_id] * len(imp.shown)
         for imp in group:
             replay.learn(imp)
     result: dict[str, Any] = dict(evaluate_impressions(scored))

@@ -1,8 +1,15 @@
-"""Fit the additive weights on an instance's own logged impressions; adopt them only if they win."""
+"""Fit the additive weights on an instance's own logged impressions; adopt them only if they win.
+
+Only the order of the items shown together matters to a reader (and to MIND's AUC, averaged per impression),
+so the weights are learned from pairs within one impression, a clicked item against one it passed over, and
+judged by the mean per-impression AUC on held-out rows. A pooled fit would also learn what differs between
+impressions (a long list has fewer clicks per item), which cannot change any order a reader sees.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +20,7 @@ from sklearn.metrics import roc_auc_score
 from tidings.rank.scoring import DEFAULT_WEIGHTS, FEATURES, WARM_SIGNALS
 
 MIN_EXAMPLES = 50
+NEGATIVES_PER_CLICK = 20  # sampled from its own impression, as MIND-trained models do; bounds the pairs
 
 
 def features_matrix(
@@ -31,8 +39,44 @@ def features_matrix(
     return x, y
 
 
-def _auc(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64], w: npt.NDArray[np.float64]) -> float:
-    return float(roc_auc_score(y, x @ w))
+def _by_group(rows: npt.NDArray[np.int64], groups: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+    """The given rows split by impression."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for r in rows:
+        found[int(groups[r])].append(int(r))
+    return [np.array(v, dtype=np.int64) for v in found.values()]
+
+
+def impression_auc(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    groups: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+) -> float | None:
+    """Mean AUC over the impressions that hold both a click and a skip among `rows` (None when none does)."""
+    aucs = [float(roc_auc_score(y[g], x[g] @ w)) for g in _by_group(rows, groups) if 0 < y[g].sum() < g.size]
+    return float(np.mean(aucs)) if aucs else None
+
+
+def click_pairs(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    groups: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float64]:
+    """Feature differences, clicked minus skipped, for pairs shown in one impression."""
+    diffs = []
+    for g in _by_group(rows, groups):
+        clicked, skipped = g[y[g] == 1], g[y[g] == 0]
+        for c in clicked:
+            if skipped.size > NEGATIVES_PER_CLICK:
+                chosen = rng.choice(skipped, NEGATIVES_PER_CLICK, replace=False)
+            else:
+                chosen = skipped
+            diffs.append(x[c] - x[chosen])
+    return np.concatenate(diffs) if diffs else np.zeros((0, x.shape[1]))
 
 
 def crowd_by_profile(weights: Mapping[str, float]) -> dict[int, dict[str, float]]:
@@ -48,42 +92,64 @@ def crowd_by_profile(weights: Mapping[str, float]) -> dict[int, dict[str, float]
     return out
 
 
+def _fit_pairs(diffs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Logistic regression without intercept on the pairs, each seen both ways (clicked first, then last)."""
+    both = np.concatenate([diffs, -diffs])
+    labels = np.concatenate([np.ones(len(diffs)), np.zeros(len(diffs))])
+    model = LogisticRegression(C=1.0, max_iter=1000, fit_intercept=False)
+    model.fit(both, labels)
+    return np.asarray(model.coef_[0], dtype=np.float64)
+
+
 def train_weights(
     logged: Sequence[tuple[Mapping[str, float], bool]],
     current: Mapping[str, float] | None = None,
     holdout: float = 0.2,
     seed: int = 0,
+    impressions: Sequence[Hashable] | None = None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Logistic regression over the named features; returns (weights to use, report).
+    """Pairwise logistic regression within impressions over the named features; returns (weights, report).
 
-    The weights stay one per feature, so every score is still an exact sum of reasons. The new weights are
-    adopted only if their AUC on a held-out split beats the current weights'.
+    `impressions` names the impression of each logged row (rows shown together); without it every row is
+    one impression. The weights stay one per feature, so every score is still an exact sum of reasons. The
+    new weights are adopted only if their mean per-impression AUC on held-out rows beats the current ones'.
     """
     base = dict(DEFAULT_WEIGHTS)
     base.update(current or {})
     w_now = np.array([base[n] for n in FEATURES], dtype=np.float64)
     x, y = features_matrix(logged)
-    report: dict[str, Any] = {"examples": len(y), "clicks": int(y.sum()), "adopted": False}
+    keys = list(impressions) if impressions is not None else [0] * len(logged)
+    if len(keys) != len(logged):
+        raise ValueError("impressions must name one impression per logged row")
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    groups = np.array([index[k] for k in keys], dtype=np.int64)
+    report: dict[str, Any] = {
+        "examples": len(y),
+        "clicks": int(y.sum()),
+        "impressions": len(set(keys)),
+        "adopted": False,
+    }
     if len(y) < MIN_EXAMPLES or y.min() == y.max():
         report["reason"] = f"need at least {MIN_EXAMPLES} examples with both clicks and skips"
         return base, report
-    order = np.random.default_rng(seed).permutation(len(y))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
     n_test = max(1, int(len(y) * holdout))
     test, train = order[:n_test], order[n_test:]
-    if y[test].min() == y[test].max() or y[train].min() == y[train].max():
-        report["reason"] = "held-out or training split has only one class"
+    diffs = click_pairs(x, y, groups, train, rng)
+    auc_now = impression_auc(x, y, groups, test, w_now)
+    if auc_now is None or not len(diffs):
+        report["reason"] = "no impression holds both a click and a skip in the held-out or training rows"
         return base, report
-    model = LogisticRegression(C=1.0, max_iter=1000)
-    model.fit(x[train], y[train])
-    w_new = model.coef_[0].astype(np.float64)
-    # Features that never varied in the log carry no evidence: keep their current weight (e.g. follows).
-    constant = x[train].std(axis=0) == 0
+    # Signals that never differ within an impression carry no evidence: keep their current weight.
+    constant = np.abs(diffs).max(axis=0) == 0
+    w_new = _fit_pairs(diffs)
     w_new[constant] = 0.0
     scale = np.abs(w_now[~constant]).sum() / max(np.abs(w_new).sum(), 1e-12)
     w_new = w_new * scale
     w_new[constant] = w_now[constant]
-    auc_now, auc_new = _auc(x[test], y[test], w_now), _auc(x[test], y[test], w_new)
-    adopted = auc_new > auc_now
+    auc_new = impression_auc(x, y, groups, test, w_new)
+    adopted = auc_new is not None and auc_new > auc_now
     report.update(
         {
             "auc_current": auc_now,
@@ -91,6 +157,7 @@ def train_weights(
             "adopted": adopted,
             "train": int(train.size),
             "held_out": int(test.size),
+            "pairs": len(diffs),
         }
     )
     chosen = w_new if adopted else w_now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,17 @@ def record_impressions(engine: Engine, user_id: int, result: FeedResult) -> int:
     return len(rows)
 
 
-def logged_examples(engine: Engine) -> list[tuple[dict[str, float], bool]]:
-    """(features, clicked) for each logged impression: clicked when the reader engaged with it afterwards."""
+def impression_key(user_id: int, shown_at: datetime) -> tuple[int, str]:
+    """Which impression a logged row belongs to: one reader's items shown within the same hour.
+
+    A feed view logs all its items at one time; a client that posts its impressions one by one still has
+    them compared with what the same reader was shown around then.
+    """
+    return user_id, (as_utc(shown_at) or shown_at).strftime("%Y-%m-%dT%H")
+
+
+def logged_examples(engine: Engine) -> list[tuple[dict[str, float], bool, tuple[int, str]]]:
+    """(features, clicked, impression) for each logged row: clicked when the reader engaged afterwards."""
     with engine.connect() as conn:
         shown = user_repo.logged_impressions(conn)
         engaged = user_repo.engagements(conn, POSITIVE_KINDS)
@@ -66,14 +76,20 @@ def logged_examples(engine: Engine) -> list[tuple[dict[str, float], bool]]:
     out = []
     for user_id, article_id, features, at in shown:
         clicked_at = first_engagement.get((user_id, article_id))
-        out.append((dict(features), bool(clicked_at and clicked_at >= as_utc(at))))
+        clicked = bool(clicked_at and clicked_at >= as_utc(at))
+        out.append((dict(features), clicked, impression_key(user_id, at)))
     return out
 
 
 def train(engine: Engine, settings: Settings, dry_run: bool = False) -> dict[str, Any]:
     """Fit weights on logged impressions; adopt them (weights.json) only when the held-out check wins."""
     current = instance_weights(settings)
-    weights, report = train_weights(logged_examples(engine), current=current)
+    examples = logged_examples(engine)
+    weights, report = train_weights(
+        [(features, clicked) for features, clicked, _ in examples],
+        current=current,
+        impressions=[key for _, _, key in examples],
+    )
     if report.get("adopted") and not dry_run:
         settings.home.mkdir(parents=True, exist_ok=True)
         weights_path(settings).write_text(json.dumps({"weights": weights, "report": report}, indent=2))
