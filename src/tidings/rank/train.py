@@ -50,12 +50,11 @@ def _by_group(rows: npt.NDArray[np.int64], groups: npt.NDArray[np.int64]) -> lis
 def impression_auc(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.int64],
-    groups: npt.NDArray[np.int64],
-    rows: npt.NDArray[np.int64],
+    impressions: list[npt.NDArray[np.int64]],
     w: npt.NDArray[np.float64],
 ) -> float | None:
-    """Mean AUC over the impressions that hold both a click and a skip among `rows` (None when none does)."""
-    aucs = [float(roc_auc_score(y[g], x[g] @ w)) for g in _by_group(rows, groups) if 0 < y[g].sum() < g.size]
+    """Mean AUC over the impressions (row groups) that hold both a click and a skip; None when none does."""
+    aucs = [float(roc_auc_score(y[g], x[g] @ w)) for g in impressions if 0 < y[g].sum() < g.size]
     return float(np.mean(aucs)) if aucs else None
 
 
@@ -110,8 +109,8 @@ def train_weights(
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Pairwise logistic regression within impressions over the named features; returns (weights, report).
 
-    `impressions` names the impression of each logged row (rows shown together); without it every row is
-    one impression. The weights stay one per feature, so every score is still an exact sum of reasons. The
+    `impressions` names the impression of each logged row (rows shown together); without it all rows count
+    as one impression. The weights stay one per feature, so every score is still an exact sum of reasons. The
     new weights are adopted only if their mean per-impression AUC on held-out rows beats the current ones'.
     """
     base = dict(DEFAULT_WEIGHTS)
@@ -126,7 +125,7 @@ def train_weights(
     report: dict[str, Any] = {
         "examples": len(y),
         "clicks": int(y.sum()),
-        "impressions": len(set(keys)),
+        "impressions": len(index),
         "adopted": False,
     }
     if len(y) < MIN_EXAMPLES or y.min() == y.max():
@@ -137,7 +136,8 @@ def train_weights(
     n_test = max(1, int(len(y) * holdout))
     test, train = order[:n_test], order[n_test:]
     diffs = click_pairs(x, y, groups, train, rng)
-    auc_now = impression_auc(x, y, groups, test, w_now)
+    held_out = _by_group(test, groups)  # split once: both weight sets are judged on it
+    auc_now = impression_auc(x, y, held_out, w_now)
     if auc_now is None or not len(diffs):
         report["reason"] = "no impression holds both a click and a skip in the held-out or training rows"
         return base, report
@@ -148,7 +148,7 @@ def train_weights(
     scale = np.abs(w_now[~constant]).sum() / max(np.abs(w_new).sum(), 1e-12)
     w_new = w_new * scale
     w_new[constant] = w_now[constant]
-    auc_new = impression_auc(x, y, groups, test, w_new)
+    auc_new = impression_auc(x, y, held_out, w_new)
     adopted = auc_new is not None and auc_new > auc_now
     report.update(
         {
