@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from tidings.config import Settings
 from tidings.enrich.embeddings import pack_vector
 from tidings.models import Enrichment, Entity
-from tidings.pipeline.story_placement import ClusterCache, signatures_for, story_members
+from tidings.pipeline.story_placement import ClusterCache, signatures_for, story_members, sync_cache
 from tidings.store import articles as article_repo
 from tidings.store import open_engine
-from tidings.stories import StoryState, Weights, add_to_story
+from tidings.stories import EntityIdf, StoryState, Weights, add_to_story
 
 NOW = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
 
@@ -77,3 +77,15 @@ def test_story_members_read_missing_members_back_and_cache_them(tmp_path: Path) 
         assert again[1] is held and [m.article_id for m in again] == ids  # a cached member is not read again
         off = ClusterCache(weights=Weights(linkage=0.0))  # nothing is cached: still every member, in order
         assert [m.article_id for m in story_members(conn, off, story)] == ids and not off.members
+
+
+def test_a_cache_syncs_only_the_newest_articles_into_the_idf_window(tmp_path: Path) -> None:
+    engine, ids = _store(tmp_path)  # entity keys harbour-0, harbour-1, harbour-0
+    with engine.connect() as conn:
+        cache = ClusterCache(idf=EntityIdf(window=2))
+        sync_cache(conn, cache)
+        assert cache.max_article_id == ids[-1] and cache.idf.documents == 2
+        assert cache.idf.document_frequency == {"harbour-0": 1, "harbour-1": 1}
+        whole = ClusterCache()
+        sync_cache(conn, whole)
+        assert whole.idf.document_frequency == {"harbour-0": 2, "harbour-1": 1}

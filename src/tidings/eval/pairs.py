@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import random
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,8 @@ from sklearn.model_selection import GroupKFold
 
 from tidings.config import Settings
 from tidings.eval.story_gold import event_group, ingest_labelled, read_labelled, signatures, spread
-from tidings.stories.scoring import PairFeatures, PairWeights, idf_from_counts, pair_features, pair_match
+from tidings.stories.centroid_index import EntityIdf
+from tidings.stories.scoring import PairFeatures, PairWeights, pair_features, pair_match
 from tidings.stories.signature import ArticleSignature
 
 # Negatives per article in a labelled set: its nearest other-event article, two drawn from its 50 nearest, and
@@ -167,9 +167,11 @@ def is_labelled_set(path: Path) -> bool:
 
 
 def corpus_idf(sigs: Sequence[ArticleSignature]) -> dict[str, float]:
-    """Entity IDF over a set of signatures (the store's IDF at the end of the ingest)."""
-    df: Counter[str] = Counter(k for s in sigs for k in s.entity_keys)
-    return idf_from_counts(df, len(sigs))
+    """Entity IDF over signatures in ingest order: the store's live IDF at the end of its ingest."""
+    idf = EntityIdf()
+    for sig in sigs:
+        idf.observe(sig.entity_keys)
+    return dict(idf)
 
 
 def feature_matrix(data: LabelledPairs) -> np.ndarray:

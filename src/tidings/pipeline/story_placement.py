@@ -103,10 +103,13 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
     rows = article_repo.articles_after(conn, cache.max_article_id)
     if not rows:
         return
-    keys = entity_keys_for(conn, [r[0] for r in rows])
+    # Only the newest articles can still count in the IDF window, so a large store's entities are not read.
+    recent = [r[0] for r in rows[-cache.idf.window :]]
+    keys = entity_keys_for(conn, recent)
+    for article_id in recent:
+        cache.idf.observe(keys.get(article_id, {}))
     for article_id, fingerprint, story_id in rows:
         cache.max_article_id = max(cache.max_article_id, article_id)
-        cache.idf.observe(set(keys.get(article_id, {})))
         if fingerprint:
             cache.dups.add(article_id, fingerprint)
         if story_id:
@@ -187,7 +190,7 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     """Join the article to a story (its near-duplicate original's, or the best match) or start a new one."""
     original = cache.dups.find(sig.fingerprint, exclude=sig.article_id)
     cache.dups.add(sig.article_id, sig.fingerprint)
-    cache.idf.observe(set(sig.entity_keys))
+    cache.idf.observe(sig.entity_keys)
     cache.max_article_id = max(cache.max_article_id, sig.article_id)
     target = cache.story_of.get(original) if original is not None else None
     if target is None or target not in cache.index.stories:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -12,20 +13,40 @@ from tidings.stories.signature import ArticleSignature, StoryState
 
 DEFAULT_WINDOW_HOURS = 96.0
 DEFAULT_LIMIT = 12
+IDF_WINDOW = 1500  # articles the entity IDF counts (see EntityIdf)
 RARE_STORY_KEY = 40  # an entity shared by more stories than this is too common to pull candidates
 _INITIAL_ROWS = 1024
 
 
 class EntityIdf(Mapping[str, float]):
-    """Live entity IDF over the articles observed so far (unseen keys are absent: callers weigh them 1)."""
+    """Live entity IDF over the most recent `window` articles observed (unseen keys are absent: callers weigh
+    them 1).
 
-    def __init__(self) -> None:
+    Counting a fixed number of recent articles keeps the weights on the scale the pair model was fitted at:
+    over a whole store, a name in the same share of articles weighs less as the store grows (1 % of the store
+    weighs 0.74 at 500 articles and 0.40 at 100,000), so the pair decision would drift as an install ages.
+    It also lets a name that filled last month's news count as rare again.
+    """
+
+    def __init__(self, window: int = IDF_WINDOW) -> None:
         self.document_frequency: dict[str, int] = {}
-        self.documents = 0
+        self.window = max(1, window)
+        self._recent: deque[frozenset[str]] = deque()
 
-    def observe(self, keys: Sequence[str] | set[str], delta: int = 1) -> None:
-        """Count one article's entity keys in (delta=1) or out (delta=-1)."""
-        self.documents = max(0, self.documents + delta)
+    @property
+    def documents(self) -> int:
+        """How many articles the weights count (at most `window`)."""
+        return len(self._recent)
+
+    def observe(self, keys: Iterable[str]) -> None:
+        """Count one article's entity keys in; past the window, the oldest article's keys go out."""
+        article = frozenset(keys)
+        self._recent.append(article)
+        self._count(article, 1)
+        while len(self._recent) > self.window:
+            self._count(self._recent.popleft(), -1)
+
+    def _count(self, keys: frozenset[str], delta: int) -> None:
         for key in keys:
             value = self.document_frequency.get(key, 0) + delta
             if value > 0:

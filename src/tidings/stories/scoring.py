@@ -368,10 +368,3 @@ def pair_score(a: ArticleSignature, b: ArticleSignature, idf: Mapping[str, float
 def same_story(a: ArticleSignature, b: ArticleSignature, idf: Mapping[str, float] | None = None) -> bool:
     """Whether two articles report the same event."""
     return pair_match(a, b, idf).is_match
-
-
-def idf_from_counts(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:
-    """Smoothed IDF of entity keys, scaled so a key in every document weighs ~0.2 and a unique one ~1."""
-    n = max(1, documents)
-    top = math.log(1.0 + n)
-    return {k: max(0.2, math.log(1.0 + n / max(1, df)) / top) for k, df in document_frequency.items()}
