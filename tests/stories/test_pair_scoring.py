@@ -122,10 +122,16 @@ def test_optional_clustering_signals_move_the_score_the_documented_way() -> None
     crowded = StoryState(8, vector_sum=4 * direction(0), embedded_count=4,
                          member_titles={i: "Quay fire" for i in range(10, 14)})  # fmt: skip
     crowded.entity_counts = {"place:port elling": 4}
-    plain = DEFAULT_WEIGHTS
+    plain = replace(DEFAULT_WEIGHTS, crowd=0.0)
     assert score_match(sig, crowded, None, replace(plain, crowd=0.2)).score == pytest.approx(
         score_match(sig, crowded, None, plain).score - 0.2 * 0.75
     )
+    # The shipped weights hold a story of several members to a higher bar, and a one-member story to none.
+    assert DEFAULT_WEIGHTS.crowd > 0.0
+    assert score_match(sig, crowded, None).score == pytest.approx(
+        score_match(sig, crowded, None, plain).score - DEFAULT_WEIGHTS.crowd * 0.75
+    )
+    assert score_match(sig, single, None).score == pytest.approx(score_match(sig, single, None, plain).score)
     # Both name places and share none: the clash penalty applies; it does not where they share one.
     clash = replace(plain, conflict=0.1)
     assert score_match(sig, single, None, clash).score == pytest.approx(

@@ -272,9 +272,10 @@ def weight_grid() -> list[Weights]:
     return [
         *grid,
         replace(base, number=0.2, bias=base.bias + 0.06),
+        replace(base, crowd=0.0),
         replace(base, crowd=0.05),
         replace(base, conflict=0.1),
-        replace(base, short=0.1, crowd=0.05),
+        replace(base, short=0.1),
         replace(base, members=0.5),
         replace(base, year=0.0),
         replace(base, year=0.2),

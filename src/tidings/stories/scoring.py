@@ -22,7 +22,8 @@ class Weights:
     """Coefficients of the linear same-story score; `bias` is the decision threshold (score > 0 joins).
 
     Chosen by `tidings eval stories --tune` (5-fold CV over events, ECB+ odd topics and a 1,483-article GVA
-    sample): every fold picked entity 1.0 over 0.5 from a 12-point grid of bias, entity and time weights.
+    sample): every fold picked entity 1.0 over 0.5 from a 12-point grid of bias, entity and time weights. The
+    crowding bar was chosen in a denser store (see `crowd`).
     """
 
     cosine: float = 1.0
@@ -32,7 +33,10 @@ class Weights:
     bias: float = 0.76
     number: float = 0.0  # shared distinctive numbers (see number_overlap)
     conflict: float = 0.0  # penalty when both sides name entities and share none of them
-    crowd: float = 0.0  # extra bar for a multi-member story, times 1 - 1/size (a centroid flatters cosines)
+    # Extra bar for a multi-member story, times 1 - 1/size: the centroid of a story holding several similar
+    # events is close to every report of that kind, so without it one story swallows hundreds of shootings in
+    # a dense store. 0.1 by 5-fold CV on ECB+ and all of GVA in one store (`bench/dense_stories.py`).
+    crowd: float = 0.1
     short: float = 0.0  # lower bar for a brief article, times 1 - words/short_words (0 for unknown lengths)
     short_words: int = 150
     min_cosine: float = 0.30  # below this no amount of overlap joins two articles
