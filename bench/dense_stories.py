@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from tidings.config import Settings
-from tidings.eval.bcubed import bcubed
 from tidings.eval.story_gold import (
     IngestedSet,
     cross_validate,
@@ -35,6 +34,7 @@ from tidings.eval.story_gold import (
     scores,
     signatures,
     spread,
+    store_fold_scores,
 )
 from tidings.pipeline.story_placement import ClusterCache, place_article
 from tidings.stories.scoring import Weights
@@ -64,15 +64,6 @@ def cluster_all(ingested: IngestedSet, sigs: list[ArticleSignature], weights: We
             trans.rollback()
 
 
-def fold_f1(placed: dict[int, int], gold: dict[int, str], folds: list[set[str]]) -> list[float]:
-    """B-cubed F1 of each fold's articles as placed in the whole store."""
-    out = []
-    for events in folds:
-        ids = [a for a in gold if gold[a] in events]
-        out.append(bcubed({a: placed[a] for a in ids}, {a: gold[a] for a in ids})[2])
-    return out
-
-
 def main() -> None:
     """Ingest both sets into one store, score the grid and cross-validate the choice."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -89,7 +80,7 @@ def main() -> None:
     report: dict[str, Any] = {"articles": len(sigs), "sets": list(SETS), "weights": []}
     for i, weights in enumerate(candidates):
         placed = cluster_all(ingested, sigs, weights)
-        table[i] = [fold_f1(placed, g, s) for g, s in zip(golds, splits, strict=True)]
+        table[i] = [store_fold_scores(placed, g, s) for g, s in zip(golds, splits, strict=True)]
         sizes = Counter(placed[a] for a in golds[1])
         report["weights"].append(
             {

@@ -41,6 +41,7 @@ def test_stories_eval_runs_ingest_and_reports_baselines(tmp_path: Path) -> None:
     assert result["articles"] == 5 and result["events"] == 4
     assert result["singletons"]["precision"] == 1.0 and result["singletons"]["recall"] < 1.0
     assert {"tidings", "tidings_per_fold", "cosine_cv", "singletons_per_fold"} <= set(result)
+    assert float(result["tidings_in_store_per_fold"].split(" ± ")[0]) > 0.0
     # The second run reuses the stored set instead of ingesting again.
     again = ingest_labelled(
         [json.loads(x) for x in data.read_text().splitlines()], settings, tmp_path / "cache"
