@@ -5,10 +5,11 @@ of it once, scored by 5-fold CV over gold events.
 a fold holds about 300 articles. A real store is denser: all of GVA is 5,873 articles about 3,483 shootings,
 and there one story can swallow hundreds of shootings, because the centroid of a story holding many similar
 events is close to every report of that kind. This bench ingests ECB+ odd topics and then all of GVA into one
-store through `tidings ingest`, clusters every article again through `pipeline/story_placement.py` with each
-candidate weight set (in ingest order, rolled back), and chooses weights by 5-fold CV: folds split the gold
-events and only pick which articles are scored, so every fold is scored in the whole dense store. The
-labels of the held-out fold are never used to choose. All-singletons is printed beside each set.
+store through `tidings ingest`, clusters every article again through `pipeline/story_placement.py`
+(`recluster`) with each candidate weight set (in ingest order, rolled back), and chooses weights by 5-fold CV:
+folds split the gold events and only pick which articles are scored, so every fold is scored in the whole
+dense store. The labels of the held-out fold are never used to choose. All-singletons is printed beside each
+set.
 
 Prints one JSON document: per weight set, per-set fold F1 (mean ± sd), the whole-set B-cubed and the largest
 story; then the CV choice per fold and its held-out F1 per set.
@@ -26,19 +27,18 @@ from typing import Any
 
 from tidings.config import Settings
 from tidings.eval.story_gold import (
-    IngestedSet,
+    Clusterer,
     cross_validate,
     event_folds,
+    fold_scores,
     ingest_labelled,
     read_labelled,
+    recluster,
     scores,
     signatures,
     spread,
-    store_fold_scores,
 )
-from tidings.pipeline.story_placement import ClusterCache, place_article
 from tidings.stories.scoring import Weights
-from tidings.stories.signature import ArticleSignature
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories-dev"
 SETS = ("ecbplus-odd-topics.jsonl", "gva-shootings.jsonl")
@@ -53,15 +53,9 @@ def grid() -> list[Weights]:
     ]
 
 
-def cluster_all(ingested: IngestedSet, sigs: list[ArticleSignature], weights: Weights) -> dict[int, int]:
-    """Every stored article placed again, in ingest order, with these weights (the writes are rolled back)."""
-    with ingested.engine().connect() as conn:
-        trans = conn.begin()
-        try:
-            cache = ClusterCache(weights=weights)
-            return {s.article_id: int(place_article(conn, cache, s)["story_id"]) for s in sigs}
-        finally:
-            trans.rollback()
+def _placed(placed: dict[int, int]) -> Clusterer:
+    """A clusterer answering with one clustering of the whole store: a fold is scored as placed there."""
+    return lambda _part: placed
 
 
 def main() -> None:
@@ -75,12 +69,13 @@ def main() -> None:
     sigs = signatures(ingested)
     golds = [{ingested.id_of[r["url"]]: str(r["event"]) for r in part} for part in rows]
     splits = [event_folds(g, 5) for g in golds]
+    own_sigs = [[sig for sig in sigs if sig.article_id in g] for g in golds]
     candidates = grid()
     table: dict[int, list[list[float]]] = {}
     report: dict[str, Any] = {"articles": len(sigs), "sets": list(SETS), "weights": []}
     for i, weights in enumerate(candidates):
-        placed = cluster_all(ingested, sigs, weights)
-        table[i] = [store_fold_scores(placed, g, s) for g, s in zip(golds, splits, strict=True)]
+        placed = recluster(ingested, sigs, weights)
+        table[i] = [fold_scores(*part, _placed(placed)) for part in zip(own_sigs, golds, splits, strict=True)]
         sizes = Counter(placed[a] for a in golds[1])
         report["weights"].append(
             {

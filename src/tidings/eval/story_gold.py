@@ -207,17 +207,6 @@ def fold_scores(
     return out
 
 
-def store_fold_scores(
-    placed: Mapping[int, Hashable], gold: Mapping[int, str], folds: Sequence[set[str]]
-) -> list[float]:
-    """B-cubed F1 of each fold's articles as placed by one clustering of the whole store."""
-    out = []
-    for events in folds:
-        ids = [a for a in gold if gold[a] in events]
-        out.append(bcubed({a: placed[a] for a in ids}, {a: gold[a] for a in ids})[2])
-    return out
-
-
 def cross_validate(table: Mapping[Any, Sequence[Sequence[float]]]) -> list[dict[str, Any]]:
     """Per held-out fold k: the candidate with the best mean F1 on the other folds (over every set), and its
     F1 on fold k of each set. `table[candidate][set][fold]` holds per-fold F1."""
@@ -264,7 +253,7 @@ def evaluate_stories(
         "folds": folds,
         "tidings_per_fold": spread(shipped),
         # The same folds scored where every article of the set is in one store, as dense as the set itself.
-        "tidings_in_store_per_fold": spread(store_fold_scores(whole, gold, split)),
+        "tidings_in_store_per_fold": spread(fold_scores(sigs, gold, split, lambda _part: whole)),
         "singletons_per_fold": spread(alone),
         "cosine_cv": spread([c["test_f1"][0] for c in cv]),
         "cosine_thresholds": [c["chosen"] for c in cv],
