@@ -4,7 +4,8 @@ Each dev page is extracted once through the product's own code (`read_page`, `ca
 and once with plain `trafilatura.extract` (2.3.1, defaults), and the scores are cached per page in a temporary
 folder. Then a gradient-boosted tree model learns each candidate's page F1 from `chooser.page_features`; the
 figures are cross-validated (folds by page, both dev sets pooled) and reported as mean ± sd over the folds,
-with plain trafilatura and the former hand rule on the same folds. `--write` refits on all dev pages, writes
+with plain trafilatura and the former hand rule on the same folds. `--transfer` also scores each dev set
+with a model fitted on the other set only. `--write` refits on all dev pages, writes
 src/tidings/extract/chooser_model.json. Tune on the dev sets only: never point this at held-out data.
 
     nice -n 10 python bench/extraction_chooser.py --write
@@ -176,6 +177,19 @@ def cross_validate(records: list[dict[str, Any]], folds: int, seed: int) -> dict
     }
 
 
+def transfer(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each dev set scored by a model fitted on the other sets only: how the chooser carries to pages of
+    another kind, as the held-out sets are."""
+    out: dict[str, Any] = {}
+    for name in DEV_SETS:
+        train = [r for r in records if r["set"] != name]
+        test = [r for r in records if r["set"] == name]
+        model = export(GradientBoostingRegressor(**PARAMS).fit(*_rows(train)))
+        scored = {m: round(f1, 4) for m, f1 in _methods(test, model).items()}
+        out[name] = {"pages": len(test), "fitted_on_pages": len(train), **scored}
+    return out
+
+
 def main() -> None:
     """Collect (cached), cross-validate, print JSON, and with --write refit on all dev pages and save."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -187,6 +201,9 @@ def main() -> None:
     parser.add_argument(
         "--write", action="store_true", help=f"refit on all dev pages and write {MODEL_PATH.name}"
     )
+    parser.add_argument(
+        "--transfer", action="store_true", help="also score each set with a model fitted on the others only"
+    )
     parser.add_argument("--collect-only", choices=sorted(DEV_SETS), help="only fill the cache for one set")
     parser.add_argument("--backwards", action="store_true", help="with --collect-only: last page first")
     args = parser.parse_args()
@@ -195,7 +212,13 @@ def main() -> None:
         collect(args.collect_only, DEV_SETS[args.collect_only], args.cache, args.backwards)
         return
     records = [r for name, path in DEV_SETS.items() for r in collect(name, path, args.cache)]
-    report = {"folds": args.folds, "seed": args.seed, "sets": cross_validate(records, args.folds, args.seed)}
+    report: dict[str, Any] = {
+        "folds": args.folds,
+        "seed": args.seed,
+        "sets": cross_validate(records, args.folds, args.seed),
+    }
+    if args.transfer:
+        report["transfer"] = transfer(records)
     print(json.dumps(report, indent=1))
     if args.write:
         model = export(GradientBoostingRegressor(**PARAMS).fit(*_rows(records)))
