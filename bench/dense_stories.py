@@ -27,7 +27,7 @@ from typing import Any
 
 from tidings.config import Settings
 from tidings.eval.story_gold import (
-    Clusterer,
+    as_placed,
     cross_validate,
     event_folds,
     fold_scores,
@@ -53,11 +53,6 @@ def grid() -> list[Weights]:
     ]
 
 
-def _placed(placed: dict[int, int]) -> Clusterer:
-    """A clusterer answering with one clustering of the whole store: a fold is scored as placed there."""
-    return lambda _part: placed
-
-
 def main() -> None:
     """Ingest both sets into one store, score the grid and cross-validate the choice."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -75,7 +70,9 @@ def main() -> None:
     report: dict[str, Any] = {"articles": len(sigs), "sets": list(SETS), "weights": []}
     for i, weights in enumerate(candidates):
         placed = recluster(ingested, sigs, weights)
-        table[i] = [fold_scores(*part, _placed(placed)) for part in zip(own_sigs, golds, splits, strict=True)]
+        table[i] = [
+            fold_scores(*part, as_placed(placed)) for part in zip(own_sigs, golds, splits, strict=True)
+        ]
         sizes = Counter(placed[a] for a in golds[1])
         report["weights"].append(
             {

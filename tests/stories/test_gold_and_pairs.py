@@ -238,3 +238,18 @@ def test_fit_scores_each_set_with_a_model_fitted_on_the_others(tmp_path: Path) -
     for figures in result["transfer"].values():
         assert figures["pairs"] > 0 and 0.0 <= figures["f1"] <= 1.0
         assert figures["cosine_f1"] <= figures["cosine_best_f1"]  # a borrowed threshold never beats the best
+
+
+def test_tune_chooses_with_folds_clustered_apart_and_in_the_whole_store(tmp_path: Path) -> None:
+    from tidings.eval.story_gold import tune_weights, weight_grid
+
+    data = _labelled(tmp_path / "set.jsonl")
+    settings = Settings(home=tmp_path / "home", enrich=False, subscribe_starter=False)
+    result = tune_weights([data], settings, tmp_path / "cache", folds=2)
+    assert result["data"] == ["set.jsonl"]
+    grid = [w.__dict__ for w in weight_grid()]
+    for tuned in (result, result["in_store"]):
+        assert len(tuned["folds"]) == 2 and len(tuned["per_set_cv"]) == 1
+        assert all(fold["chosen"] in grid and len(fold["test_f1"]) == 1 for fold in tuned["folds"])
+        assert tuned["chosen_on_all"] in grid
+        assert 0.0 < float(tuned["per_set_cv"][0].split(" ± ")[0]) <= 1.0

@@ -253,7 +253,7 @@ def evaluate_stories(
         "folds": folds,
         "tidings_per_fold": spread(shipped),
         # The same folds scored where every article of the set is in one store, as dense as the set itself.
-        "tidings_in_store_per_fold": spread(fold_scores(sigs, gold, split, lambda _part: whole)),
+        "tidings_in_store_per_fold": spread(fold_scores(sigs, gold, split, as_placed(whole))),
         "singletons_per_fold": spread(alone),
         "cosine_cv": spread([c["test_f1"][0] for c in cv]),
         "cosine_thresholds": [c["chosen"] for c in cv],
@@ -300,27 +300,42 @@ def tune_weights(
     folds: int = DEFAULT_FOLDS,
     max_articles: int | None = None,
 ) -> dict[str, Any]:
-    """Choose clustering weights by k-fold CV over the events of every set at once (mean F1 across sets)."""
+    """Choose clustering weights by k-fold CV over the events of every set at once (mean F1 across sets),
+    with each fold clustered on its own and, apart, with each fold scored in one clustering of its whole set
+    (as dense as the set, nearer a real store; `in_store`)."""
     sets = [ingest_labelled(read_labelled(p, max_articles), settings, cache_dir, p.name) for p in paths]
     sigs = [signatures(s) for s in sets]
     splits = [event_folds(s.gold, folds) for s in sets]
     grid = weight_grid()
-    table = {
-        i: [
+    apart: dict[int, list[list[float]]] = {}
+    in_store: dict[int, list[list[float]]] = {}
+    for i, w in enumerate(grid):
+        apart[i] = [
             fold_scores(sg, s.gold, sp, partial(_recluster, ingested=s, weights=w))
             for s, sg, sp in zip(sets, sigs, splits, strict=True)
         ]
-        for i, w in enumerate(grid)
-    }
+        in_store[i] = [
+            fold_scores(sg, s.gold, sp, as_placed(recluster(s, sg, w)))
+            for s, sg, sp in zip(sets, sigs, splits, strict=True)
+        ]
+    return {"data": [p.name for p in paths], **_tuned(apart, grid), "in_store": _tuned(in_store, grid)}
+
+
+def as_placed(placed: Mapping[int, int]) -> Clusterer:
+    """A clusterer answering with one clustering of the whole set: a fold is scored as placed there."""
+    return lambda _part: placed
+
+
+def _tuned(table: Mapping[int, Sequence[Sequence[float]]], grid: Sequence[Weights]) -> dict[str, Any]:
+    """The CV choice per fold and its held-out F1 per set, the shipped weights' folds and the overall pick."""
     cv = cross_validate(table)
+    sets = len(next(iter(table.values())))
     overall = max(table, key=lambda i: statistics.fmean(f for per_set in table[i] for f in per_set))
+    shipped = grid.index(Weights()) if Weights() in grid else None
     return {
-        "data": [p.name for p in paths],
         "folds": [{**c, "chosen": grid[c["chosen"]].__dict__} for c in cv],
-        "per_set_cv": [spread([c["test_f1"][i] for c in cv]) for i in range(len(sets))],
-        "shipped_per_set": [spread(per_set) for per_set in table[grid.index(Weights())]]
-        if Weights() in grid
-        else [],
+        "per_set_cv": [spread([c["test_f1"][i] for c in cv]) for i in range(sets)],
+        "shipped_per_set": [] if shipped is None else [spread(per_set) for per_set in table[shipped]],
         "chosen_on_all": grid[overall].__dict__,
     }
 
