@@ -27,6 +27,8 @@ BAD_URLS = [
     # Found by the bounded fuzz run: an unclosed IPv6 bracket made urljoin raise and aborted the whole feed.
     "https://a[example/3",
     "http://[::1/x",
+    # Found by the bounded fuzz run: a port of superscript digits passed str.isdigit, then int() raised.
+    "https://a.example:\u00b9\u00b9//a.example/1",
 ]
 IDS = [f"u{i}" for i in range(len(BAD_URLS))]
 

@@ -42,6 +42,23 @@ def test_rss10_with_syndication_period() -> None:
     assert feed.entries[0].byline == "Tomas Lind"
 
 
+def test_superscript_numbers_never_cost_the_feed() -> None:
+    # "²" passes str.isdigit() but not int(): one such <ttl> or image width made the whole feed unreadable.
+    feed = parse_feed(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"'
+        b' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>Tide Tables</title>'
+        b"<ttl>\xc2\xb2</ttl><sy:updatePeriod>hourly</sy:updatePeriod>"
+        b"<sy:updateFrequency>\xc2\xb3</sy:updateFrequency><item><title>High water at noon</title>"
+        b"<link>https://tides.example/noon</link><description>The harbour floods the quay.</description>"
+        b'<media:content url="https://tides.example/q.jpg" medium="image" width="\xc2\xb9"/></item>'
+        b"</channel></rss>",
+        "https://tides.example/rss",
+    )
+    assert feed.warnings == [] and feed.ttl_seconds is None
+    assert [e.title for e in feed.entries] == ["High water at noon"]
+    assert feed.entries[0].image_url == "https://tides.example/q.jpg"
+
+
 def test_rss091() -> None:
     feed = parse_feed(_read("rss091.xml"))
     assert [e.url for e in feed.entries] == ["http://bulletin.example/lobby"] and feed.warnings == []

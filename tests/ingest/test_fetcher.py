@@ -297,3 +297,4 @@ def test_cache_headers_are_parsed() -> None:
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("Sat, 01 Jun 2024 12:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("soon") is None
+    assert parse_retry_after("\u00b2") is None  # str.isdigit() is true for "²", float() refuses it

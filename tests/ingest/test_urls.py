@@ -24,6 +24,8 @@ from tidings.ingest.urls import canonicalize_url, host_of, is_http_url
         ("https://e.com/p?id=7&UTM_Medium=feed", "https://e.com/p?id=7"),
         ("https://[2001:DB8::1]:443/x", "https://[2001:db8::1]/x"),
         ("  https://e.com/search?q=a+b&page=2  ", "https://e.com/search?page=2&q=a+b"),
+        # A superscript "port" passes str.isdigit but not int(): kept as written, never an exception.
+        ("https://E.com:\u00b9\u00b9//x.example/1", "https://e.com:\u00b9\u00b9//x.example/1"),
     ],
 )
 def test_canonicalize_url(url: str, expected: str) -> None:
@@ -43,6 +45,9 @@ def test_canonicalize_is_idempotent() -> None:
         ("ftp://e.com/", False),
         ("/relative", False),
         ("http://", False),
+        ("https://e.com:8443/x", True),
+        ("https://e.com:\u00b9\u00b9/x", False),  # superscript digits: no client can connect there
+        ("https://e.com:99999/x", False),
     ],
 )
 def test_is_http_url(url: str, expected: bool) -> None:

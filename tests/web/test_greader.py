@@ -402,6 +402,8 @@ def test_bad_input_gets_clear_4xx(site: Site) -> None:
     assert reader.get("stream/contents/feed/" + "9" * 30).status_code == 400
     assert reader.get("stream/contents/feed/²").json()["items"] == []
     assert reader.get("stream/items/ids", s="feed/1", n="²").status_code == 400
+    # A continuation of superscript digits ("²" passes str.isdigit, not int) is refused, not a 500.
+    assert reader.get("stream/items/ids", s="feed/1", c="²-1").status_code == 400
     assert reader.post("stream/items/contents", [("i", "9" * 30)]).json()["items"] == []
     huge = reader.post("stream/items/contents", [("i", "1" * 300_000)])
     assert huge.status_code == 413

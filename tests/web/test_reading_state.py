@@ -202,3 +202,12 @@ def test_read_by_others_counts_other_readers_only(base: str) -> None:
         eve.get(f"/articles/{target}")
         assert "Read by 1 other reader" in dot.get(f"/why/{target}").text
         assert "Read by 1 other reader" in eve.get(f"/why/{target}").text
+
+
+def test_mark_read_names_a_feed_by_ascii_digits_only(base: str) -> None:
+    with reader(base, "cai", ["Gardening"]) as c:
+        token = csrf_of(c.get("/for-you").text)
+        # "²" passes str.isdigit() but is no feed number: a clear 422, never a server error.
+        for value in ("\u00b2", "x"):
+            refused = c.post("/mark-read", data={"csrf": token, "scope": "feed", "value": value, "next": "/"})
+            assert refused.status_code == 422 and "named by its number" in refused.text

@@ -15,6 +15,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
+from tidings.digits import ascii_int
 from tidings.ingest.encoding import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
 from tidings.ingest.urls import join_url
 from tidings.models import FeedEntry, ParsedFeed
@@ -198,7 +199,7 @@ def _is_image(media: dict[str, str]) -> bool:
 
 def _width(media: dict[str, str]) -> int:
     value = str(media.get("width") or "")
-    return int(value) if value.isdigit() else 0
+    return ascii_int(value) or 0
 
 
 def lead_image(raw: Any, html: str, base: str) -> tuple[str | None, str | None]:
@@ -296,13 +297,13 @@ def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
 
 
 def _ttl_seconds(meta: Any) -> int | None:
-    ttl = str(meta.get("ttl") or "").strip()
-    if ttl.isdigit() and int(ttl) > 0:
-        return int(ttl) * 60  # RSS <ttl> is in minutes
+    minutes = ascii_int(str(meta.get("ttl") or "").strip())
+    if minutes:
+        return minutes * 60  # RSS <ttl> is in minutes
     period = SY_PERIOD_SECONDS.get(str(meta.get("sy_updateperiod") or "").strip().lower())
-    frequency = str(meta.get("sy_updatefrequency") or "1").strip()
-    if period and frequency.isdigit() and int(frequency) > 0:
-        return period // int(frequency)
+    frequency = ascii_int(str(meta.get("sy_updatefrequency") or "1").strip())
+    if period and frequency:
+        return period // frequency
     return None
 
 

@@ -19,6 +19,7 @@ import httpcore
 import httpx
 
 from tidings.config import Settings
+from tidings.digits import ascii_int, is_ascii_digits
 from tidings.ingest.encoding import decode_text
 from tidings.ingest.errors import FetchError
 from tidings.ingest.robots import ROBOTS_MAX_BYTES, RobotsCache
@@ -71,7 +72,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_ascii_digits(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -387,7 +388,7 @@ def _start_watchdog(response: httpx.Response, deadline: float) -> threading.Time
 
 def _read_body(response: httpx.Response, url: str, deadline: float, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if (ascii_int(declared) or 0) > max_bytes:
         raise FetchError(
             "too_large", f"body of {declared} bytes exceeds the {max_bytes}-byte limit: {url}", url=url
         )

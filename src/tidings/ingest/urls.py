@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from tidings.digits import ascii_int
+
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -52,9 +54,10 @@ def is_tracking_param(name: str) -> bool:
 
 
 def is_http_url(url: str) -> bool:
-    """True for absolute http(s) URLs with a host."""
+    """True for absolute http(s) URLs with a host and, if any, a port of ASCII digits below 65536."""
     try:
         parts = urlsplit(url.strip())
+        _ = parts.port  # raises on a port no client could use ("¹¹", "99999")
     except ValueError:
         return False
     return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname)
@@ -92,7 +95,8 @@ def _netloc_without_default_port(scheme: str, netloc: str) -> str:
     elif ":" in hostport:
         host, _, port = hostport.rpartition(":")
     host = host.lower().rstrip(".")
-    if port and port.isdigit() and int(port) == DEFAULT_PORTS.get(scheme):
+    number = ascii_int(port)
+    if number is not None and number == DEFAULT_PORTS.get(scheme):
         port = ""
     rebuilt = f"{host}:{port}" if port else host
     return f"{userinfo}@{rebuilt}" if userinfo else rebuilt

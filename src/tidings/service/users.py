@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tidings.auth import hash_password
+from tidings.digits import is_ascii_digits
 from tidings.store import invites as invite_repo
 from tidings.store import users as user_repo
 
@@ -56,7 +57,7 @@ def change_target(engine: Engine, name: str, action: str, target: str) -> dict[s
     which = "follow" if action in ("follow", "unfollow") else "mute"
     with engine.begin() as conn:
         user = user_repo.require_user(conn, name)
-        if kind == "story" and not value.isdigit():
+        if kind == "story" and not is_ascii_digits(value):
             raise ValueError("story targets take a story id, e.g. story:12")
         if action in ("follow", "mute"):
             changed = user_repo.add_target(conn, user["id"], which, kind, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tidings.digits import ascii_int
 from tidings.web.api.errors import API_PREFIX
 
 MAX_FORM_BYTES = 3 * 1024 * 1024  # room for a 2 MB OPML upload and the multipart framing
@@ -23,7 +24,8 @@ class FormBodyLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        size = ascii_int(declared)
+        if size is not None and size > self.max_bytes:
             await send_too_large(send)
             return
         seen = 0

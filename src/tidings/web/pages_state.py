@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from tidings.digits import is_ascii_digits
 from tidings.service import reading
 from tidings.service.feed import feed_for
 from tidings.service.users import change_target
@@ -114,7 +115,7 @@ def mark_all_read(
     user = require_user(request)
     if scope not in SCOPES or (scope in ("feed", "folder", "topic") and not value.strip()):
         raise HTTPException(status_code=422, detail="Mark as read needs a scope: feed, folder, topic or all.")
-    if scope == "feed" and not value.isdigit():
+    if scope == "feed" and not is_ascii_digits(value):
         raise HTTPException(status_code=422, detail="A feed is named by its number.")
     ids = scope_ids(request, user, scope, value.strip())
     engine, settings = request.app.state.engine, request.app.state.settings
@@ -152,7 +153,7 @@ def undo(request: Request, undo: Short, next: Short = "/") -> Response:
     user = require_user(request)
     kind, _, value = undo.partition(":")
     engine, settings = request.app.state.engine, request.app.state.settings
-    if kind == "unhide" and value.isdigit():
+    if kind == "unhide" and is_ascii_digits(value):
         reading.unhide(engine, settings, user.id, int(value))
     elif kind == "unmute" and value:
         try:

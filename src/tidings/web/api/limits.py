@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tidings.digits import ascii_int
 from tidings.web.api.errors import API_PREFIX, CODES
 
 
@@ -24,7 +25,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        size = ascii_int(declared)
+        if size is not None and size > self.max_bytes:
             await send_too_large(send, self.max_bytes)
             return
         messages: list[Message] = []

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from tidings.digits import is_ascii_digits
 from tidings.store import streams as stream_repo
 from tidings.store import subscriptions as subscription_repo
 from tidings.web.compat.common import item_html
@@ -73,7 +74,7 @@ def stream_title(call: Call, stream: Stream) -> tuple[str, str]:
         with call.engine.connect() as conn:
             source_id = subscription_repo.subscribed_source_id(conn, call.user_id, feed_ref(stream.value))
             subs = {int(s["id"]): s for s in stream_repo.app_sources(conn, call.user_id)}
-        if source_id is None and stream.value.isdigit():
+        if source_id is None and is_ascii_digits(stream.value):
             source_id = int(stream.value)
         found = subs.get(source_id) if source_id is not None else None
         if found:

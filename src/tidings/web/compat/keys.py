@@ -25,6 +25,7 @@ from argon2.low_level import Type, hash_secret_raw
 from sqlalchemy import Connection, Engine
 
 from tidings.auth import verify_password
+from tidings.digits import is_ascii_digits
 from tidings.secret import key_for, subkey
 from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
@@ -124,7 +125,7 @@ def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
     if label_or_id.strip().lower() == FEVER_TOKEN_NAME:
         return disable_fever(engine, user_id)
     key = label_or_id.strip()
-    token_id, name = (int(key), None) if key.isdigit() else (None, APP_PREFIX + key)
+    token_id, name = (int(key), None) if is_ascii_digits(key) else (None, APP_PREFIX + key)
     with engine.begin() as conn:
         return token_repo.revoke_named(conn, user_id, APP_PREFIX, name, token_id)
 

@@ -1,0 +1,18 @@
+"""Whole numbers read from untrusted text (headers, feed fields, URLs, form values), ASCII digits only.
+
+`str.isdigit()` is also true for superscripts and other digit signs ("²", "¹") that `int()` rejects, so
+`value.isdigit() and int(value)` raises on hostile input; one feed with `<ttl>²</ttl>` made the whole feed
+unreadable. Every such check goes through here; it lives outside the stages so that all of them may use it.
+"""
+
+from __future__ import annotations
+
+
+def is_ascii_digits(value: str) -> bool:
+    """Whether value is one or more of the ASCII digits 0-9 and nothing else."""
+    return value.isascii() and value.isdigit()
+
+
+def ascii_int(value: str) -> int | None:
+    """The value as an int when it is ASCII digits only, else None."""
+    return int(value) if is_ascii_digits(value) else None
