@@ -7,6 +7,10 @@ unreadable. Every such check goes through here; it lives outside the stages so t
 
 from __future__ import annotations
 
+# Longer runs of digits are no count, size or id this product stores (int64 holds 18 digits), and int()
+# refuses strings above 4,300 digits: a hostile header of 5,000 nines would raise there too.
+MAX_DIGITS = 18
+
 
 def is_ascii_digits(value: str) -> bool:
     """Whether value is one or more of the ASCII digits 0-9 and nothing else."""
@@ -14,5 +18,5 @@ def is_ascii_digits(value: str) -> bool:
 
 
 def ascii_int(value: str) -> int | None:
-    """The value as an int when it is ASCII digits only, else None."""
-    return int(value) if is_ascii_digits(value) else None
+    """The value as an int when it is 1 to MAX_DIGITS ASCII digits, else None."""
+    return int(value) if len(value) <= MAX_DIGITS and is_ascii_digits(value) else None

@@ -298,3 +298,7 @@ def test_cache_headers_are_parsed() -> None:
     assert parse_retry_after("Sat, 01 Jun 2024 12:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after("\u00b2") is None  # str.isdigit() is true for "²", float() refuses it
+    # A hostile server's endless digits count as RFC 9111's 2^31 seconds (int() refuses over 4,300 digits).
+    assert parse_retry_after("9" * 5000) == 2.0**31
+    assert parse_max_age({"cache-control": "max-age=" + "9" * 5000}) == 2**31
+    assert parse_max_age({"expires": "9" * 5000}) == 2**31

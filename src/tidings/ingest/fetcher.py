@@ -31,6 +31,7 @@ __all__ = ["FetchError", "FetchResult", "Fetcher", "check_url_allowed", "decode_
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_RETRY_AFTER_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 0.5
+MAX_DELTA_SECONDS = 2**31  # RFC 9111 §1.2.2: a cache treats any larger delta-seconds as 2^31
 ACCEPT_ENCODING = "gzip, deflate, br"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -67,13 +68,19 @@ class _Response:
 # --- response metadata ------------------------------------------------------------------------------------
 
 
+def delta_seconds(digits: str) -> int:
+    """An HTTP delta-seconds value (ASCII digits), capped as RFC 9111 asks: a larger one counts as 2^31."""
+    value = ascii_int(digits)
+    return MAX_DELTA_SECONDS if value is None else min(value, MAX_DELTA_SECONDS)
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
     if not value:
         return None
     value = value.strip()
     if is_ascii_digits(value):
-        return float(value)
+        return float(delta_seconds(value))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -86,9 +93,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def parse_max_age(headers: dict[str, str], now: datetime | None = None) -> int | None:
     """Freshness lifetime in seconds from Cache-Control max-age, else Expires minus Date/now."""
     cache_control = headers.get("cache-control", "").lower()
-    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control)
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?([0-9]+)", cache_control)
     if match:
-        return int(match.group(1))
+        return delta_seconds(match.group(1))
     if "no-cache" in cache_control or "no-store" in cache_control:
         return 0
     expires = parse_retry_after(headers.get("expires"), now=_header_date(headers) or now)
