@@ -133,6 +133,10 @@ def test_jsonl_field_of_wrong_type(tmp_path: Path, field: str, value: Any) -> No
         '{"url": "https://types.example/9", "title": "Trunc", "text": "t"',
         '{"url": "https://types.example/10", "title": "Nul\\u0000", "text": "a\\u0000b"}',
         '{"url": "https://types.example/11", "title": "Lone \\ud800 surrogate", "text": "x \\udfff y"}',
+        # Beyond the platform's time_t (OSError), and year 1 or 9999 whose offset overflows on the way to UTC.
+        '{"url": "https://types.example/12", "title": "Far", "text": "t", "published_at": 1e18}',
+        '{"url": "https://types.example/13", "title": "Y", "text": "t", "published": "0001-01-01T00:00+14"}',
+        '{"url": "https://types.example/14", "title": "Z", "text": "t", "published": "9999-12-31T23:59-14"}',
     ],
     ids=[
         "array",
@@ -148,6 +152,9 @@ def test_jsonl_field_of_wrong_type(tmp_path: Path, field: str, value: Any) -> No
         "truncated",
         "nul",
         "surrogate",
+        "epoch-beyond-time-t",
+        "year-1-offset",
+        "year-9999-offset",
     ],
 )
 def test_jsonl_odd_lines(tmp_path: Path, line: str) -> None:

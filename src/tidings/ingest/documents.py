@@ -90,9 +90,11 @@ def parse_date(value: Any) -> datetime | None:
             )
         else:
             parsed = dateparser.parse(str(value))
-    except (ValueError, OverflowError, TypeError):
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    # OSError: an epoch beyond the platform's time_t; OverflowError also from converting year 1 or 9999
+    # with an offset to UTC. Either way the row keeps everything but its date.
+    except (ValueError, OverflowError, OSError, TypeError):
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def sniff_kind(path: Path, head: bytes) -> str:
