@@ -54,6 +54,17 @@ def test_utf7_is_refused_so_it_cannot_smuggle_markup() -> None:
     assert codec_name("no-such-charset") is None
 
 
+@pytest.mark.parametrize(
+    "label", ["punycode", "undefined", "idna", "unicode_escape", "utf-16", "utf-32", "cp037"]
+)
+def test_a_declaration_naming_no_usable_encoding_is_ignored(label: str) -> None:
+    # punycode, idna and undefined raised out of decoding; unicode_escape would unescape "\\u003c" into "<";
+    # a BOM-less UTF-16, UTF-32 or EBCDIC label was itself read as ASCII, so it cannot be right.
+    page = f'<meta charset="{label}"><title>Caf\u00e9 \\u003cb\\u003e</title>'.encode()
+    assert decode_text(page) == page.decode("utf-8")
+    assert codec_name(label) is None or label in ("utf-16", "utf-32", "cp037")
+
+
 def test_detection_reads_long_undeclared_texts() -> None:
     assert decode_text(SPANISH.encode("latin-1")) == SPANISH
     assert "набережной" in decode_text(RUSSIAN.encode("cp1251"))

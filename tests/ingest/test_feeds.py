@@ -126,6 +126,18 @@ def test_fix_declared_encoding_only_relabels_utf8_bytes() -> None:
     assert fix_declared_encoding(cp1252) == cp1252
 
 
+@pytest.mark.parametrize("label", ["undefined", "punycode", "utf-16", "cp037", "no-such-charset"])
+def test_a_prolog_naming_no_usable_encoding_costs_no_entry(label: str) -> None:
+    # The prolog was read as ASCII, so a BOM-less UTF-16 or EBCDIC label is wrong; the others are no encoding.
+    feed = parse_feed(
+        f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><title>Quay</title><item>'
+        "<title>Caf\u00e9 reopens on the quay</title><link>https://quay.example/cafe</link>"
+        "<description>Fresh paint.</description></item></channel></rss>".encode(),
+        "https://quay.example/rss",
+    )
+    assert [e.title for e in feed.entries] == ["Caf\u00e9 reopens on the quay"] and feed.warnings == []
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("EspaÃ±a", "España"), ("cafÃ© â€œokâ€\x9d", "café “ok”"), ("Ã\x81lvaro", "Álvaro"), ("naïve", "naïve")],

@@ -20,8 +20,13 @@ META_DECLARED = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-
 MIN_DETECT_BYTES = 256
 DETECT_SAMPLE_BYTES = 200_000  # detection reads a sample; the whole text is decoded with its answer
 SINGLE_BYTE_WESTERN = frozenset({"ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15"})
-# Browsers refuse UTF-7 (WHATWG Encoding): a label naming it would turn "+ADw-" into markup.
-REFUSED_CODECS = frozenset({"utf-7"})
+# Labels naming no encoding a page or feed is written in (the WHATWG Encoding Standard lists none of them):
+# UTF-7 would turn "+ADw-" into markup, the escape codecs would unescape "\\u003c" into it, and punycode,
+# idna and undefined raise on ordinary text.
+REFUSED_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape", "punycode", "idna", "undefined"})
+# What a declaration near the top looks like: a document whose declaration was found by reading its bytes as
+# ASCII can only be in an encoding that reads these bytes the same way (not UTF-16, UTF-32 or EBCDIC).
+ASCII_PROBE = b'<?xml version="1.0" encoding="utf-8"?><meta charset="utf-8">'
 
 
 def decode_text(data: bytes, charset: str | None = None, *, markup: bool = True) -> str:
@@ -33,9 +38,9 @@ def decode_text(data: bytes, charset: str | None = None, *, markup: bool = True)
         if data.startswith(bom):
             return data.decode(bom_codec, errors="replace")
     utf8_text = _try_decode(data, "utf-8")
-    for label in (charset, sniff_declared_charset(data) if markup else None):
+    for label, in_document in ((charset, False), (sniff_declared_charset(data) if markup else None, True)):
         codec = codec_name(label)
-        if codec is None:
+        if codec is None or (in_document and not is_ascii_compatible(codec)):
             continue
         if codec in SINGLE_BYTE_WESTERN and utf8_text is not None and not data.isascii():
             return utf8_text
@@ -70,6 +75,14 @@ def codec_name(label: str | None) -> str | None:
     return None if name in REFUSED_CODECS else name
 
 
+def is_ascii_compatible(codec: str) -> bool:
+    """Whether the codec reads ASCII bytes as ASCII (so a declaration sniffed as ASCII may name it)."""
+    try:
+        return ASCII_PROBE.decode(codec) == ASCII_PROBE.decode("ascii")
+    except (UnicodeError, LookupError):
+        return False
+
+
 def detect_codec(data: bytes) -> str | None:
     """The likeliest codec of some bytes by charset detection (cp1252 among equals), or None."""
     matches = list(charset_normalizer.from_bytes(data))
@@ -86,7 +99,7 @@ def detect_codec(data: bytes) -> str | None:
 def _try_decode(data: bytes, codec: str) -> str | None:
     try:
         return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError too: some codecs raise it rather than a decode error
         return None
 
 

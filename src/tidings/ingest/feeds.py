@@ -16,7 +16,12 @@ import lxml.html
 from lxml import etree
 
 from tidings.digits import ascii_int
-from tidings.ingest.encoding import SINGLE_BYTE_WESTERN, codec_name, repair_mojibake
+from tidings.ingest.encoding import (
+    SINGLE_BYTE_WESTERN,
+    codec_name,
+    is_ascii_compatible,
+    repair_mojibake,
+)
 from tidings.ingest.urls import join_url
 from tidings.models import FeedEntry, ParsedFeed
 
@@ -133,12 +138,15 @@ def _image_url(meta: Any) -> str | None:
 
 
 def fix_declared_encoding(data: bytes) -> bytes:
-    """Relabel an XML prolog that claims a Latin charset when the bytes are in fact UTF-8."""
+    """Relabel as UTF-8 an XML prolog whose charset cannot be right when the bytes are UTF-8: a Latin charset
+    over non-ASCII UTF-8, or a label naming no usable encoding that reads ASCII as ASCII (the prolog was just
+    read that way), such as "undefined", "punycode" or a BOM-less "utf-16"."""
     match = XML_DECLARATION.match(data)
-    if match is None or data.isascii():
+    if match is None:
         return data
     declared = codec_name(match.group(2).decode("ascii", errors="replace"))
-    if declared not in SINGLE_BYTE_WESTERN:
+    impossible = declared is None or not is_ascii_compatible(declared)
+    if not impossible and (declared not in SINGLE_BYTE_WESTERN or data.isascii()):
         return data
     try:
         data.decode("utf-8")
