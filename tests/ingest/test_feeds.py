@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import TEST_DATA, shared_path
-from tidings.ingest.encoding import MOJIBAKE_HINT, decode_text, repair_mojibake
-from tidings.ingest.feeds import fix_declared_encoding, is_feed, parse_feed
+from tidings.ingest.encoding import MOJIBAKE_HINT, decode_text, fix_declared_encoding, repair_mojibake
+from tidings.ingest.feeds import is_feed, parse_feed
 
 FEEDS = TEST_DATA / "feeds"
 

@@ -79,3 +79,14 @@ def test_starter_list_has_folders_of_https_feeds() -> None:
     assert 10 <= len(feeds) <= 20
     assert {f.category for f in feeds} == {"World", "Technology", "Science"}
     assert all(f.url.startswith("https://") and f.title for f in feeds)
+
+
+@pytest.mark.parametrize("label", ["utf-16", "undefined", "no-such-charset", "ISO-8859-1"])
+def test_a_prolog_charset_that_cannot_be_right_costs_no_feed(label: str) -> None:
+    # The bytes are UTF-8 (a folder named "Café"): a BOM-less UTF-16 label, a label naming no encoding and a
+    # Latin one over non-ASCII UTF-8 are relabelled rather than refusing the whole file.
+    data = (
+        f'<?xml version="1.0" encoding="{label}"?><opml version="2.0"><body><outline text="Caf\u00e9">'
+        '<outline text="Gazette" xmlUrl="https://gazette.example/rss"/></outline></body></opml>'
+    ).encode()
+    assert [(f.url, f.category) for f in parse_opml(data)] == [("https://gazette.example/rss", "Café")]

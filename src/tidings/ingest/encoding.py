@@ -2,8 +2,9 @@
 
 The order: a byte-order mark; the charset the server sent; the document's own declaration (an XML prolog or
 an HTML ``<meta>`` near the top); valid UTF-8; charset detection; and last cp1252 with replacement, so that
-decoding never fails. Also here: whether bytes are text at all (``is_binary``, ``is_empty``), and the repair
-of UTF-8 that something upstream already misread as cp1252/Latin-1.
+decoding never fails. Also here: whether bytes are text at all (``is_binary``, ``is_empty``), the repair of
+UTF-8 that something upstream already misread as cp1252/Latin-1, and the relabelling of an XML prolog whose
+charset cannot be right (``fix_declared_encoding``, for feeds and OPML, which XML parsers decode themselves).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ REFUSED_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape", "pu
 # What a declaration near the top looks like: a document whose declaration was found by reading its bytes as
 # ASCII can only be in an encoding that reads these bytes the same way (not UTF-16, UTF-32 or EBCDIC).
 ASCII_PROBE = b'<?xml version="1.0" encoding="utf-8"?><meta charset="utf-8">'
+XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
 
 
 def decode_text(data: bytes, charset: str | None = None, *, markup: bool = True) -> str:
@@ -81,6 +83,24 @@ def is_ascii_compatible(codec: str) -> bool:
         return ASCII_PROBE.decode(codec) == ASCII_PROBE.decode("ascii")
     except (UnicodeError, LookupError):
         return False
+
+
+def fix_declared_encoding(data: bytes) -> bytes:
+    """Relabel as UTF-8 an XML prolog whose charset cannot be right when the bytes are UTF-8: a Latin charset
+    over non-ASCII UTF-8, or a label naming no usable encoding that reads ASCII as ASCII (the prolog was just
+    read that way), such as "undefined", "punycode" or a BOM-less "utf-16"."""
+    match = XML_DECLARATION.match(data)
+    if match is None:
+        return data
+    declared = codec_name(match.group(2).decode("ascii", errors="replace"))
+    impossible = declared is None or not is_ascii_compatible(declared)
+    if not impossible and (declared not in SINGLE_BYTE_WESTERN or data.isascii()):
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return XML_DECLARATION.sub(rb"\g<1>utf-8\g<3>", data, count=1)
 
 
 def detect_codec(data: bytes) -> str | None:

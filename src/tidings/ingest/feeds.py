@@ -16,12 +16,7 @@ import lxml.html
 from lxml import etree
 
 from tidings.digits import ascii_int
-from tidings.ingest.encoding import (
-    SINGLE_BYTE_WESTERN,
-    codec_name,
-    is_ascii_compatible,
-    repair_mojibake,
-)
+from tidings.ingest.encoding import fix_declared_encoding, repair_mojibake
 from tidings.ingest.urls import join_url
 from tidings.models import FeedEntry, ParsedFeed
 
@@ -36,7 +31,6 @@ FEED_CONTENT_TYPES = frozenset(
 )
 XML_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|RDF)[\s>]", re.IGNORECASE)
 HTML_ROOT = re.compile(rb"<(html|!doctype\s+html)[\s>]", re.IGNORECASE)
-XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
 JSON_FEED_VERSION = "jsonfeed.org/version/"
 IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
 SY_PERIOD_SECONDS = {
@@ -135,24 +129,6 @@ def _image_url(meta: Any) -> str | None:
     image = meta.get("image") or {}
     found = image.get("href") or image.get("url") if isinstance(image, dict) else None
     return str(found or meta.get("icon") or meta.get("logo") or "") or None
-
-
-def fix_declared_encoding(data: bytes) -> bytes:
-    """Relabel as UTF-8 an XML prolog whose charset cannot be right when the bytes are UTF-8: a Latin charset
-    over non-ASCII UTF-8, or a label naming no usable encoding that reads ASCII as ASCII (the prolog was just
-    read that way), such as "undefined", "punycode" or a BOM-less "utf-16"."""
-    match = XML_DECLARATION.match(data)
-    if match is None:
-        return data
-    declared = codec_name(match.group(2).decode("ascii", errors="replace"))
-    impossible = declared is None or not is_ascii_compatible(declared)
-    if not impossible and (declared not in SINGLE_BYTE_WESTERN or data.isascii()):
-        return data
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
-    return XML_DECLARATION.sub(rb"\g<1>utf-8\g<3>", data, count=1)
 
 
 def _bozo_warnings(parsed: Any, entry_count: int) -> list[str]:

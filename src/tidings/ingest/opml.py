@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from tidings.ingest.encoding import fix_declared_encoding
 from tidings.ingest.urls import safe_http_url
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
@@ -57,7 +58,7 @@ def parse_opml_checked(data: bytes) -> tuple[list[OpmlFeed], list[str]]:
     if len(data) > MAX_OPML_BYTES:
         raise OpmlError(f"OPML file too large ({len(data)} bytes, limit {MAX_OPML_BYTES})")
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(fix_declared_encoding(data), parser=_parser())
     except etree.XMLSyntaxError as exc:
         where = "" if "line" in exc.msg else f" (line {exc.lineno})"
         raise OpmlError(f"not well-formed OPML: {exc.msg}{where}") from exc
