@@ -211,3 +211,12 @@ def test_mark_read_names_a_feed_by_ascii_digits_only(base: str) -> None:
         for value in ("\u00b2", "x"):
             refused = c.post("/mark-read", data={"csrf": token, "scope": "feed", "value": value, "next": "/"})
             assert refused.status_code == 422 and "named by its number" in refused.text
+
+
+def test_undo_codes_from_a_forged_form_get_a_clear_422(base: str) -> None:
+    with reader(base, "dov", ["Gardening"]) as c:
+        token = csrf_of(c.get("/for-you").text)
+        # 500 digits fit the form but name no article (ids are int64): refused as such, not looked up (404).
+        for code in ("unhide:" + "9" * 500, "unhide:\u00b2", "nope:1"):
+            refused = c.post("/undo", data={"csrf": token, "undo": code, "next": "/"})
+            assert refused.status_code == 422 and "Nothing to undo" in refused.text, code

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tidings.digits import is_ascii_digits
+from tidings.digits import ascii_int, is_ascii_digits
 from tidings.service import reading
 from tidings.service.feed import feed_for
 from tidings.service.users import change_target
@@ -153,8 +153,9 @@ def undo(request: Request, undo: Short, next: Short = "/") -> Response:
     user = require_user(request)
     kind, _, value = undo.partition(":")
     engine, settings = request.app.state.engine, request.app.state.settings
-    if kind == "unhide" and is_ascii_digits(value):
-        reading.unhide(engine, settings, user.id, int(value))
+    article_id = ascii_int(value) if kind == "unhide" else None
+    if article_id is not None:
+        reading.unhide(engine, settings, user.id, article_id)
     elif kind == "unmute" and value:
         try:
             change_target(engine, user.name, "unmute", value)

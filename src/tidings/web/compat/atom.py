@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tidings.digits import is_ascii_digits
+from tidings.digits import ascii_int
 from tidings.store import streams as stream_repo
 from tidings.store import subscriptions as subscription_repo
 from tidings.web.compat.common import item_html
@@ -74,8 +74,8 @@ def stream_title(call: Call, stream: Stream) -> tuple[str, str]:
         with call.engine.connect() as conn:
             source_id = subscription_repo.subscribed_source_id(conn, call.user_id, feed_ref(stream.value))
             subs = {int(s["id"]): s for s in stream_repo.app_sources(conn, call.user_id)}
-        if source_id is None and is_ascii_digits(stream.value):
-            source_id = int(stream.value)
+        if source_id is None:
+            source_id = ascii_int(stream.value)
         found = subs.get(source_id) if source_id is not None else None
         if found:
             return str(found.get("title") or found["url"]), str(found.get("site_url") or "")

@@ -25,7 +25,7 @@ from argon2.low_level import Type, hash_secret_raw
 from sqlalchemy import Connection, Engine
 
 from tidings.auth import verify_password
-from tidings.digits import is_ascii_digits
+from tidings.digits import ascii_int
 from tidings.secret import key_for, subkey
 from tidings.store import tokens as token_repo
 from tidings.store import users as user_repo
@@ -125,7 +125,8 @@ def revoke_app_password(engine: Engine, user_id: int, label_or_id: str) -> int:
     if label_or_id.strip().lower() == FEVER_TOKEN_NAME:
         return disable_fever(engine, user_id)
     key = label_or_id.strip()
-    token_id, name = (int(key), None) if is_ascii_digits(key) else (None, APP_PREFIX + key)
+    token_id = ascii_int(key)
+    name = None if token_id is not None else APP_PREFIX + key
     with engine.begin() as conn:
         return token_repo.revoke_named(conn, user_id, APP_PREFIX, name, token_id)
 
