@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tidings.digits import is_ascii_digits
 from tidings.ingest.urls import safe_http_url
 from tidings.service import reading
 from tidings.store import streams as stream_repo
@@ -142,7 +141,7 @@ def parse_cursor(raw: str) -> tuple[int, int] | None:
     if not raw:
         return None
     micros, _, item = raw.partition("-")
-    if not (is_ascii_digits(micros) and len(micros) <= 18 and is_small_id(item)):
+    if not (is_small_id(micros) and is_small_id(item)):
         raise bad_request("c is a continuation this server gave (it may be stale)")
     return int(micros), int(item)
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tidings.digits import ascii_int
 from tidings.ingest.urls import canonicalize_url
 from tidings.store.streams import Selection
 from tidings.store.subscriptions import FeedRef
@@ -32,7 +33,7 @@ class Stream:
 
 def is_small_id(text: str) -> bool:
     """True for 1-18 ASCII digits (a row id that fits a 64-bit integer column)."""
-    return re.fullmatch(r"[0-9]{1,18}", text) is not None
+    return ascii_int(text) is not None
 
 
 def feed_ref(feed: str) -> FeedRef:
