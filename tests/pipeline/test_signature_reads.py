@@ -16,6 +16,7 @@ from tidings.pipeline.story_placement import ClusterCache, signatures_for, story
 from tidings.store import articles as article_repo
 from tidings.store import open_engine
 from tidings.stories import EntityIdf, StoryState, Weights, add_to_story
+from tidings.stories.signature import TERM_PREFIX
 
 NOW = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
 
@@ -57,6 +58,8 @@ def test_batched_signatures_match_and_keep_the_order(tmp_path: Path) -> None:
         assert float(first.embedding @ second.embedding) == pytest.approx(0, abs=0.02)
         assert third.embedding is None  # stored without one
         assert first.numbers >= {"2024"} and first.word_count > 5
+        # "fire" is one of scikit-learn's English stop words.
+        assert first.body_terms == {"~crews": 1, "~fought": 1, "~harbou": 1, "~hours": 1}
         with pytest.raises(KeyError):
             signatures_for(conn, [ids[0], 10_000])
 
@@ -85,7 +88,13 @@ def test_a_cache_syncs_only_the_newest_articles_into_the_idf_window(tmp_path: Pa
         cache = ClusterCache(idf=EntityIdf(window=2))
         sync_cache(conn, cache)
         assert cache.max_article_id == ids[-1] and cache.idf.documents == 2
-        assert cache.idf.document_frequency == {"harbour-0": 1, "harbour-1": 1}
+        assert _entities(cache) == {"harbour-0": 1, "harbour-1": 1}
         whole = ClusterCache()
         sync_cache(conn, whole)
-        assert whole.idf.document_frequency == {"harbour-0": 2, "harbour-1": 1}
+        assert _entities(whole) == {"harbour-0": 2, "harbour-1": 1}
+        # Body terms count in the same window: every text says "crews fought the fire".
+        assert cache.idf.document_frequency["~fought"] == 2 and whole.idf.document_frequency["~fought"] == 3
+
+
+def _entities(cache: ClusterCache) -> dict[str, int]:
+    return {k: v for k, v in cache.idf.document_frequency.items() if not k.startswith(TERM_PREFIX)}

@@ -20,7 +20,13 @@ from tidings.stories.scoring import (
     shared_entities,
     shortness,
 )
-from tidings.stories.signature import ArticleSignature, StoryState, distinctive_numbers
+from tidings.stories.signature import (
+    TERM_PREFIX,
+    ArticleSignature,
+    StoryState,
+    body_terms,
+    distinctive_numbers,
+)
 
 
 def _with_length(sig: ArticleSignature, words: int) -> ArticleSignature:
@@ -49,10 +55,10 @@ def test_summaries_need_less_evidence_than_full_articles() -> None:
 
 def test_pair_score_stays_monotone_below_the_cosine_floor() -> None:
     w = DEFAULT_PAIR_WEIGHTS
-    nothing = PairFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    nothing = PairFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     weak = pair_logit(nothing._replace(cosine=0.1), w)
     weaker = pair_logit(nothing, w)
-    overlapping = pair_logit(PairFeatures(0.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0), w)
+    overlapping = pair_logit(PairFeatures(0.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0), w)
     assert weaker < weak < 0.0 and overlapping < 0.0  # no overlap rescues unrelated texts
 
 
@@ -170,3 +176,35 @@ def test_reports_weeks_apart_score_lower_than_same_day_ones() -> None:
     features = pair_features(first, weeks_later)
     assert features.days_apart > pair_features(first, same_day).days_apart > 0.0
     assert pair_match(first, same_day).score > pair_match(first, weeks_later).score
+
+
+def test_body_terms_count_content_stems_and_keep_the_most_frequent() -> None:
+    text = "The 2024 floods: floods closed the bridge; flooding closed 12 roads and the bridge stayed shut."
+    terms = body_terms(text)
+    assert terms == {
+        **{"~floods": 2, "~closed": 2, "~bridge": 2},
+        **{"~floodi": 1, "~roads": 1, "~stayed": 1, "~shut": 1},
+    }
+    assert all(key.startswith(TERM_PREFIX) for key in terms)  # never taken for an entity key in the IDF
+    # Ties are broken by the term, not by where it first appears.
+    assert list(body_terms(text, limit=3)) == ["~bridge", "~closed", "~floods"]
+    assert body_terms("the and of 2024 12 a") == {}
+
+
+def test_shared_rare_body_terms_raise_the_pair_score_and_common_ones_less() -> None:
+    a = _with_length(sig_about(1, 0, "Ferry runs aground", {}), 400)
+    b = _with_length(sig_about(2, 0, "Ferry runs aground", {}), 400)
+    c = _with_length(sig_about(3, 0, "Ferry runs aground", {}), 400)
+    a.body_terms = body_terms("sandbank tugboat ferry passengers coastguard sandbank")
+    b.body_terms = body_terms("tugboat sandbank coastguard ferry passengers")
+    c.body_terms = body_terms("harbour officials weather statement morning update")
+    assert pair_features(a, b).terms > 0.9 and pair_features(a, c).terms == 0.0
+    assert pair_match(a, b).score > pair_match(a, c).score
+    # A cosine: weighing every shared word alike at the IDF floor changes nothing...
+    common = dict.fromkeys(a.body_terms, 0.2)
+    assert pair_features(a, b, common).terms == pytest.approx(pair_features(a, b).terms)
+    # ...but words only one side uses count for more when the window finds them rarer than the shared ones.
+    a.body_terms["~vessel"] = 3
+    b.body_terms["~pier"] = 3
+    rare_left = {**common, "~vessel": 1.0, "~pier": 1.0}
+    assert pair_features(a, b, rare_left).terms < pair_features(a, b).terms

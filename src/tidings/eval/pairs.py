@@ -170,7 +170,7 @@ def corpus_idf(sigs: Sequence[ArticleSignature]) -> dict[str, float]:
     """Entity IDF over signatures in ingest order: the store's live IDF at the end of its ingest."""
     idf = EntityIdf()
     for sig in sigs:
-        idf.observe(sig.entity_keys)
+        idf.observe(sig.idf_keys)
     return dict(idf)
 
 

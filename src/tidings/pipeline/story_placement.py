@@ -31,6 +31,7 @@ from tidings.stories import (
     Weights,
     add_to_story,
     assign,
+    body_terms,
     distinctive_numbers,
     entity_counts_from,
     maybe_split,
@@ -105,9 +106,8 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
         return
     # Only the newest articles can still count in the IDF window, so a large store's entities are not read.
     recent = [r[0] for r in rows[-cache.idf.window :]]
-    keys = entity_keys_for(conn, recent)
-    for article_id in recent:
-        cache.idf.observe(keys.get(article_id, {}))
+    for keys in idf_keys_for(conn, recent):
+        cache.idf.observe(keys)
     for article_id, fingerprint, story_id in rows:
         cache.max_article_id = max(cache.max_article_id, article_id)
         if fingerprint:
@@ -119,6 +119,18 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
 def entity_keys_for(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     """Normalised entity counts of each article."""
     return {aid: entity_counts_from(raw) for aid, raw in article_repo.entity_counts(conn, ids).items()}
+
+
+def idf_keys_for(conn: Connection, ids: list[int]) -> list[set[str]]:
+    """Each stored article's IDF keys (entities and body terms), in the order given."""
+    keys = entity_keys_for(conn, ids)
+    rows = article_repo.signature_rows(conn, ids)
+    return [set(keys.get(aid, {})) | set(_terms(rows[aid]) if aid in rows else ()) for aid in ids]
+
+
+def _terms(row: Mapping[Any, Any]) -> dict[str, int]:
+    """The body terms of a stored article's title and text."""
+    return body_terms(f"{row['title'] or ''}\n{row['text'] or ''}")
 
 
 def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | None) -> ArticleSignature:
@@ -167,6 +179,7 @@ def _signature(
         ingested_at=as_utc(row["ingested_at"]),
         word_count=len(title.split()) + len(text.split()),
         numbers=distinctive_numbers(f"{title}\n{text}"),
+        body_terms=_terms(row),
     )
 
 
@@ -190,7 +203,7 @@ def place_article(conn: Connection, cache: ClusterCache, sig: ArticleSignature) 
     """Join the article to a story (its near-duplicate original's, or the best match) or start a new one."""
     original = cache.dups.find(sig.fingerprint, exclude=sig.article_id)
     cache.dups.add(sig.article_id, sig.fingerprint)
-    cache.idf.observe(sig.entity_keys)
+    cache.idf.observe(sig.idf_keys)
     cache.max_article_id = max(cache.max_article_id, sig.article_id)
     target = cache.story_of.get(original) if original is not None else None
     if target is None or target not in cache.index.stories:

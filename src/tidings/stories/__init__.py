@@ -13,7 +13,13 @@ from tidings.stories.clusterer import (
 from tidings.stories.neardup import NearDupIndex, fingerprint_similarity, near_duplicate_of, text_fingerprint
 from tidings.stories.related import related
 from tidings.stories.scoring import MatchScore, Weights, pair_match, pair_score, same_story, score_match
-from tidings.stories.signature import ArticleSignature, StoryState, distinctive_numbers, entity_counts_from
+from tidings.stories.signature import (
+    ArticleSignature,
+    StoryState,
+    body_terms,
+    distinctive_numbers,
+    entity_counts_from,
+)
 
 __all__ = [
     "ArticleSignature",
@@ -26,6 +32,7 @@ __all__ = [
     "Weights",
     "add_to_story",
     "assign",
+    "body_terms",
     "distinctive_numbers",
     "entity_counts_from",
     "fingerprint_similarity",

@@ -20,7 +20,7 @@ _INITIAL_ROWS = 1024
 
 class EntityIdf(Mapping[str, float]):
     """Live entity IDF over the most recent `window` articles observed (unseen keys are absent: callers weigh
-    them 1).
+    them 1). Body terms are counted here too, under signature.TERM_PREFIX (see ArticleSignature.idf_keys).
 
     Counting a fixed number of recent articles keeps the weights on the scale the pair model was fitted at:
     over a whole store, a name in the same share of articles weighs less as the store grows (1 % of the store

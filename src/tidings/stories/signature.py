@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +67,11 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | SPANISH_STOP_WORDS | {"says", "said
 ENTITY_ARTICLES = frozenset({"the", "a", "an", "el", "la", "los", "las"})
 STEM_LENGTH = 6  # crude language-agnostic stemming: "protesters"/"protests" share "protes"
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+# Body terms share the entity IDF window under this prefix; normalised entity keys never start with it.
+TERM_PREFIX = "~"
+MAX_BODY_TERMS = (
+    200  # the most frequent content stems an article keeps (bounds signatures and the IDF window)
+)
 # A number as written: "2013", "52-3", "13:59", "1,200" (ordinals and numbers glued to words are left out).
 _NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,:/-]\d+)*(?!\w)")
 
@@ -84,6 +90,17 @@ def tokenize(text: str) -> list[str]:
 def title_terms(title: str) -> set[str]:
     """Content-word stems of a headline (stop words and short tokens dropped)."""
     return {tok[:STEM_LENGTH] for tok in tokenize(title) if len(tok) > 2 and tok not in STOP_WORDS}
+
+
+def body_terms(text: str, limit: int = MAX_BODY_TERMS) -> dict[str, int]:
+    """Counts of a text's content-word stems, keyed with TERM_PREFIX: its `limit` most frequent ones."""
+    counts = Counter(
+        TERM_PREFIX + tok[:STEM_LENGTH]
+        for tok in tokenize(text)
+        if len(tok) > 2 and tok not in STOP_WORDS and not tok.isdigit()
+    )
+    # Ties are broken by the term, so a signature does not depend on the order words first appear in.
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
 def distinctive_numbers(text: str) -> frozenset[str]:
@@ -141,7 +158,7 @@ def unit_vector(vec: Vector | None) -> Vector | None:
 
 @dataclass
 class ArticleSignature:
-    """Everything clustering reads about one article (no text kept beyond the title)."""
+    """Everything clustering reads about one article (no text beyond the title; the body as stem counts)."""
 
     article_id: int
     title: str
@@ -154,6 +171,7 @@ class ArticleSignature:
     ingested_at: datetime | None = None
     word_count: int = 0  # words in title + text (pair calibration by length); 0 when unknown
     numbers: frozenset[str] = frozenset()  # distinctive_numbers of title + text
+    body_terms: dict[str, int] = field(default_factory=dict)  # body_terms of title + text
 
     def __post_init__(self) -> None:
         self.embedding = unit_vector(self.embedding)
@@ -173,6 +191,11 @@ class ArticleSignature:
     def terms(self) -> set[str]:
         """Headline content stems."""
         return title_terms(self.title)
+
+    @property
+    def idf_keys(self) -> set[str]:
+        """The keys this article counts in the IDF window: its entities and its body terms."""
+        return set(self.entity_keys) | set(self.body_terms)
 
 
 def _encode_vector(vec: Vector | None) -> str | None:
