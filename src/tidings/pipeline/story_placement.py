@@ -34,6 +34,7 @@ from tidings.stories import (
     body_terms,
     distinctive_numbers,
     entity_counts_from,
+    idf_keys,
     maybe_split,
     text_fingerprint,
 )
@@ -104,7 +105,8 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
     rows = article_repo.articles_after(conn, cache.max_article_id)
     if not rows:
         return
-    # Only the newest articles can still count in the IDF window, so a large store's entities are not read.
+    # Only the newest articles can still count in the IDF window, so a large store's entities and texts stay
+    # unread.
     recent = [r[0] for r in rows[-cache.idf.window :]]
     for keys in idf_keys_for(conn, recent):
         cache.idf.observe(keys)
@@ -125,12 +127,14 @@ def idf_keys_for(conn: Connection, ids: list[int]) -> list[set[str]]:
     """Each stored article's IDF keys (entities and body terms), in the order given."""
     keys = entity_keys_for(conn, ids)
     rows = article_repo.signature_rows(conn, ids)
-    return [set(keys.get(aid, {})) | set(_terms(rows[aid]) if aid in rows else ()) for aid in ids]
+    return [
+        idf_keys(keys.get(aid, {}), body_terms(_full_text(rows[aid])) if aid in rows else ()) for aid in ids
+    ]
 
 
-def _terms(row: Mapping[Any, Any]) -> dict[str, int]:
-    """The body terms of a stored article's title and text."""
-    return body_terms(f"{row['title'] or ''}\n{row['text'] or ''}")
+def _full_text(row: Mapping[Any, Any]) -> str:
+    """A stored article's title and text, as the signature's numbers and body terms read them."""
+    return f"{row['title'] or ''}\n{row['text'] or ''}"
 
 
 def signature_for(conn: Connection, article_id: int, enrichment: Enrichment | None) -> ArticleSignature:
@@ -167,6 +171,7 @@ def _signature(
 ) -> ArticleSignature:
     """A signature from an article's stored columns and its enrichment's parts."""
     title, text = row["title"] or "", row["text"] or ""
+    whole = _full_text(row)
     return ArticleSignature(
         article_id=article_id,
         title=row["title"],
@@ -178,8 +183,8 @@ def _signature(
         topics=topics,
         ingested_at=as_utc(row["ingested_at"]),
         word_count=len(title.split()) + len(text.split()),
-        numbers=distinctive_numbers(f"{title}\n{text}"),
-        body_terms=_terms(row),
+        numbers=distinctive_numbers(whole),
+        body_terms=body_terms(whole),
     )
 
 

@@ -19,6 +19,7 @@ from tidings.stories.signature import (
     body_terms,
     distinctive_numbers,
     entity_counts_from,
+    idf_keys,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "distinctive_numbers",
     "entity_counts_from",
     "fingerprint_similarity",
+    "idf_keys",
     "maybe_split",
     "near_duplicate_of",
     "new_story",

@@ -70,9 +70,8 @@ STEM_LENGTH = 6  # crude language-agnostic stemming: "protesters"/"protests" sha
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 # Body terms share the entity IDF window under this prefix; normalised entity keys never start with it.
 TERM_PREFIX = "~"
-MAX_BODY_TERMS = (
-    200  # the most frequent content stems an article keeps (bounds signatures and the IDF window)
-)
+# The most frequent content stems an article keeps (bounds signatures and the IDF window).
+MAX_BODY_TERMS = 200
 # A number as written: "2013", "52-3", "13:59", "1,200" (ordinals and numbers glued to words are left out).
 _NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,:/-]\d+)*(?!\w)")
 
@@ -104,6 +103,11 @@ def body_terms(text: str, limit: int = MAX_BODY_TERMS) -> dict[str, int]:
     )
     # Ties are broken by the term, so a signature does not depend on the order words first appear in.
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+
+def idf_keys(entity_keys: Iterable[str], terms: Iterable[str]) -> set[str]:
+    """The keys an article counts in the IDF window: its normalised entity keys and its body terms."""
+    return set(entity_keys) | set(terms)
 
 
 def distinctive_numbers(text: str) -> frozenset[str]:
@@ -197,8 +201,8 @@ class ArticleSignature:
 
     @property
     def idf_keys(self) -> set[str]:
-        """The keys this article counts in the IDF window: its entities and its body terms."""
-        return set(self.entity_keys) | set(self.body_terms)
+        """The keys this article counts in the IDF window (see idf_keys)."""
+        return idf_keys(self.entity_keys, self.body_terms)
 
 
 def _encode_vector(vec: Vector | None) -> str | None:
