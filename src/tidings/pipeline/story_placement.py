@@ -105,17 +105,20 @@ def sync_cache(conn: Connection, cache: ClusterCache) -> None:
     rows = article_repo.articles_after(conn, cache.max_article_id)
     if not rows:
         return
-    # Only the newest articles can still count in the IDF window, so a large store's entities and texts stay
-    # unread.
-    recent = [r[0] for r in rows[-cache.idf.window :]]
-    for keys in idf_keys_for(conn, recent):
-        cache.idf.observe(keys)
+    observe_newest(conn, cache.idf, [r[0] for r in rows])
     for article_id, fingerprint, story_id in rows:
         cache.max_article_id = max(cache.max_article_id, article_id)
         if fingerprint:
             cache.dups.add(article_id, fingerprint)
         if story_id:
             cache.story_of[article_id] = story_id
+
+
+def observe_newest(conn: Connection, idf: EntityIdf, ids: Sequence[int]) -> None:
+    """Count stored articles (ids in id order) into an IDF window."""
+    # Only the newest articles can still count in the window, so a large store's older texts stay unread.
+    for keys in idf_keys_for(conn, list(ids[-idf.window :])):
+        idf.observe(keys)
 
 
 def entity_keys_for(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from tidings.pipeline.story_placement import signature_for
 from tidings.service.candidate_pool import candidate_pool
+from tidings.service.story_idf import store_idf
 from tidings.store import articles as article_repo
 from tidings.store import stories as story_repo
 from tidings.store.util import as_utc, iso
@@ -47,7 +48,8 @@ def story_view(conn: Connection, story_id: int) -> dict[str, Any] | None:
 
 
 def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[dict[str, Any]] | None:
-    """Same-story articles first, then nearest neighbours by embedding in a recent window."""
+    """Same-story articles first, then nearest neighbours by embedding in a recent window, scored as ingest
+    scores a pair (with the store's IDF)."""
     row = article_repo.story_and_time(conn, article_id)
     if row is None:
         return None
@@ -60,7 +62,9 @@ def related_items(conn: Connection, article_id: int, limit: int = 10) -> list[di
     # An undated article (a scraped page) has no time to window on: its ingest time says nothing about
     # when it happened, so its neighbours count whatever their dates.
     window = DEFAULT_WINDOW_HOURS if row["published_at"] is not None else UNDATED_WINDOW_HOURS
-    ranked = related(sig, set(same_ids), candidates, limit=limit, window_hours=window)
+    # Names and words weigh by their rarity in the newest articles, as when ingest placed them: the score
+    # shown is the pair model's probability, not an overstated one that counts "Europe" like a rare name.
+    ranked = related(sig, set(same_ids), candidates, limit=limit, window_hours=window, idf=store_idf(conn))
     titles = article_repo.titles_of(conn, [r[0] for r in ranked])
     return [
         {"article_id": aid, "title": titles.get(aid, ""), "score": round(float(score), 4), "same_story": same}

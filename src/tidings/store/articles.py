@@ -98,6 +98,19 @@ def articles_after(conn: Connection, after_id: int) -> list[tuple[int, bytes | N
     return [(int(r[0]), r[1], r[2]) for r in rows]
 
 
+def newest_ids_after(conn: Connection, after_id: int, limit: int) -> list[int]:
+    """Ids of the newest `limit` articles with an id above after_id, oldest first."""
+    rows = conn.execute(
+        select(articles.c.id).where(articles.c.id > after_id).order_by(articles.c.id.desc()).limit(limit)
+    ).scalars()
+    return sorted(int(i) for i in rows)
+
+
+def newest_id(conn: Connection) -> int:
+    """The highest article id (0 in an empty store)."""
+    return int(conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one())
+
+
 IN_CHUNK = 500  # ids per IN (...) list of the by-id reads below
 
 

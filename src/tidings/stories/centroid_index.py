@@ -46,6 +46,13 @@ class EntityIdf(Mapping[str, float]):
         while len(self._recent) > self.window:
             self._count(self._recent.popleft(), -1)
 
+    def copy(self) -> EntityIdf:
+        """An independent copy (the article key sets are shared: they are never changed)."""
+        twin = EntityIdf(self.window)
+        twin.document_frequency = dict(self.document_frequency)
+        twin._recent = deque(self._recent)
+        return twin
+
     def _count(self, keys: frozenset[str], delta: int) -> None:
         for key in keys:
             value = self.document_frequency.get(key, 0) + delta

@@ -14,6 +14,7 @@ from tidings.enrich import ner_worker
 from tidings.pipeline.refresh import refresh_due
 from tidings.pipeline.startup import Status, StopRequestedError, seed_if_empty, subscribe_starter_if_empty
 from tidings.service.candidate_pool import refresh_pool
+from tidings.service.story_idf import refresh_idf
 from tidings.store.engine import is_unavailable
 from tidings.store.retention import prune
 from tidings.store.util import iso, utcnow
@@ -66,6 +67,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 refresh_pool(self.engine)
+                refresh_idf(self.engine)
                 self.status.pool_ready = True
             except Exception as exc:
                 if not is_unavailable(exc):
